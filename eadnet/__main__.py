@@ -1,0 +1,5 @@
+import sys
+
+from eadnet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks as library functions returning numbers; the ``eadnet bench`` command prints them."""

@@ -1,0 +1,195 @@
+"""Cost of the EAD-Net denoiser and of STDA against full spatio-temporal attention.
+
+FLOPs are counted with ``torch.utils.flop_counter`` on the meta device (no memory, no time), wall time on a
+real forward. Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU each case runs in a fresh
+process and reports its resident-set high-water mark above the resident size just before the forward.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from eadnet.models.strip_attention import FullSpatioTemporalAttention, StripAttention3D
+from eadnet.models.unet_3d import UNET_CONFIGS, EADUNet3DModel
+
+EAD_SWITCHES = ("use_stda", "use_tfrm", "use_text_attention")
+
+
+@dataclass
+class UNetCost:
+    config: str
+    ead: bool
+    params_m: float
+    tflops: float
+    seconds: float | None
+
+
+@dataclass
+class AttentionCost:
+    kind: str
+    frames: int
+    gflops: float
+    seconds: float
+    peak_mib: float
+
+
+def _unet_inputs(model: EADUNet3DModel, frames: int, latent_size: int, text_tokens: int, device, dtype):
+    config = model.config
+    sample = torch.randn(1, config.in_channels, frames, latent_size, latent_size, device=device, dtype=dtype)
+    audio = torch.randn(1, frames, 50, config.cross_attention_dim, device=device, dtype=dtype)
+    text = torch.randn(1, text_tokens, config.text_embed_dim, device=device, dtype=dtype)
+    return sample, audio, text
+
+
+def count_unet_flops(config_name: str, ead: bool, frames: int = 16, latent_size: int = 32, text_tokens: int = 77):
+    """(parameters in millions, FLOPs) of one forward, counted on the meta device."""
+    with torch.device("meta"):
+        model = EADUNet3DModel.from_named_config(config_name, **dict.fromkeys(EAD_SWITCHES, ead))
+        sample, audio, text = _unet_inputs(model, frames, latent_size, text_tokens, "meta", torch.float32)
+    with FlopCounterMode(display=False) as counter:
+        model(sample, 999, audio, text if ead else None)
+    return sum(p.numel() for p in model.parameters()) / 1e6, counter.get_total_flops()
+
+
+def time_unet_forward(config_name: str, ead: bool, frames: int = 16, latent_size: int = 32, text_tokens: int = 77,
+                      repeats: int = 1, device: str = "cpu", dtype=torch.float32) -> float:
+    """Median wall time in seconds of ``repeats`` forwards, after one warm-up forward."""
+    model = EADUNet3DModel.from_named_config(config_name, **dict.fromkeys(EAD_SWITCHES, ead))
+    model = model.to(device).eval()
+    if dtype != torch.float32:
+        model = model.to(dtype)
+    sample, audio, text = _unet_inputs(model, frames, latent_size, text_tokens, device, dtype)
+    text = text if ead else None
+    times = []
+    with torch.no_grad():
+        model(sample, 999, audio, text)
+        for _ in range(repeats):
+            _synchronize(device)
+            start = time.perf_counter()
+            model(sample, 999, audio, text)
+            _synchronize(device)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def unet_costs(config_names=("base", "small"), frames: int = 16, latent_size: int = 32, measure_time: bool = True,
+               repeats: int = 1, device: str = "cpu") -> list[UNetCost]:
+    results = []
+    for name in config_names:
+        if name not in UNET_CONFIGS:
+            raise ValueError(f"config_names: unknown config {name!r}; known: {sorted(UNET_CONFIGS)}")
+        for ead in (False, True):
+            params, flops = count_unet_flops(name, ead, frames, latent_size)
+            seconds = time_unet_forward(name, ead, frames, latent_size, repeats=repeats, device=device) if (
+                measure_time) else None
+            results.append(UNetCost(name, ead, params, flops / 1e12, seconds))
+    return results
+
+
+def _build_attention(kind: str, channels: int):
+    torch.manual_seed(0)
+    return StripAttention3D(channels) if kind == "stda" else FullSpatioTemporalAttention(channels)
+
+
+def _attention_case(kind: str, channels: int, frames: int, latent_size: int, repeats: int, device: str) -> dict:
+    module = _build_attention(kind, channels).to(device).eval()
+    with torch.device("meta"):
+        meta_input = torch.empty(1, channels, frames, latent_size, latent_size)
+    with FlopCounterMode(display=False) as counter:
+        _build_attention(kind, channels).to("meta")(meta_input)
+    x = torch.randn(1, channels, frames, latent_size, latent_size, device=device)
+    times = []
+    with torch.no_grad():
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+            baseline = torch.cuda.memory_allocated()
+        else:
+            _reset_peak_rss()
+            baseline = _current_rss_bytes()
+        for _ in range(repeats):
+            _synchronize(device)
+            start = time.perf_counter()
+            module(x)
+            _synchronize(device)
+            times.append(time.perf_counter() - start)
+        if device.startswith("cuda"):
+            peak = torch.cuda.max_memory_allocated() - baseline
+        else:
+            peak = _max_rss_bytes() - baseline
+    return {"gflops": counter.get_total_flops() / 1e9, "seconds": statistics.median(times),
+            "peak_mib": max(peak, 0) / 2**20}
+
+
+def _attention_case_in_child(queue, *args):
+    torch.set_num_threads(torch.get_num_threads())
+    queue.put(_attention_case(*args))
+
+
+def attention_costs(frames=(16, 32, 64), channels: int = 320, latent_size: int = 32, repeats: int = 3,
+                    device: str = "cpu", kinds=("stda", "full")) -> list[AttentionCost]:
+    """STDA against full spatio-temporal attention of the same width, per clip length."""
+    results = []
+    for kind in kinds:
+        for num_frames in frames:
+            # Full attention at many frames is slow: one timed run is enough to show its growth.
+            case_repeats = 1 if kind == "full" and num_frames > 16 else repeats
+            args = (kind, channels, num_frames, latent_size, case_repeats, device)
+            if device == "cpu":
+                context = multiprocessing.get_context("spawn")
+                queue = context.Queue()
+                process = context.Process(target=_attention_case_in_child, args=(queue, *args))
+                process.start()
+                measured = queue.get()
+                process.join()
+            else:
+                measured = _attention_case(*args)
+            results.append(AttentionCost(kind=kind, frames=num_frames, **measured))
+    return results
+
+
+def _synchronize(device: str) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _current_rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:  # no procfs (macOS): fall back to the high-water mark so far
+        return _max_rss_bytes()
+
+
+def _reset_peak_rss() -> None:
+    # Linux >= 4.0: writing 5 to clear_refs resets the VmHWM high-water mark, so the peak measured next
+    # belongs to the forward alone and not to imports or model construction.
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass
+
+
+def _max_rss_bytes() -> int:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def as_rows(results) -> list[dict]:
+    return [asdict(result) for result in results]
