@@ -7,9 +7,9 @@ import logging
 import sys
 
 from eadnet import __version__
-from eadnet.cli import bench
+from eadnet.cli import bench, caption
 
-_COMMANDS = (bench,)
+_COMMANDS = (bench, caption)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         print(f"eadnet {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -92,8 +92,10 @@ class StripAttention3D(nn.Module):
         """``hidden_states`` ``(B, C, F, H, W)`` → ``(B, C, F, H, W)`` (input plus the strip-attention residual)."""
         if hidden_states.ndim != 5:
             raise ValueError(f"hidden_states must be (B, C, F, H, W), got shape {tuple(hidden_states.shape)}")
-        tokens = hidden_states.permute(0, 2, 3, 4, 1)  # (B, F, H, W, C)
+        # Channels-last copy once: LayerNorm and the projections are several times faster on contiguous rows.
+        tokens = hidden_states.permute(0, 2, 3, 4, 1).contiguous()  # (B, F, H, W, C)
         qkv = self.to_qkv(self.norm(tokens))
+        del tokens
         qkv = qkv.unflatten(-1, (3, len(self.axes), self.heads_per_axis, self.head_dim))
         outputs = [
             self._attend_along(qkv[..., 0, index, :, :], qkv[..., 1, index, :, :], qkv[..., 2, index, :, :], axis)

@@ -155,7 +155,11 @@ def test_spec_label_route():
 
 @pytest.mark.parametrize(
     "spec",
-    [EmotionSpec(), EmotionSpec(label="happy", text="smiling"), EmotionSpec(text="smiling", reference=np.zeros((4, 4, 3)))],
+    [
+        EmotionSpec(),
+        EmotionSpec(label="happy", text="smiling"),
+        EmotionSpec(text="smiling", reference=np.zeros((4, 4, 3))),
+    ],
 )
 def test_spec_needs_exactly_one_source(spec):
     with pytest.raises(ValueError, match="emotion"):
@@ -359,8 +363,12 @@ def test_caption_reference_with_tiny_idefics3(vlm_captioner, generate_spy, refer
     assert int((input_ids == processor.image_token_id).sum()) == expected_frames * IMAGE_SEQ_LEN
     assert kwargs["pixel_values"].shape[:2] == (1, expected_frames)
     assert kwargs["do_sample"] is False and kwargs["max_new_tokens"] == 6
-    # generate produced new tokens after the prompt.
-    assert generate_spy[0]["output"].shape[1] == input_ids.shape[1] + 6
+    # generate produced new tokens after the prompt, and only those are decoded.
+    output = generate_spy[0]["output"]
+    assert output.shape[1] == input_ids.shape[1] + 6
+    new_text = tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
+    assert description == " ".join(new_text.split())
+    assert "Assistant" not in description and DEFAULT_PROMPT[:30] not in description
 
 
 def test_caption_reference_is_deterministic(vlm_captioner):
@@ -377,6 +385,35 @@ def test_empty_vlm_output_raises(vlm_captioner, monkeypatch):
         vlm_captioner.caption_reference(_numbered_frames(1, size=40))
 
 
+def test_generate_returning_only_new_tokens(vlm_captioner, monkeypatch):
+    """Some VLMs (encoder-decoder style) return only the continuation; it is decoded as is."""
+    new_ids = vlm_captioner.vlm_processor.tokenizer("  raised   brows", add_special_tokens=False, return_tensors="pt")
+
+    monkeypatch.setattr(vlm_captioner.vlm_model, "generate", lambda **kwargs: new_ids.input_ids)
+    assert vlm_captioner.caption_reference(_numbered_frames(1, size=40)) == "raised brows"
+
+
 def test_vlm_captioner_still_handles_labels_and_text(vlm_captioner):
     assert vlm_captioner(EmotionSpec(label="sad", intensity=1)) == describe_label("sad", 1)
     assert vlm_captioner(EmotionSpec(text=" calm ")) == "calm"
+
+
+def test_cli_caption_sources(tiny_vlm_dir, tmp_path, capsys):
+    from eadnet.cli import main
+
+    assert main(["caption", "--emotion", "Sad:1"]) == 0
+    assert capsys.readouterr().out.strip() == describe_label("sad", 1)
+    assert main(["caption", "--text", "  a  warm, relaxed smile "]) == 0
+    assert capsys.readouterr().out.strip() == "a warm, relaxed smile"
+    assert main(["caption", "--emotion", "joyous"]) == 2
+    assert "joyous" in capsys.readouterr().err
+
+    paths = []
+    for index in range(2):
+        path = tmp_path / f"ref{index}.png"
+        Image.fromarray(np.full((24, 24, 3), 40 * index, dtype=np.uint8)).save(path)
+        paths.append(str(path))
+    assert main(["caption", "--reference", *paths, "--vlm", str(tiny_vlm_dir), "--num-frames", "2"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert main(["caption", "--reference", str(tmp_path / "missing.png")]) == 2
+    assert "missing.png" in capsys.readouterr().err

@@ -68,6 +68,7 @@ def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def test_minilm_shapes_and_mask(minilm):
     texts = ["a happy speaker", "a strongly angry speaker with lowered brows and pressed lips"]
     hidden, mask = minilm(texts)
+    assert type(minilm.text_encoder).__name__ == "BertModel"
     assert minilm.hidden_size == 384
     assert hidden.ndim == 3 and hidden.shape[0] == 2 and hidden.shape[2] == 384
     assert mask.shape == hidden.shape[:2] and mask.dtype == torch.bool
