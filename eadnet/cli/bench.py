@@ -32,6 +32,13 @@ def register(subparsers) -> None:
     model.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     model.set_defaults(handler=run_model_bench)
 
+    generate = bench_sub.add_parser("generate", help="stage timings and peak memory of `eadnet generate`")
+    generate.add_argument("--durations", type=float, nargs="+", default=[4.0, 10.0, 60.0],
+                          help="speech lengths in seconds (the shipped speech repeated)")
+    generate.add_argument("--model", default="offline-demo", help="weights preset")
+    generate.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    generate.set_defaults(handler=run_generate_bench)
+
 
 def run_model_bench(args: argparse.Namespace) -> int:
     from eadnet.benchmarks.model_bench import as_rows, attention_costs, unet_costs
@@ -83,4 +90,36 @@ def run_model_bench(args: argparse.Namespace) -> int:
         report["attention"] = as_rows(attention)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+# Targets from the main-job issue.
+MAX_SECONDS_4S_CLIP = 180.0
+MAX_MEMORY_RATIO_60_TO_10 = 1.25
+
+
+def run_generate_bench(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from eadnet.benchmarks.generate_bench import run_generate
+
+    print(f"eadnet generate --model {args.model}, shipped portrait, threads={torch.get_num_threads()}")
+    runs = []
+    for duration in args.durations:
+        run = run_generate(duration, args.model)
+        runs.append(run)
+        stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run.stages.items())
+        print(f"{duration:6.1f} s of speech: wall {run.wall_seconds:7.1f} s, peak RSS {run.peak_rss_mib:7.0f} MiB | "
+              f"stages (s): {stages}")
+    by_duration = {run.audio_seconds: run for run in runs}
+    if 4.0 in by_duration:
+        wall = by_duration[4.0].wall_seconds
+        print(f"4 s clip: {wall:.1f} s (target <= {MAX_SECONDS_4S_CLIP:.0f} s: "
+              f"{'met' if wall <= MAX_SECONDS_4S_CLIP else 'NOT met'})")
+    if 10.0 in by_duration and 60.0 in by_duration:
+        ratio = by_duration[60.0].peak_rss_mib / by_duration[10.0].peak_rss_mib
+        print(f"peak memory 60 s / 10 s: x{ratio:.3f} (target <= {MAX_MEMORY_RATIO_60_TO_10}: "
+              f"{'met' if ratio <= MAX_MEMORY_RATIO_60_TO_10 else 'NOT met'})")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(run) for run in runs], indent=2))
     return 0

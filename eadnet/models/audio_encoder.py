@@ -396,7 +396,12 @@ class WhisperAudioEncoder(torch.nn.Module):
         return max(1, math.ceil(Fraction(int(num_samples)) * _as_fraction(self.fps) / _as_fraction(sample_rate)))
 
     def frame_indices(
-        self, num_frames: int, num_whisper_frames: int, device: torch.device | None = None
+        self,
+        num_frames: int,
+        num_whisper_frames: int,
+        device: torch.device | None = None,
+        start_frame: int = 0,
+        fps: float | None = None,
     ) -> torch.Tensor:
         """Whisper frame indices gathered for each video frame.
 
@@ -404,6 +409,9 @@ class WhisperAudioEncoder(torch.nn.Module):
             num_frames (`int`): Number of video frames ``F``.
             num_whisper_frames (`int`): Number of valid Whisper frames ``T_whisper``.
             device (`torch.device`, *optional*): Device of the result.
+            start_frame (`int`, *optional*, defaults to 0): Index of the first video frame, so that a window of a
+                long clip gets the same tokens as the whole clip sliced at once.
+            fps (`float`, *optional*): Video frame rate; defaults to the encoder's ``fps``.
 
         Returns:
             `torch.LongTensor` of shape `(F, window_size)`: indices into the Whisper frames, clamped to
@@ -411,10 +419,14 @@ class WhisperAudioEncoder(torch.nn.Module):
         """
         self._check_num_frames(num_frames)
         whisper_rate = Fraction(self.sampling_rate, self.samples_per_token)  # 50 Hz
-        ratio = whisper_rate / _as_fraction(self.fps)
+        if isinstance(start_frame, bool) or not isinstance(start_frame, (int, np.integer)) or start_frame < 0:
+            raise ValueError(f"`start_frame` must be an int >= 0, got {start_frame!r}.")
+        ratio = whisper_rate / _as_fraction(self.fps if fps is None else fps)
         # Exact floor(i * 50 / fps) (LatentSync's int(vid_idx * 50 / fps)).
         centers = torch.tensor(
-            [(i * ratio.numerator) // ratio.denominator for i in range(num_frames)], dtype=torch.long, device=device
+            [(i * ratio.numerator) // ratio.denominator for i in range(start_frame, start_frame + num_frames)],
+            dtype=torch.long,
+            device=device,
         )
         left, right = self.audio_feat_length
         offsets = torch.arange(
@@ -422,7 +434,9 @@ class WhisperAudioEncoder(torch.nn.Module):
         )
         return (centers[:, None] + offsets[None, :]).clamp_(0, num_whisper_frames - 1)
 
-    def slice_frames(self, features: torch.Tensor, num_frames: int) -> torch.Tensor:
+    def slice_frames(
+        self, features: torch.Tensor, num_frames: int, start_frame: int = 0, fps: float | None = None
+    ) -> torch.Tensor:
         r"""Gather the per-video-frame windows from stacked Whisper states.
 
         Args:
@@ -430,6 +444,10 @@ class WhisperAudioEncoder(torch.nn.Module):
                 Output of `encode_whisper_features` (possibly cached).
             num_frames (`int`):
                 Number of video frames ``F``; frames past the end of the audio reuse the last Whisper frame.
+            start_frame (`int`, *optional*, defaults to 0):
+                Index of the first of those video frames in the clip (windowed generation of long clips).
+            fps (`float`, *optional*):
+                Video frame rate; defaults to the encoder's ``fps``.
 
         Returns:
             `torch.Tensor` of shape `(B, F, window_size * num_states, D)`: tokens ordered whisper-frame-major,
@@ -444,7 +462,9 @@ class WhisperAudioEncoder(torch.nn.Module):
         if num_frames is None:
             raise ValueError("`num_frames` must be an int >= 1, got None.")
         batch, num_tokens, num_states, dim = features.shape
-        index = self.frame_indices(int(num_frames), num_tokens, device=features.device)  # (F, W)
+        index = self.frame_indices(
+            int(num_frames), num_tokens, device=features.device, start_frame=start_frame, fps=fps
+        )  # (F, W)
         windows = features[:, index.reshape(-1)]  # (B, F * W, S, D)
         return windows.reshape(batch, int(num_frames), index.shape[1] * num_states, dim)
 

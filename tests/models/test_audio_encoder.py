@@ -235,3 +235,15 @@ def test_slice_frames_rejects_bad_features(encoder):
         encoder.slice_frames(torch.zeros(10, NUM_STATES, D_MODEL), 3)
     with pytest.raises(ValueError, match="num_frames"):
         encoder.slice_frames(torch.zeros(1, 10, NUM_STATES, D_MODEL), 0)
+
+
+def test_windows_of_a_long_clip_match_slicing_the_whole_clip(encoder):
+    features = torch.randn(1, 300, encoder.num_states, encoder.output_dim)
+    whole = encoder.slice_frames(features, 100)
+    for start in (0, 13, 84):
+        window = encoder.slice_frames(features, 16, start_frame=start)
+        assert torch.equal(window, whole[:, start : start + 16])
+    at_30fps = encoder.frame_indices(4, 300, fps=30, start_frame=3)
+    assert at_30fps[:, 4].tolist() == [3 * 50 // 30, 4 * 50 // 30, 5 * 50 // 30, 6 * 50 // 30]
+    with pytest.raises(ValueError, match="start_frame"):
+        encoder.slice_frames(features, 4, start_frame=-1)

@@ -1,0 +1,150 @@
+"""``eadnet generate``: portrait (or video) + speech + emotion → talking-head mp4."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+EPILOG = """examples:
+  eadnet generate                                  # the shipped portrait and speech, offline preset
+  eadnet generate --image me.jpg --audio hello.wav --emotion happy:3 --output hello.mp4
+  eadnet generate --video talk.mp4 --audio dub.m4a --emotion-text "calm, warm smile" --no-face hold
+  eadnet generate --image me.jpg --audio a.wav --emotion-video angry_clip.mp4 --model latentsync-1.5
+
+Emotions: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; intensity 1 (slight) to 3 (strong).
+Weights: presets are listed by `eadnet download --list`; `--model` also takes a local folder.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="make a talking-head video from a portrait (or video), speech and an emotion",
+        description="Make a talking-head mp4 from a portrait or a source video, a speech track and an emotion. "
+        "With no --image/--audio it uses the example portrait and speech shipped with EAD-Net.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    face = parser.add_mutually_exclusive_group()
+    face.add_argument("--image", type=Path, help="portrait image (jpg, png, webp, ...); default: the shipped example")
+    face.add_argument("--video", type=Path, help="source video to dub instead of a portrait (its face is re-animated)")
+    parser.add_argument("--audio", type=Path,
+                        help="speech: wav, flac, mp3, ogg, m4a or a video's audio track; default: the shipped example")
+    emotion = parser.add_mutually_exclusive_group()
+    emotion.add_argument("--emotion", metavar="LABEL[:INTENSITY]", help="e.g. happy, sad:3, surprised:1")
+    emotion.add_argument("--emotion-text", metavar="TEXT", help='free text, e.g. "a warm smile with raised brows"')
+    emotion.add_argument("--emotion-video", type=Path, metavar="PATH",
+                         help="video or image whose facial emotion a vision-language model describes")
+    parser.add_argument("--output", "-o", type=Path,
+                        help="output mp4 (default: outputs/eadnet-DATE-TIME.mp4); never overwritten unless --overwrite")
+    parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
+    parser.add_argument("--model", default="offline-demo", help="weights preset name (default: offline-demo)")
+    parser.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
+    parser.add_argument("--steps", type=int, help="denoising steps (default: the preset's)")
+    parser.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's; 1 = off)")
+    parser.add_argument("--text-guidance", type=float, help="emotion-text guidance scale (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
+    parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
+    parser.add_argument("--no-face", choices=["error", "skip", "hold"], default="error",
+                        help="--video frames without a face: fail, drop them, or reuse the nearest face")
+    parser.add_argument("--max-duration", type=float, default=600.0, help="longest accepted speech in seconds")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_generate)
+
+
+def _default_output() -> Path:
+    return Path("outputs") / f"eadnet-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    import torch
+
+    from eadnet.assets import example_portrait_path, example_speech_path
+    from eadnet.hub import get_preset
+    from eadnet.io.atomic import check_output_path
+    from eadnet.io.audio import check_speech, load_audio
+    from eadnet.io.image import load_image
+    from eadnet.io.video import VideoWriter, read_video
+    from eadnet.pipelines import EADNetPipeline
+
+    started = time.perf_counter()
+    output = args.output or _default_output()
+    if args.output is None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    check_output_path(output, args.overwrite)  # fail before minutes of work, not after
+    preset = get_preset(args.model)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+    audio_path = args.audio or example_speech_path()
+    waveform, sample_rate = load_audio(audio_path, max_duration=args.max_duration)
+    check_speech(waveform, sample_rate)
+    image = video = video_fps = None
+    if args.video is not None:
+        video, video_fps = read_video(args.video)
+    else:
+        image = load_image(args.image or example_portrait_path())
+    emotion_reference = None
+    if args.emotion_video is not None:
+        if args.emotion_video.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp", ".bmp"}:
+            emotion_reference = [load_image(args.emotion_video)]
+        else:
+            emotion_reference, _ = read_video(args.emotion_video, max_frames=250)
+
+    if not preset.trained:
+        print(f"NOTE: preset '{preset.name}' carries UNTRAINED weights (no trained EAD-Net exists offline yet): "
+              "the face region of the video will be noise, not a talking face. Use --model with trained weights "
+              "(e.g. latentsync-1.5 on a connected machine) for real results.", file=sys.stderr)
+
+    load_start = time.perf_counter()
+    pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir)
+    if args.emotion_video is not None:
+        from eadnet.models.emotion_captioner import EmotionCaptioner
+
+        pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(device=device))
+    pipe.set_progress_bar_config(disable=args.quiet, desc="denoising", unit="step")
+    load_seconds = time.perf_counter() - load_start
+
+    writer_seconds = 0.0
+    windows = pipe.generate_windows(
+        image=image,
+        video=video,
+        video_fps=video_fps,
+        audio=waveform,
+        sample_rate=sample_rate,
+        emotion=args.emotion,
+        emotion_text=args.emotion_text,
+        emotion_reference=emotion_reference,
+        num_inference_steps=args.steps or preset.default_steps,
+        audio_guidance_scale=args.guidance if args.guidance is not None else preset.default_audio_guidance,
+        text_guidance_scale=(args.text_guidance if args.text_guidance is not None
+                             else preset.default_text_guidance),
+        generator=torch.Generator(device="cpu").manual_seed(args.seed),
+        fps=args.fps,
+        no_face=args.no_face,
+    )
+    num_frames = 0
+    with VideoWriter(output, args.fps, overwrite=args.overwrite) as writer:
+        for window in windows:
+            write_start = time.perf_counter()
+            writer.write(window.frames)
+            num_frames += len(window.frames)
+            writer_seconds += time.perf_counter() - write_start
+        mux_start = time.perf_counter()
+        writer.set_audio(waveform, sample_rate)
+    writer_seconds += time.perf_counter() - mux_start
+
+    timings = dict(pipe.timings)
+    print(f"wrote {output} ({num_frames} frames at {args.fps:g} fps, {num_frames / args.fps:.2f} s)")
+    if pipe.emotion_description:
+        print(f"emotion: {pipe.emotion_description}")
+    stages = {"load": load_seconds, "face": timings.get("face", 0.0), "audio": timings.get("audio", 0.0),
+              "emotion": timings.get("emotion", 0.0), "encode": timings.get("encode", 0.0),
+              "denoise": timings.get("denoise", 0.0), "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0),
+              "mux": writer_seconds}
+    print("timings (s): " + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+          + f", total {time.perf_counter() - started:.2f}")
+    return 0

@@ -1,0 +1,640 @@
+"""``EADNetPipeline``: portrait or source video + speech + emotion → talking-head frames.
+
+Life cycle of one call (DESIGN §3): check inputs → face stage (detect, align to the model's square crop,
+smooth over time) → audio stage (Whisper features once, per-frame windows on demand) → emotion stage
+(description → text tokens) → denoise the clip window by window (``window_size`` frames, the first
+``window_overlap`` frames of each window pinned to the previous window's result so seams don't show, memory
+independent of the clip length) → decode → blend the generated face region with the reference outside the
+mask → paste back into the original frames with a feathered inverse transform.
+
+The conditioning layout is LatentSync's (``latentsync/pipelines/lipsync_pipeline.py``): the U-Net input is
+``[noisy latents 4 | keep-mask 1 | masked-frame latents 4 | reference latents 4]`` where the keep-mask is 1 on
+the pixels kept from the reference (LatentSync's mask image convention), zero audio tokens are the
+unconditional audio branch, and one initial noise is shared by all frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import PIL.Image
+import torch
+import torch.nn.functional as F
+from diffusers import DiffusionPipeline
+from diffusers.schedulers import DDIMScheduler
+from diffusers.utils.torch_utils import randn_tensor
+
+from eadnet.models.audio_encoder import WhisperAudioEncoder
+from eadnet.models.emotion_captioner import EmotionCaptioner, EmotionSpec, parse_emotion_spec
+from eadnet.models.text_encoder import EmotionTextEncoder
+from eadnet.models.unet_3d import EADUNet3DModel
+from eadnet.pipelines.pipeline_output import EADNetPipelineOutput
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_TYPES = ("pil", "np", "pt", "latent")
+NO_FACE_POLICIES = ("error", "skip", "hold")
+# Peak amplitude below which a speech track counts as silent (about -80 dBFS).
+SILENCE_PEAK = 1e-4
+
+
+class GenerationCancelled(RuntimeError):
+    """Raised when a ``callback_on_step_end`` asks the pipeline to stop (``pipe.interrupt = True``)."""
+
+
+@dataclass
+class WindowOutput:
+    """Frames finished by one window of :meth:`EADNetPipeline.generate_windows`.
+
+    Args:
+        start (`int`): Index in the output clip of the first frame in ``frames``.
+        frames (`np.ndarray`): uint8 `(n, H, W, 3)` full-resolution frames.
+        latents (`torch.Tensor`): Denoised crop latents `(1, 4, n, h, w)` of the same frames.
+    """
+
+    start: int
+    frames: np.ndarray
+    latents: torch.Tensor
+
+
+@dataclass
+class _FacePlan:
+    """Aligned source faces and, for every output frame, which of them (and which original frame) to use."""
+
+    originals: np.ndarray  # uint8 (N, H, W, 3) original frames (N = 1 for a portrait)
+    crops: np.ndarray  # uint8 (N, S, S, 3)
+    matrices: np.ndarray  # (N, 2, 3) original -> crop
+    schedule: np.ndarray  # int (F,) index into crops/originals for each output frame
+
+
+class EADNetPipeline(DiffusionPipeline):
+    r"""Emotion-aware talking-head generation.
+
+    Args:
+        unet ([`EADUNet3DModel`]): The denoiser.
+        vae ([`~diffusers.AutoencoderKL`] or [`~diffusers.AutoencoderTiny`]): Image autoencoder for the face crops.
+        scheduler ([`~diffusers.SchedulerMixin`]): Any diffusers scheduler (DDIM by default in the presets).
+        audio_encoder ([`WhisperAudioEncoder`]): Speech → per-frame audio tokens.
+        text_encoder ([`EmotionTextEncoder`]): Emotion description → guidance tokens.
+        captioner ([`EmotionCaptioner`], *optional*): Emotion label / text / reference frames → description;
+            a label/text-only captioner is created when omitted.
+        face_processor (`eadnet.face.FaceProcessor`, *optional*): Face detection, alignment, mask and paste-back;
+            created (MediaPipe) on first use when omitted.
+    """
+
+    model_cpu_offload_seq = "text_encoder->audio_encoder->unet->vae"
+    _optional_components = ["captioner", "face_processor"]
+    _callback_tensor_inputs = ["latents"]
+
+    def __init__(
+        self,
+        unet: EADUNet3DModel,
+        vae,
+        scheduler,
+        audio_encoder: WhisperAudioEncoder,
+        text_encoder: EmotionTextEncoder,
+        captioner: EmotionCaptioner | None = None,
+        face_processor=None,
+    ):
+        super().__init__()
+        self.register_modules(
+            unet=unet,
+            vae=vae,
+            scheduler=scheduler,
+            audio_encoder=audio_encoder,
+            text_encoder=text_encoder,
+            captioner=captioner,
+            face_processor=face_processor,
+        )
+        self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
+        self._interrupt = False
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset: str = "offline-demo",
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        local_paths: dict[str, str] | None = None,
+        models_dir: str | None = None,
+        offline: bool | None = None,
+        face_processor=None,
+    ) -> EADNetPipeline:
+        """Builds the pipeline of a weights preset (see :mod:`eadnet.hub.presets`), resolving every component
+        from ``local_paths`` → ``models_dir`` → the Hugging Face cache → the Hub (pinned revisions).
+
+        Raises:
+            `eadnet.hub.MissingWeightsError`: weights are missing and cannot be downloaded (offline); the
+                message lists the files, repo ids and the folder to put them in.
+        """
+        from eadnet.hub import get_preset, load_components
+
+        spec = get_preset(preset) if isinstance(preset, str) else preset
+        components = load_components(spec, device=device, dtype=dtype, local_paths=local_paths,
+                                     models_dir=models_dir, offline=offline)
+        if face_processor is None:
+            from eadnet.face import FaceProcessor
+
+            face_processor = FaceProcessor(crop_size=spec.resolution, mask_mode=spec.mask_mode)
+        pipeline = cls(**components, face_processor=face_processor)
+        pipeline.preset = spec
+        return pipeline
+
+    # ----------------------------------------------------------------------------------------------- helpers
+    @property
+    def interrupt(self) -> bool:
+        return self._interrupt
+
+    @interrupt.setter
+    def interrupt(self, value: bool) -> None:
+        self._interrupt = bool(value)
+
+    @property
+    def crop_size(self) -> int:
+        return self._face_processor().crop_size
+
+    @contextmanager
+    def _timed(self, stage: str):
+        """Adds the wall time of the block to ``self.timings[stage]`` (seconds; front ends print them)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+    def _face_processor(self):
+        if self.face_processor is None:
+            from eadnet.face import FaceProcessor
+
+            self.register_modules(face_processor=FaceProcessor())
+        return self.face_processor
+
+    def _captioner(self) -> EmotionCaptioner:
+        if self.captioner is None:
+            self.register_modules(captioner=EmotionCaptioner())
+        return self.captioner
+
+    # ------------------------------------------------------------------------------------------ input stages
+    def describe_emotion(
+        self,
+        emotion: str | EmotionSpec | None = None,
+        emotion_text: str | None = None,
+        emotion_reference=None,
+    ) -> str | None:
+        """The description that guides generation, from exactly one of: a label spec (``"happy"``,
+        ``"happy:3"``) or an :class:`EmotionSpec`, free text, or reference frames. ``None`` if none is given."""
+        given = [name for name, value in (("emotion", emotion), ("emotion_text", emotion_text),
+                                          ("emotion_reference", emotion_reference)) if value is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of emotion, emotion_text, emotion_reference; got {', '.join(given)}")
+        if not given:
+            return None
+        if isinstance(emotion, str):
+            label, intensity = parse_emotion_spec(emotion)
+            spec = EmotionSpec(label=label, intensity=intensity)
+        elif isinstance(emotion, EmotionSpec):
+            spec = emotion
+        elif emotion is not None:
+            raise ValueError(f"emotion must be a 'LABEL[:INTENSITY]' string or an EmotionSpec, got {type(emotion)}")
+        elif emotion_text is not None:
+            spec = EmotionSpec(text=emotion_text)
+        else:
+            spec = EmotionSpec(reference=emotion_reference)
+        return self._captioner().caption(spec)
+
+    def encode_emotion(self, description: str | None, text_guidance_scale: float):
+        """Text tokens and mask for the description and, when text guidance is on, for the empty prompt."""
+        if description is None or not self.unet.config.use_text_attention:
+            return None
+        tokens, mask = self.text_encoder(description)
+        uncond = None
+        if text_guidance_scale > 1.0:
+            uncond = self.text_encoder.encode_unconditional(1, length=tokens.shape[1])
+        return tokens, mask, uncond
+
+    def prepare_audio(self, audio, sample_rate: int | float, fps: float) -> tuple[torch.Tensor, int]:
+        """Stacked Whisper features for the whole track and the number of output frames."""
+        if audio is None:
+            raise ValueError("audio is required: a waveform (T,), (C, T) or (1, C, T) and its sample_rate")
+        if sample_rate is None:
+            raise ValueError("sample_rate is required with audio")
+        waveform = audio.detach().cpu().float().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+        if waveform.ndim == 3:
+            if waveform.shape[0] != 1:
+                raise ValueError(f"audio must hold one clip, got a batch of {waveform.shape[0]}")
+            waveform = waveform[0]
+        if waveform.ndim not in (1, 2) or waveform.size == 0:
+            raise ValueError(f"audio must be a non-empty (T,) or (C, T) waveform, got shape {waveform.shape}")
+        if np.issubdtype(waveform.dtype, np.floating) and np.abs(waveform).max() < SILENCE_PEAK:
+            raise ValueError("audio is silent: give a speech track (the talking head follows the speech)")
+        num_samples = waveform.shape[-1]
+        num_frames = max(1, math.ceil(num_samples * fps / sample_rate))
+        features = self.audio_encoder.encode_whisper_features(waveform, sample_rate)
+        return features, num_frames
+
+    def prepare_faces(self, image, video, num_frames: int, fps: float, video_fps: float | None,
+                      no_face: str) -> _FacePlan:
+        """Aligns the portrait (or every source frame) and schedules a source frame for each output frame.
+        A source video is resampled to ``fps`` and, when shorter than the audio, played back and forth."""
+        if (image is None) == (video is None):
+            raise ValueError("give exactly one of image (a portrait) or video (source frames)")
+        if no_face not in NO_FACE_POLICIES:
+            raise ValueError(f"no_face must be one of {NO_FACE_POLICIES}, got {no_face!r}")
+        processor = self._face_processor()
+        if image is not None:
+            portrait = _to_uint8_rgb(image, "image")
+            aligned = processor.align_portrait(portrait)
+            return _FacePlan(portrait[None], aligned.crops, aligned.matrices, np.zeros(num_frames, dtype=np.int64))
+        frames = _video_to_uint8(video)
+        aligned = processor.align_frames(frames, no_face=no_face)
+        originals = frames[aligned.source_index]
+        # Map output frames (at fps) to source frames (at video_fps), then ping-pong past the end.
+        source_fps = video_fps if video_fps else fps
+        timeline = np.floor(np.arange(num_frames) * source_fps / fps).astype(np.int64)
+        return _FacePlan(originals, aligned.crops, aligned.matrices, _ping_pong(timeline, len(originals)))
+
+    # ---------------------------------------------------------------------------------------------- VAE
+    def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, S, S)`` in [-1, 1] → scaled latents ``(N, 4, S/8, S/8)``."""
+        encoded = self.vae.encode(pixels)
+        latents = encoded.latent_dist.mode() if hasattr(encoded, "latent_dist") else encoded.latents
+        shift = getattr(self.vae.config, "shift_factor", None) or 0.0
+        return (latents - shift) * self.vae.config.scaling_factor
+
+    def _vae_decode(self, latents: torch.Tensor, chunk: int) -> torch.Tensor:
+        """Scaled latents ``(N, 4, h, w)`` → pixels ``(N, 3, S, S)`` in [-1, 1], ``chunk`` frames at a time."""
+        shift = getattr(self.vae.config, "shift_factor", None) or 0.0
+        latents = latents / self.vae.config.scaling_factor + shift
+        return torch.cat([self.vae.decode(part).sample for part in latents.split(chunk)]).clamp(-1, 1)
+
+    # ---------------------------------------------------------------------------------------------- checks
+    def check_inputs(self, num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
+                     window_overlap, output_type, fps, callback_on_step_end_tensor_inputs):
+        if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
+            raise ValueError(f"num_inference_steps must be a positive int, got {num_inference_steps!r}")
+        for name, value in (("audio_guidance_scale", audio_guidance_scale),
+                            ("text_guidance_scale", text_guidance_scale)):
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if window_size < 1 or not 0 <= window_overlap < window_size:
+            raise ValueError(f"need window_size >= 1 and 0 <= window_overlap < window_size, got "
+                             f"window_size={window_size}, window_overlap={window_overlap}")
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
+        if not math.isfinite(fps) or fps <= 0:
+            raise ValueError(f"fps must be a positive number, got {fps!r}")
+        unknown = [k for k in callback_on_step_end_tensor_inputs or [] if k not in self._callback_tensor_inputs]
+        if unknown:
+            raise ValueError(f"callback_on_step_end_tensor_inputs: unknown {unknown}; "
+                             f"allowed {self._callback_tensor_inputs}")
+
+    # --------------------------------------------------------------------------------------------- generate
+    @torch.no_grad()
+    def generate_windows(
+        self,
+        image=None,
+        audio=None,
+        sample_rate: int | None = None,
+        emotion: str | EmotionSpec | None = None,
+        emotion_text: str | None = None,
+        emotion_reference=None,
+        video=None,
+        video_fps: float | None = None,
+        num_inference_steps: int = 20,
+        audio_guidance_scale: float = 1.5,
+        text_guidance_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        fps: float = 25.0,
+        window_size: int = 16,
+        window_overlap: int = 4,
+        no_face: str = "error",
+        decode_chunk_size: int = 8,
+        callback_on_step_end: Callable | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ) -> Iterator[WindowOutput]:
+        r"""Streams the talking-head clip window by window (what :meth:`__call__` collects).
+
+        Memory does not grow with the clip length: only the current window's latents and frames exist at a time
+        (plus the Whisper features of the whole track, a few MB per minute). Arguments as in :meth:`__call__`.
+        The first item has the attribute ``emotion_description`` set on the pipeline (``self.emotion_description``)
+        and ``self.num_frames`` / ``self.total_steps`` are known before the first window is denoised.
+
+        Yields:
+            :class:`WindowOutput` with the frames finished by each window, in order.
+        """
+        callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
+                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs)
+        self._interrupt = False
+        self.timings = {}
+        device = self._execution_device
+        dtype = self.unet.dtype
+
+        with self._timed("audio"):
+            features, num_frames = self.prepare_audio(audio, sample_rate, fps)
+        with self._timed("face"):
+            plan = self.prepare_faces(image, video, num_frames, fps, video_fps, no_face)
+        with self._timed("emotion"):
+            description = self.describe_emotion(emotion, emotion_text, emotion_reference)
+            text = self.encode_emotion(description, text_guidance_scale)
+        self.emotion_description = description
+        self.num_frames = num_frames
+
+        crop_size = plan.crops.shape[1]
+        latent_size = crop_size // self.vae_scale_factor
+        regen_mask = torch.from_numpy(np.ascontiguousarray(self._face_processor().mask(), dtype=np.float32))
+        keep_mask_pixels = (1.0 - regen_mask).to(device=device, dtype=dtype)[None, None]  # (1, 1, S, S)
+        keep_mask_latent = F.interpolate(keep_mask_pixels, size=(latent_size, latent_size), mode="bilinear",
+                                         align_corners=False)
+
+        # One initial noise shared by every frame and window (LatentSync): consistent look, reproducible seams.
+        base_noise = randn_tensor((1, 4, 1, latent_size, latent_size), generator=generator, device=device,
+                                  dtype=dtype)
+        starts = _window_starts(num_frames, window_size, window_overlap)
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        timesteps = self.scheduler.timesteps
+        self.total_steps = len(starts) * len(timesteps)
+
+        source_cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        previous: torch.Tensor | None = None  # clean latents of the previous window
+        previous_start = previous_end = 0
+        step_counter = 0
+        with self.progress_bar(total=self.total_steps) as progress:
+            for start in starts:
+                end = min(start + window_size, num_frames)
+                length = end - start
+                sources = plan.schedule[start:end]
+                with self._timed("encode"):
+                    masked_latents, ref_latents, ref_pixels = self._source_latents(
+                        plan, sources, keep_mask_pixels, source_cache, device, dtype
+                    )
+                audio_embeds = self.audio_encoder.slice_frames(features, length, start_frame=start, fps=fps)
+                audio_embeds = audio_embeds.to(device=device, dtype=dtype)
+
+                latents = base_noise.expand(-1, -1, length, -1, -1).clone() * self.scheduler.init_noise_sigma
+                # Frames this window shares with the previous one (more than window_overlap for a last window
+                # moved back to end at the clip's end).
+                pinned = 0 if previous is None else min(max(previous_end - start, 0), length)
+                known = previous[:, :, start - previous_start : start - previous_start + pinned] if pinned else None
+                if known is not None:
+                    latents[:, :, :pinned] = self._noised(known, base_noise, timesteps[0])
+
+                conditioning = torch.cat([keep_mask_latent.expand(length, -1, -1, -1), masked_latents, ref_latents],
+                                         dim=1)
+                conditioning = conditioning.transpose(0, 1)[None]  # (1, 9, n, h, w)
+                for step_index, timestep in enumerate(timesteps):
+                    if self._interrupt:
+                        raise GenerationCancelled("generation was cancelled")
+                    with self._timed("denoise"):
+                        model_input = self.scheduler.scale_model_input(latents, timestep)
+                        noise_pred = self._guided_noise(model_input, conditioning, timestep, audio_embeds, text,
+                                                        audio_guidance_scale, text_guidance_scale)
+                        latents = self.scheduler.step(noise_pred, timestep, latents).prev_sample
+                    if known is not None:
+                        # Pin the overlap to the previous window's result, noised to the level of the next step
+                        # (temporal "known region" conditioning, as in RePaint-style inpainting).
+                        next_t = timesteps[step_index + 1] if step_index + 1 < len(timesteps) else None
+                        latents[:, :, :pinned] = known if next_t is None else self._noised(known, base_noise, next_t)
+                    if callback_on_step_end is not None:
+                        callback_kwargs = {"latents": latents} if callback_on_step_end_tensor_inputs else {}
+                        outputs = callback_on_step_end(self, step_counter, timestep, callback_kwargs)
+                        latents = (outputs or {}).get("latents", latents)
+                    step_counter += 1
+                    progress.update()
+                if self._interrupt:
+                    raise GenerationCancelled("generation was cancelled")
+
+                previous, previous_start, previous_end = latents, start, end
+                new_from = pinned
+                frames = self._finish_frames(latents[:, :, new_from:], plan, sources[new_from:],
+                                             ref_pixels[new_from:], regen_mask, decode_chunk_size)
+                yield WindowOutput(start=start + new_from, frames=frames, latents=latents[:, :, new_from:])
+        self.maybe_free_model_hooks()
+
+    def _noised(self, clean: torch.Tensor, base_noise: torch.Tensor, timestep) -> torch.Tensor:
+        noise = base_noise.expand(-1, -1, clean.shape[2], -1, -1)
+        return self.scheduler.add_noise(clean, noise, torch.as_tensor([timestep]).reshape(1))
+
+    def _source_latents(self, plan: _FacePlan, sources: np.ndarray, keep_mask_pixels, cache, device, dtype):
+        """Masked-frame and reference latents ``(n, 4, h, w)`` and reference pixels ``(n, 3, S, S)`` of a window;
+        each distinct source crop is encoded once per call (a portrait: once for the whole clip)."""
+        masked, refs, pixels = [], [], []
+        for source in sources.tolist():
+            if source not in cache:
+                crop = torch.from_numpy(plan.crops[source]).to(device=device, dtype=dtype)
+                crop = crop.permute(2, 0, 1)[None] / 127.5 - 1.0
+                encoded = self._vae_encode(torch.cat([crop * keep_mask_pixels[0], crop]))
+                if len(cache) > 64:  # a long source video: keep the cache bounded
+                    cache.clear()
+                cache[source] = (encoded, crop)
+            encoded, crop = cache[source]
+            masked.append(encoded[0:1])
+            refs.append(encoded[1:2])
+            pixels.append(crop)
+        return torch.cat(masked), torch.cat(refs), torch.cat(pixels)
+
+    def _guided_noise(self, model_input, conditioning, timestep, audio_embeds, text, audio_scale, text_scale):
+        """Noise prediction with separate audio and text classifier-free guidance:
+        ``ε = ε(a, t) + (s_a − 1)(ε(a, t) − ε(∅, t)) + (s_t − 1)(ε(a, t) − ε(a, ∅))``; each extra branch runs only
+        when its scale is above 1 (zero audio tokens are the null audio, the empty prompt the null text)."""
+        unet_input = torch.cat([model_input, conditioning], dim=1)
+        tokens, mask, uncond = text if text is not None else (None, None, None)
+        branches = [(audio_embeds, tokens, mask)]
+        use_audio_cfg = audio_scale > 1.0
+        use_text_cfg = text_scale > 1.0 and uncond is not None
+        if use_audio_cfg:
+            branches.append((torch.zeros_like(audio_embeds), tokens, mask))
+        if use_text_cfg:
+            branches.append((audio_embeds, uncond[0], uncond[1]))
+        batch = len(branches)
+        predictions = self.unet(
+            unet_input.expand(batch, -1, -1, -1, -1),
+            timestep,
+            audio_embeds=torch.cat([b[0] for b in branches]),
+            text_embeds=None if tokens is None else torch.cat([b[1] for b in branches]),
+            text_attention_mask=None if tokens is None else torch.cat([b[2] for b in branches]),
+        ).sample.chunk(batch)
+        noise = predictions[0]
+        index = 1
+        if use_audio_cfg:
+            noise = noise + (audio_scale - 1.0) * (predictions[0] - predictions[index])
+            index += 1
+        if use_text_cfg:
+            noise = noise + (text_scale - 1.0) * (predictions[0] - predictions[index])
+        return noise
+
+    def _finish_frames(self, latents, plan: _FacePlan, sources, ref_pixels, regen_mask, decode_chunk_size):
+        """Decode, keep the reference outside the mask, paste back into the original frames (uint8)."""
+        if latents.shape[2] == 0:
+            return np.zeros((0, *plan.originals.shape[1:]), dtype=np.uint8)
+        with self._timed("decode"):
+            decoded = self._vae_decode(latents[0].transpose(0, 1), decode_chunk_size)  # (n, 3, S, S)
+            mask = regen_mask.to(decoded.device, decoded.dtype)[None, None]
+            crops = decoded * mask + ref_pixels.to(decoded.dtype) * (1 - mask)
+            crops = ((crops + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        with self._timed("paste"):
+            processor = self._face_processor()
+            frames = [
+                processor.paste_back_frame(plan.originals[source], crop, plan.matrices[source])
+                for source, crop in zip(sources.tolist(), crops, strict=True)
+            ]
+            return np.stack(frames)
+
+    # ------------------------------------------------------------------------------------------------ call
+    def __call__(
+        self,
+        image=None,
+        audio=None,
+        sample_rate: int | None = None,
+        emotion: str | EmotionSpec | None = None,
+        emotion_text: str | None = None,
+        emotion_reference=None,
+        video=None,
+        video_fps: float | None = None,
+        num_inference_steps: int = 20,
+        audio_guidance_scale: float = 1.5,
+        text_guidance_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        fps: float = 25.0,
+        window_size: int = 16,
+        window_overlap: int = 4,
+        no_face: str = "error",
+        decode_chunk_size: int = 8,
+        output_type: str = "pil",
+        return_dict: bool = True,
+        callback_on_step_end: Callable | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ) -> EADNetPipelineOutput | tuple:
+        r"""Generates a talking-head clip.
+
+        Args:
+            image (`PIL.Image.Image`, `np.ndarray` or `torch.Tensor`, *optional*): The portrait (RGB `(H, W, 3)`
+                uint8 or float in [0, 1], or `(3, H, W)` tensor). Give this or ``video``.
+            audio (`np.ndarray` or `torch.Tensor`): Speech, `(T,)` or `(C, T)`, any rate and channel count.
+            sample_rate (`int`): Sample rate of ``audio``.
+            emotion (`str` or `EmotionSpec`, *optional*): ``"LABEL"`` or ``"LABEL:INTENSITY"`` (MEAD labels,
+                intensity 1–3), or an :class:`EmotionSpec`.
+            emotion_text (`str`, *optional*): Free-text emotion description.
+            emotion_reference (*optional*): Reference image(s)/frames whose facial emotion a VLM describes
+                (needs a captioner with a vision-language model).
+            video (`np.ndarray` `(N, H, W, 3)` uint8 or list of images, *optional*): Source frames to dub instead
+                of a portrait; played back and forth when shorter than the audio.
+            video_fps (`float`, *optional*): Frame rate of ``video`` (defaults to ``fps``).
+            num_inference_steps (`int`, *optional*, defaults to 20): Denoising steps per window.
+            audio_guidance_scale (`float`, *optional*, defaults to 1.5): Audio classifier-free guidance (1 = off).
+            text_guidance_scale (`float`, *optional*, defaults to 1.0): Emotion-text guidance (1 = off).
+            generator (`torch.Generator`, *optional*): Makes the result reproducible.
+            fps (`float`, *optional*, defaults to 25): Output frame rate (the audio decides the frame count).
+            window_size (`int`, *optional*, defaults to 16): Frames denoised together.
+            window_overlap (`int`, *optional*, defaults to 4): Frames each window shares with the previous one.
+            no_face (`str`, *optional*, defaults to `"error"`): For ``video``: what to do with frames without a
+                face — ``"error"``, ``"skip"`` (drop them) or ``"hold"`` (reuse the nearest face).
+            decode_chunk_size (`int`, *optional*, defaults to 8): Frames decoded by the VAE at once.
+            output_type (`str`, *optional*, defaults to `"pil"`): ``"pil"``, ``"np"``, ``"pt"`` or ``"latent"``.
+            return_dict (`bool`, *optional*, defaults to `True`): Return an :class:`EADNetPipelineOutput`.
+            callback_on_step_end (`Callable`, *optional*): ``callback(pipe, step, timestep, callback_kwargs)``
+                called after every denoising step (``step`` counts across windows up to ``pipe.total_steps``);
+                may return ``{"latents": ...}``; setting ``pipe.interrupt = True`` cancels generation with
+                :class:`GenerationCancelled`.
+            callback_on_step_end_tensor_inputs (`list[str]`, *optional*): Tensors passed to the callback.
+
+        Returns:
+            :class:`EADNetPipelineOutput` (or a tuple ``(frames, fps, emotion_description)``).
+        """
+        self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
+                          window_overlap, output_type, fps, callback_on_step_end_tensor_inputs)
+        frames, latents = [], []
+        for window in self.generate_windows(
+            image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, emotion_text=emotion_text,
+            emotion_reference=emotion_reference, video=video, video_fps=video_fps,
+            num_inference_steps=num_inference_steps, audio_guidance_scale=audio_guidance_scale,
+            text_guidance_scale=text_guidance_scale, generator=generator, fps=fps, window_size=window_size,
+            window_overlap=window_overlap, no_face=no_face, decode_chunk_size=decode_chunk_size,
+            callback_on_step_end=callback_on_step_end,
+            callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
+        ):
+            if output_type == "latent":
+                latents.append(window.latents)
+            else:
+                frames.append(window.frames)
+        if output_type == "latent":
+            result = torch.cat(latents, dim=2)
+        else:
+            video_frames = np.concatenate(frames)
+            if output_type == "pil":
+                result = [PIL.Image.fromarray(frame) for frame in video_frames]
+            elif output_type == "np":
+                result = video_frames.astype(np.float32) / 255.0
+            else:
+                result = torch.from_numpy(video_frames).permute(0, 3, 1, 2).float() / 255.0
+        if not return_dict:
+            return result, fps, self.emotion_description
+        return EADNetPipelineOutput(frames=result, fps=fps, emotion_description=self.emotion_description)
+
+
+def _window_starts(num_frames: int, window_size: int, overlap: int) -> list[int]:
+    """Start frames of the windows covering ``num_frames``; the last window ends exactly at the clip's end."""
+    if num_frames <= window_size:
+        return [0]
+    step = window_size - overlap
+    starts = list(range(0, num_frames - window_size + 1, step))
+    if starts[-1] + window_size < num_frames:
+        starts.append(num_frames - window_size)
+    return starts
+
+
+def _ping_pong(indices: np.ndarray, length: int) -> np.ndarray:
+    """Folds indices into ``[0, length)`` back and forth: 0 1 2 3 2 1 0 1 2 … (a video shorter than the audio)."""
+    if length == 1:
+        return np.zeros_like(indices)
+    period = 2 * (length - 1)
+    folded = indices % period
+    return np.where(folded < length, folded, period - folded)
+
+
+def _to_uint8_rgb(image, name: str) -> np.ndarray:
+    """A portrait as uint8 RGB ``(H, W, 3)``: PIL (any mode), numpy (uint8 / uint16 / float 0..1, gray, RGBA)
+    or a torch tensor ``(H, W, 3)`` / ``(3, H, W)`` in [0, 1]."""
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3:
+        return image
+    from eadnet.io.image import load_image
+
+    try:
+        return load_image(image)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: {error}") from error
+
+
+def _video_to_uint8(video) -> np.ndarray:
+    if isinstance(video, list | tuple):
+        if not video:
+            raise ValueError("video has no frames")
+        return np.stack([_to_uint8_rgb(frame, "video") for frame in video])
+    if isinstance(video, torch.Tensor):
+        video = video.detach().cpu().numpy()
+    video = np.asarray(video)
+    if video.ndim != 4 or video.shape[-1] != 3 or video.shape[0] == 0:
+        raise ValueError(f"video must be frames (N, H, W, 3), got shape {video.shape}")
+    if video.dtype != np.uint8:
+        video = (np.clip(video, 0, 1) * 255).round().astype(np.uint8)
+    return video
+
+
+def default_scheduler() -> DDIMScheduler:
+    """LatentSync's scheduler (DESIGN §2.3): DDIM, 1000 steps, scaled-linear betas 0.00085–0.012."""
+    return DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+        clip_sample=False,
+        set_alpha_to_one=False,
+    )

@@ -1,0 +1,210 @@
+"""EADNetPipeline on tiny real components with a simple box face processor (the real face stage is tested in
+tests/face and end to end in tests/test_generate.py)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from eadnet.pipelines import EADNetPipeline, GenerationCancelled
+from eadnet.pipelines.pipeline_eadnet import _ping_pong, _window_starts
+from eadnet.testing import TINY_CROP_SIZE, tiny_components
+
+SAMPLE_RATE = 16000
+
+
+class BoxFaceProcessor:
+    """Treats a fixed square of the frame as the face: crop = that square resized to the crop size."""
+
+    def __init__(self, box=(8, 4, 48), crop_size=TINY_CROP_SIZE):
+        self.box = box
+        self.crop_size = crop_size
+
+    def _matrix(self):
+        x0, y0, size = self.box
+        scale = self.crop_size / size
+        return np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
+
+    def _crop(self, frame):
+        x0, y0, size = self.box
+        region = torch.from_numpy(frame[y0 : y0 + size, x0 : x0 + size]).permute(2, 0, 1)[None].float()
+        crop = F.interpolate(region, size=(self.crop_size, self.crop_size), mode="bilinear", align_corners=False)
+        return crop[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+
+    def align_portrait(self, image):
+        return self.align_frames(image[None])
+
+    def align_frames(self, frames, no_face="error"):
+        crops = np.stack([self._crop(frame) for frame in frames])
+        return SimpleNamespace(crops=crops, matrices=np.stack([self._matrix()] * len(frames)),
+                               source_index=np.arange(len(frames)))
+
+    def mask(self):
+        mask = np.zeros((self.crop_size, self.crop_size), dtype=np.float32)
+        mask[self.crop_size // 2 :, 8:-8] = 1.0
+        return mask
+
+    def paste_back_frame(self, frame, crop, matrix, blend_mask=None):
+        x0, y0, size = self.box
+        out = frame.copy()
+        resized = F.interpolate(torch.from_numpy(crop).permute(2, 0, 1)[None].float(), size=(size, size),
+                                mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+        out[y0 : y0 + size, x0 : x0 + size] = resized.round().clip(0, 255).astype(np.uint8)
+        return out
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    pipeline = EADNetPipeline(**tiny_components(seed=0, face_processor=BoxFaceProcessor()))
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, size=(60, 70, 3), dtype=np.uint8)
+    return image
+
+
+def speech(seconds, rate=SAMPLE_RATE, seed=0):
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
+    noise = np.random.default_rng(seed).normal(0, 0.05, t.shape)
+    return (envelope * np.sin(2 * np.pi * 220 * t) * 0.3 + noise).astype(np.float32)
+
+
+def run(pipe, portrait, seconds=0.5, **kwargs):
+    options = {"num_inference_steps": 2, "output_type": "np", "generator": torch.Generator().manual_seed(0)}
+    options.update(kwargs)
+    return pipe(image=portrait, audio=speech(seconds), sample_rate=SAMPLE_RATE, **options)
+
+
+def test_frames_match_audio_length_and_keep_pixels_outside_the_face(pipe, portrait):
+    out = run(pipe, portrait, seconds=0.5, emotion="happy:3")
+    assert out.frames.shape == (13, 60, 70, 3)  # ceil(0.5 s * 25 fps) frames at the portrait's size
+    assert out.fps == 25
+    assert "happy" in out.emotion_description
+    as_uint8 = (out.frames * 255).round().astype(np.uint8)
+    outside = np.ones((60, 70), dtype=bool)
+    outside[4:52, 8:56] = False
+    assert np.array_equal(as_uint8[:, outside], np.broadcast_to(portrait[outside], (13, outside.sum(), 3)))
+    # the face square did get generated content
+    assert not np.array_equal(as_uint8[0, 4:52, 8:56], portrait[4:52, 8:56])
+
+
+def test_seeded_runs_are_reproducible_and_seeds_matter(pipe, portrait):
+    first = run(pipe, portrait, generator=torch.Generator().manual_seed(3)).frames
+    second = run(pipe, portrait, generator=torch.Generator().manual_seed(3)).frames
+    other = run(pipe, portrait, generator=torch.Generator().manual_seed(4)).frames
+    assert np.array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("output_type", ["pil", "pt", "latent"])
+def test_output_types(pipe, portrait, output_type):
+    out = run(pipe, portrait, seconds=0.2, output_type=output_type)
+    if output_type == "pil":
+        assert len(out.frames) == 5 and out.frames[0].size == (70, 60)
+    elif output_type == "pt":
+        assert out.frames.shape == (5, 3, 60, 70) and out.frames.dtype == torch.float32
+    else:
+        assert out.frames.shape == (1, 4, 5, TINY_CROP_SIZE // 8, TINY_CROP_SIZE // 8)
+
+
+def test_windows_cover_the_clip_and_seams_are_smooth(pipe, portrait):
+    """A clip longer than a window: every frame is produced once, in order, and the change across a window
+    seam is no larger than the changes between neighbouring frames inside windows."""
+    windows = list(pipe.generate_windows(image=portrait, audio=speech(1.6), sample_rate=SAMPLE_RATE,
+                                         num_inference_steps=2, generator=torch.Generator().manual_seed(0),
+                                         window_size=8, window_overlap=3))
+    starts = [w.start for w in windows]
+    frames = np.concatenate([w.frames for w in windows]).astype(np.float32)
+    assert frames.shape[0] == 40 and starts[0] == 0
+    assert starts == sorted(starts) and len(windows) > 3
+    boundaries = set(starts[1:])
+    diffs = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))  # diffs[i] = |frame i+1 - frame i|
+    seam = [diffs[b - 1] for b in boundaries]
+    inside = [d for i, d in enumerate(diffs) if i + 1 not in boundaries]
+    assert max(seam) <= max(inside) * 1.5 + 1e-6
+
+
+def test_guidance_branches(pipe, portrait):
+    base = run(pipe, portrait, emotion="sad:2", audio_guidance_scale=1.0, text_guidance_scale=1.0).frames
+    audio_cfg = run(pipe, portrait, emotion="sad:2", audio_guidance_scale=2.0, text_guidance_scale=1.0).frames
+    assert not np.array_equal(base, audio_cfg)
+    calls = []
+    original = pipe.unet.forward
+
+    def spy(sample, *args, **kwargs):
+        calls.append(sample.shape[0])
+        return original(sample, *args, **kwargs)
+
+    pipe.unet.forward = spy
+    try:
+        run(pipe, portrait, seconds=0.2, emotion="sad:2", audio_guidance_scale=2.0, text_guidance_scale=3.0)
+    finally:
+        del pipe.unet.forward
+    assert calls == [3, 3], "conditional + null-audio + null-text branches batched together, 2 steps"
+
+
+def test_callback_sees_every_step_and_can_cancel(pipe, portrait):
+    seen = []
+
+    def record(pipeline, step, timestep, kwargs):
+        seen.append((step, tuple(kwargs["latents"].shape)))
+        return kwargs
+
+    run(pipe, portrait, seconds=0.8, callback_on_step_end=record, window_size=8, window_overlap=2)
+    assert [s for s, _ in seen] == list(range(pipe.total_steps))
+    assert pipe.total_steps == 2 * len(_window_starts(20, 8, 2))
+
+    def cancel(pipeline, step, timestep, kwargs):
+        if step == 1:
+            pipeline.interrupt = True
+        return kwargs
+
+    with pytest.raises(GenerationCancelled):
+        run(pipe, portrait, callback_on_step_end=cancel)
+
+
+def test_video_input_loops_back_and_forth(pipe):
+    rng = np.random.default_rng(1)
+    video = rng.integers(0, 255, size=(4, 60, 70, 3), dtype=np.uint8)
+    out = pipe(video=video, audio=speech(0.4), sample_rate=SAMPLE_RATE, num_inference_steps=1, output_type="np",
+               generator=torch.Generator().manual_seed(0))
+    frames = (out.frames * 255).round().astype(np.uint8)
+    assert frames.shape == (10, 60, 70, 3)
+    order = [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
+    # Outside the face square each output frame is its scheduled source frame.
+    for index, source in enumerate(order):
+        assert np.array_equal(frames[index, 55:], video[source, 55:])
+
+
+def test_bad_inputs_raise_clear_errors(pipe, portrait):
+    with pytest.raises(ValueError, match="silent"):
+        pipe(image=portrait, audio=np.zeros(8000, np.float32), sample_rate=SAMPLE_RATE)
+    with pytest.raises(ValueError, match="exactly one of image"):
+        pipe(audio=speech(0.2), sample_rate=SAMPLE_RATE)
+    with pytest.raises(ValueError, match="emotion"):
+        run(pipe, portrait, emotion="joyous")
+    with pytest.raises(ValueError, match="only one of"):
+        run(pipe, portrait, emotion="happy", emotion_text="smiling")
+    with pytest.raises(ValueError, match="output_type"):
+        run(pipe, portrait, output_type="gif")
+    with pytest.raises(ValueError, match="window_overlap"):
+        run(pipe, portrait, window_size=4, window_overlap=4)
+    with pytest.raises(ValueError, match="num_inference_steps"):
+        run(pipe, portrait, num_inference_steps=0)
+    with pytest.raises(ValueError, match="audio"):
+        pipe(image=portrait, audio=np.zeros((2, 2, 2, 2)), sample_rate=SAMPLE_RATE)
+
+
+def test_window_helpers():
+    assert _window_starts(10, 16, 4) == [0]
+    assert _window_starts(16, 16, 4) == [0]
+    assert _window_starts(30, 16, 4) == [0, 12, 14]
+    assert _ping_pong(np.arange(9), 4).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2]
+    assert _ping_pong(np.arange(3), 1).tolist() == [0, 0, 0]
