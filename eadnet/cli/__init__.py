@@ -7,9 +7,9 @@ import logging
 import sys
 
 from eadnet import __version__
-from eadnet.cli import bench, caption
+from eadnet.cli import bench, caption, convert, download, generate
 
-_COMMANDS = (bench, caption)
+_COMMANDS = (generate, caption, download, convert, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -313,7 +313,7 @@ class EADNetPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
-        window_overlap: int = 4,
+        window_overlap: int = 2,
         no_face: str = "error",
         decode_chunk_size: int = 8,
         callback_on_step_end: Callable | None = None,
@@ -504,7 +504,7 @@ class EADNetPipeline(DiffusionPipeline):
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
-        window_overlap: int = 4,
+        window_overlap: int = 2,
         no_face: str = "error",
         decode_chunk_size: int = 8,
         output_type: str = "pil",
@@ -533,7 +533,7 @@ class EADNetPipeline(DiffusionPipeline):
             generator (`torch.Generator`, *optional*): Makes the result reproducible.
             fps (`float`, *optional*, defaults to 25): Output frame rate (the audio decides the frame count).
             window_size (`int`, *optional*, defaults to 16): Frames denoised together.
-            window_overlap (`int`, *optional*, defaults to 4): Frames each window shares with the previous one.
+            window_overlap (`int`, *optional*, defaults to 2): Frames each window shares with the previous one.
             no_face (`str`, *optional*, defaults to `"error"`): For ``video``: what to do with frames without a
                 face — ``"error"``, ``"skip"`` (drop them) or ``"hold"`` (reuse the nearest face).
             decode_chunk_size (`int`, *optional*, defaults to 8): Frames decoded by the VAE at once.
