@@ -35,7 +35,9 @@ def register(subparsers) -> None:
     generate = bench_sub.add_parser("generate", help="stage timings and peak memory of `eadnet generate`")
     generate.add_argument("--durations", type=float, nargs="+", default=[4.0, 10.0, 60.0],
                           help="speech lengths in seconds (the shipped speech repeated)")
-    generate.add_argument("--model", default="offline-demo", help="weights preset")
+    generate.add_argument("--model", default="offline-demo", help="weights preset or model folder")
+    generate.add_argument("--steps", type=int, help="denoising steps (default: the preset's); memory does not "
+                                                    "depend on it, so fewer steps make the long-clip memory run quicker")
     generate.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     generate.set_defaults(handler=run_generate_bench)
 
@@ -103,10 +105,11 @@ def run_generate_bench(args: argparse.Namespace) -> int:
 
     from eadnet.benchmarks.generate_bench import run_generate
 
-    print(f"eadnet generate --model {args.model}, shipped portrait, threads={torch.get_num_threads()}")
+    steps = f", --steps {args.steps}" if args.steps else ""
+    print(f"eadnet generate --model {args.model}{steps}, shipped portrait, threads={torch.get_num_threads()}")
     runs = []
     for duration in args.durations:
-        run = run_generate(duration, args.model)
+        run = run_generate(duration, args.model, ["--steps", str(args.steps)] if args.steps else None)
         runs.append(run)
         stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run.stages.items())
         print(f"{duration:6.1f} s of speech: wall {run.wall_seconds:7.1f} s, peak RSS {run.peak_rss_mib:7.0f} MiB | "

@@ -41,7 +41,8 @@ def register(subparsers) -> None:
     parser.add_argument("--output", "-o", type=Path,
                         help="output mp4 (default: outputs/eadnet-DATE-TIME.mp4); never overwritten unless --overwrite")
     parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
-    parser.add_argument("--model", default="offline-demo", help="weights preset name (default: offline-demo)")
+    parser.add_argument("--model", default="offline-demo",
+                        help="weights preset name, or a model folder (default: offline-demo)")
     parser.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
     parser.add_argument("--steps", type=int, help="denoising steps (default: the preset's)")
     parser.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's; 1 = off)")
@@ -52,6 +53,9 @@ def register(subparsers) -> None:
     parser.add_argument("--no-face", choices=["error", "skip", "hold"], default="error",
                         help="--video frames without a face: fail, drop them, or reuse the nearest face")
     parser.add_argument("--max-duration", type=float, default=600.0, help="longest accepted speech in seconds")
+    parser.add_argument("--max-size", type=int, default=4096,
+                        help="larger inputs are scaled down to this longest side first (default 4096: "
+                             "H.264 players rarely handle more)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_generate)
 
@@ -60,11 +64,26 @@ def _default_output() -> Path:
     return Path("outputs") / f"eadnet-{datetime.now():%Y%m%d-%H%M%S}.mp4"
 
 
+def _fit(frames, max_size: int):
+    """Scales uint8 frames ``(N, H, W, 3)`` down (area filter) so that the longest side is at most ``max_size``."""
+    height, width = frames.shape[1:3]
+    if max(height, width) <= max_size:
+        return frames
+    import cv2
+    import numpy as np
+
+    scale = max_size / max(height, width)
+    size = (max(2, round(width * scale)), max(2, round(height * scale)))
+    print(f"note: input is {width}x{height}; scaled to {size[0]}x{size[1]} (--max-size {max_size})",
+          file=sys.stderr)
+    return np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for frame in frames])
+
+
 def run_generate(args: argparse.Namespace) -> int:
     import torch
 
     from eadnet.assets import example_portrait_path, example_speech_path
-    from eadnet.hub import get_preset
+    from eadnet.hub.local import resolve_model
     from eadnet.io.atomic import check_output_path
     from eadnet.io.audio import check_speech, load_audio
     from eadnet.io.image import load_image
@@ -76,7 +95,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.output is None:
         output.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(output, args.overwrite)  # fail before minutes of work, not after
-    preset = get_preset(args.model)
+    preset, local_paths = resolve_model(args.model)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
 
     audio_path = args.audio or example_speech_path()
@@ -85,8 +104,9 @@ def run_generate(args: argparse.Namespace) -> int:
     image = video = video_fps = None
     if args.video is not None:
         video, video_fps = read_video(args.video)
+        video = _fit(video, args.max_size)
     else:
-        image = load_image(args.image or example_portrait_path())
+        image = _fit(load_image(args.image or example_portrait_path())[None], args.max_size)[0]
     emotion_reference = None
     if args.emotion_video is not None:
         if args.emotion_video.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp", ".bmp"}:
@@ -94,13 +114,15 @@ def run_generate(args: argparse.Namespace) -> int:
         else:
             emotion_reference, _ = read_video(args.emotion_video, max_frames=250)
 
+    if args.max_size < 64:
+        raise ValueError(f"--max-size must be at least 64, got {args.max_size}")
     if not preset.trained:
         print(f"NOTE: preset '{preset.name}' carries UNTRAINED weights (no trained EAD-Net exists offline yet): "
               "the face region of the video will be noise, not a talking face. Use --model with trained weights "
               "(e.g. latentsync-1.5 on a connected machine) for real results.", file=sys.stderr)
 
     load_start = time.perf_counter()
-    pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir)
+    pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir, local_paths=local_paths)
     if args.emotion_video is not None:
         from eadnet.models.emotion_captioner import EmotionCaptioner
 
