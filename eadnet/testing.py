@@ -112,3 +112,77 @@ def tiny_components(seed: int = 0, face_processor=None, **unet_overrides) -> dic
         "text_encoder": tiny_text_encoder(seed, hidden_size=config["text_embed_dim"]),
         "face_processor": face_processor,
     }
+
+
+# --- a tiny vision-language model (SmolVLM's Idefics3 architecture) for the reference-captioning path ---------
+VLM_IMAGE_SEQ_LEN = 4  # (image_size // patch_size) ** 2 / scale_factor ** 2 = (32 // 8) ** 2 / 4
+VLM_SPECIAL_TOKENS = ["<|endoftext|>", "<image>", "<fake_token_around_image>", "<global-img>", "<end_of_utterance>"]
+VLM_CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] | capitalize }}:"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>{% else %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+
+
+def tiny_vlm_tokenizer():
+    """Byte-level BPE without merges (one token per byte) plus the Idefics3 special tokens, built offline."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {token: i for i, token in enumerate(VLM_SPECIAL_TOKENS + alphabet)}
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in VLM_SPECIAL_TOKENS])
+    return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+
+
+def save_tiny_vlm(directory) -> Path:
+    """Saves a tiny randomly initialised ``Idefics3ForConditionalGeneration`` + processor to ``directory``."""
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    directory = Path(directory)
+    tokenizer = tiny_vlm_tokenizer()
+    image_processor = Idefics3ImageProcessorPil(
+        do_image_splitting=False, size={"longest_edge": 32}, max_image_size={"longest_edge": 32}
+    )
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=VLM_IMAGE_SEQ_LEN,
+        chat_template=VLM_CHAT_TEMPLATE,
+    )
+    eos = tokenizer.eos_token_id
+    config = Idefics3Config(
+        vision_config={
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        text_config={
+            "model_type": "llama",
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 2,
+            "vocab_size": len(tokenizer),
+            "max_position_embeddings": 512,
+            "bos_token_id": eos,
+            "eos_token_id": eos,
+            "pad_token_id": eos,
+        },
+        scale_factor=2,
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        pad_token_id=eos,
+    )
+    torch.manual_seed(0)
+    model = Idefics3ForConditionalGeneration(config).eval()
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory

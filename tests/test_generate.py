@@ -160,6 +160,21 @@ def test_video_dubbing_loops_a_short_source(model_dir, portrait, short_speech, t
     assert abs(info["frames"] / 25 - 1.3) <= 1 / 25
 
 
+def test_emotion_from_a_reference_video_through_a_vlm(model_dir, portrait, short_speech, tmp_path, capsys):
+    from eadnet.testing import save_tiny_vlm
+
+    vlm = save_tiny_vlm(tmp_path / "vlm")
+    reference = tmp_path / "reference.mp4"
+    with VideoWriter(reference, 25) as writer:
+        writer.write(np.stack([portrait] * 6))
+    out = tmp_path / "out.mp4"
+    assert generate("--model", model_dir, "--audio", short_speech, "--output", out, "--emotion-video", reference,
+                    "--vlm", vlm) == 0
+    emotion_lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("emotion: ")]
+    assert len(emotion_lines) == 1 and len(emotion_lines[0]) > len("emotion: ")
+    assert probe(out)["frames"] > 0
+
+
 def test_pipeline_keeps_pixels_outside_the_face_crop(model_dir, portrait):
     preset, paths = _model(model_dir)
     pipe = EADNetPipeline.from_preset(preset, local_paths=paths)

@@ -15,7 +15,8 @@ EPILOG = """examples:
   eadnet generate --image me.jpg --audio a.wav --emotion-video angry_clip.mp4 --model latentsync-1.5
 
 Emotions: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; intensity 1 (slight) to 3 (strong).
-Weights: presets are listed by `eadnet download --list`; `--model` also takes a local folder.
+Weights: presets offline-demo (untrained, no network), latentsync-1.5, latentsync-1.6 (`eadnet download --help`);
+`--model` also takes a model folder.
 """
 
 
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     emotion.add_argument("--emotion-text", metavar="TEXT", help='free text, e.g. "a warm smile with raised brows"')
     emotion.add_argument("--emotion-video", type=Path, metavar="PATH",
                          help="video or image whose facial emotion a vision-language model describes")
+    parser.add_argument("--vlm", metavar="MODEL",
+                        help="vision-language model id or folder for --emotion-video (default: SmolVLM2-2.2B)")
     parser.add_argument("--output", "-o", type=Path,
                         help="output mp4 (default: outputs/eadnet-DATE-TIME.mp4); never overwritten unless --overwrite")
     parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
@@ -124,9 +127,9 @@ def run_generate(args: argparse.Namespace) -> int:
     load_start = time.perf_counter()
     pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir, local_paths=local_paths)
     if args.emotion_video is not None:
-        from eadnet.models.emotion_captioner import EmotionCaptioner
+        from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
 
-        pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(device=device))
+        pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(args.vlm or DEFAULT_VLM_ID, device=device))
     pipe.set_progress_bar_config(disable=args.quiet, desc="denoising", unit="step")
     load_seconds = time.perf_counter() - load_start
 

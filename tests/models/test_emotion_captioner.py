@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
-    Idefics3Config,
     Idefics3ForConditionalGeneration,
     Idefics3Processor,
-    PreTrainedTokenizerFast,
 )
 
 from eadnet.models.emotion_captioner import (
@@ -26,6 +23,10 @@ from eadnet.models.emotion_captioner import (
     parse_emotion_spec,
     sample_frame_indices,
 )
+from eadnet.testing import VLM_IMAGE_SEQ_LEN as IMAGE_SEQ_LEN
+from eadnet.testing import VLM_SPECIAL_TOKENS as SPECIAL_TOKENS
+from eadnet.testing import save_tiny_vlm
+from eadnet.testing import tiny_vlm_tokenizer as _tiny_tokenizer
 
 # A word (stem) of each emotion that its descriptions must contain.
 EMOTION_WORDS = {
@@ -39,13 +40,6 @@ EMOTION_WORDS = {
     "surprised": "surprised",
 }
 
-IMAGE_SEQ_LEN = 4  # (image_size // patch_size) ** 2 / scale_factor ** 2 = (32 // 8) ** 2 / 4
-SPECIAL_TOKENS = ["<|endoftext|>", "<image>", "<fake_token_around_image>", "<global-img>", "<end_of_utterance>"]
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ message['role'] | capitalize }}:"
-    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>{% else %}{{ part['text'] }}{% endif %}"
-    "{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}"
-)
 
 
 # ---------------------------------------------------------------------------------------------------- MEAD labels
@@ -238,62 +232,10 @@ def test_bad_frames_raise(frames):
 
 
 # ---------------------------------------------------------------------------------------------------- tiny VLM
-def _tiny_tokenizer() -> PreTrainedTokenizerFast:
-    """Byte-level BPE without merges (one token per byte) plus the Idefics3 special tokens, built offline."""
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS + alphabet)}
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-
-
 @pytest.fixture(scope="module")
 def tiny_vlm_dir(tmp_path_factory):
     """A tiny randomly initialised Idefics3 (SmolVLM architecture) model + processor saved with save_pretrained."""
-    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
-
-    tokenizer = _tiny_tokenizer()
-    image_processor = Idefics3ImageProcessorPil(
-        do_image_splitting=False, size={"longest_edge": 32}, max_image_size={"longest_edge": 32}
-    )
-    processor = Idefics3Processor(
-        image_processor=image_processor, tokenizer=tokenizer, image_seq_len=IMAGE_SEQ_LEN, chat_template=CHAT_TEMPLATE
-    )
-    eos = tokenizer.eos_token_id
-    config = Idefics3Config(
-        vision_config={
-            "hidden_size": 16,
-            "intermediate_size": 32,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "image_size": 32,
-            "patch_size": 8,
-        },
-        text_config={
-            "model_type": "llama",
-            "hidden_size": 16,
-            "intermediate_size": 32,
-            "num_hidden_layers": 1,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 2,
-            "vocab_size": len(tokenizer),
-            "max_position_embeddings": 512,
-            "bos_token_id": eos,
-            "eos_token_id": eos,
-            "pad_token_id": eos,
-        },
-        scale_factor=2,
-        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-        pad_token_id=eos,
-    )
-    torch.manual_seed(0)
-    model = Idefics3ForConditionalGeneration(config).eval()
-    directory = tmp_path_factory.mktemp("tiny_idefics3")
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    return directory
+    return save_tiny_vlm(tmp_path_factory.mktemp("tiny_idefics3"))
 
 
 @pytest.fixture(scope="module")
