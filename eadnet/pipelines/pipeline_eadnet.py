@@ -54,18 +54,26 @@ class WindowOutput:
 
     Args:
         start (`int`): Index in the output clip of the first frame in ``frames``.
-        frames (`np.ndarray`): uint8 `(n, H, W, 3)` full-resolution frames.
+        frames (`np.ndarray` or `None`): uint8 `(n, H, W, 3)` full-resolution frames (`None` when the
+            window was not decoded).
         latents (`torch.Tensor`): Denoised crop latents `(1, 4, n, h, w)` of the same frames.
     """
 
     start: int
-    frames: np.ndarray
+    frames: np.ndarray | None
     latents: torch.Tensor
 
 
 @dataclass
-class _FacePlan:
-    """Aligned source faces and, for every output frame, which of them (and which original frame) to use."""
+class FacePlan:
+    """Aligned source faces and, for every output frame, which of them (and which original frame) to use.
+
+    Args:
+        originals (`np.ndarray`): uint8 `(N, H, W, 3)` original frames (N = 1 for a portrait).
+        crops (`np.ndarray`): uint8 `(N, S, S, 3)` aligned face crops.
+        matrices (`np.ndarray`): `(N, 2, 3)` affine maps original → crop.
+        schedule (`np.ndarray`): int `(F,)`: the source index of every output frame.
+    """
 
     originals: np.ndarray  # uint8 (N, H, W, 3) original frames (N = 1 for a portrait)
     crops: np.ndarray  # uint8 (N, S, S, 3)
@@ -240,7 +248,7 @@ class EADNetPipeline(DiffusionPipeline):
         return features, num_frames
 
     def prepare_faces(self, image, video, num_frames: int, fps: float, video_fps: float | None,
-                      no_face: str) -> _FacePlan:
+                      no_face: str) -> FacePlan:
         """Aligns the portrait (or every source frame) and schedules a source frame for each output frame.
         A source video is resampled to ``fps`` and, when shorter than the audio, played back and forth."""
         if (image is None) == (video is None):
@@ -251,14 +259,14 @@ class EADNetPipeline(DiffusionPipeline):
         if image is not None:
             portrait = _to_uint8_rgb(image, "image")
             aligned = processor.align_portrait(portrait)
-            return _FacePlan(portrait[None], aligned.crops, aligned.matrices, np.zeros(num_frames, dtype=np.int64))
+            return FacePlan(portrait[None], aligned.crops, aligned.matrices, np.zeros(num_frames, dtype=np.int64))
         frames = _video_to_uint8(video)
         aligned = processor.align_frames(frames, no_face=no_face)
         originals = frames[aligned.source_index]
         # Map output frames (at fps) to source frames (at video_fps), then ping-pong past the end.
         source_fps = video_fps if video_fps else fps
         timeline = np.floor(np.arange(num_frames) * source_fps / fps).astype(np.int64)
-        return _FacePlan(originals, aligned.crops, aligned.matrices, _ping_pong(timeline, len(originals)))
+        return FacePlan(originals, aligned.crops, aligned.matrices, _ping_pong(timeline, len(originals)))
 
     # ---------------------------------------------------------------------------------------------- VAE
     def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -332,11 +340,7 @@ class EADNetPipeline(DiffusionPipeline):
         callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
         self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
                           window_overlap, "pil", fps, callback_on_step_end_tensor_inputs)
-        self._interrupt = False
         self.timings = {}
-        device = self._execution_device
-        dtype = self.unet.dtype
-
         with self._timed("audio"):
             features, num_frames = self.prepare_audio(audio, sample_rate, fps)
         with self._timed("face"):
@@ -345,6 +349,46 @@ class EADNetPipeline(DiffusionPipeline):
             description = self.describe_emotion(emotion, emotion_text, emotion_reference)
             text = self.encode_emotion(description, text_guidance_scale)
         self.emotion_description = description
+        yield from self.denoise_windows(
+            plan, features, num_frames, text, num_inference_steps=num_inference_steps,
+            audio_guidance_scale=audio_guidance_scale, text_guidance_scale=text_guidance_scale, generator=generator,
+            fps=fps, window_size=window_size, window_overlap=window_overlap, decode_chunk_size=decode_chunk_size,
+            callback_on_step_end=callback_on_step_end,
+            callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
+        )
+
+    @torch.no_grad()
+    def denoise_windows(
+        self,
+        plan: FacePlan,
+        features: torch.Tensor,
+        num_frames: int,
+        text=None,
+        *,
+        num_inference_steps: int = 20,
+        audio_guidance_scale: float = 1.5,
+        text_guidance_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        fps: float = 25.0,
+        window_size: int = 16,
+        window_overlap: int = 2,
+        decode: bool = True,
+        decode_chunk_size: int = 8,
+        callback_on_step_end: Callable | None = None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ) -> Iterator[WindowOutput]:
+        r"""The denoising stage on prepared inputs (what the ComfyUI sampler node calls): ``plan`` from
+        :meth:`prepare_faces`, ``features``/``num_frames`` from :meth:`prepare_audio`, ``text`` from
+        :meth:`encode_emotion`. With ``decode=False`` the windows carry latents only (decode them later with
+        :meth:`decode_crops` and :meth:`paste_back`). Other arguments as in :meth:`__call__`."""
+        callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
+                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs)
+        if not hasattr(self, "timings"):
+            self.timings = {}
+        self._interrupt = False
+        device = self._execution_device
+        dtype = self.unet.dtype
         self.num_frames = num_frames
 
         crop_size = plan.crops.shape[1]
@@ -362,7 +406,7 @@ class EADNetPipeline(DiffusionPipeline):
         timesteps = self.scheduler.timesteps
         self.total_steps = len(starts) * len(timesteps)
 
-        source_cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        source_cache: dict[int, torch.Tensor] = {}
         previous: torch.Tensor | None = None  # clean latents of the previous window
         previous_start = previous_end = 0
         step_counter = 0
@@ -372,7 +416,7 @@ class EADNetPipeline(DiffusionPipeline):
                 length = end - start
                 sources = plan.schedule[start:end]
                 with self._timed("encode"):
-                    masked_latents, ref_latents, ref_pixels = self._source_latents(
+                    masked_latents, ref_latents = self._source_latents(
                         plan, sources, keep_mask_pixels, source_cache, device, dtype
                     )
                 audio_embeds = self.audio_encoder.slice_frames(features, length, start_frame=start, fps=fps)
@@ -412,33 +456,33 @@ class EADNetPipeline(DiffusionPipeline):
                     raise GenerationCancelled("generation was cancelled")
 
                 previous, previous_start, previous_end = latents, start, end
-                new_from = pinned
-                frames = self._finish_frames(latents[:, :, new_from:], plan, sources[new_from:],
-                                             ref_pixels[new_from:], regen_mask, decode_chunk_size)
-                yield WindowOutput(start=start + new_from, frames=frames, latents=latents[:, :, new_from:])
+                finished = latents[:, :, pinned:]
+                frames = None
+                if decode:
+                    crops = self.decode_crops(finished, plan, start=start + pinned, chunk=decode_chunk_size)
+                    frames = self.paste_back(plan, crops, start=start + pinned)
+                yield WindowOutput(start=start + pinned, frames=frames, latents=finished)
         self.maybe_free_model_hooks()
 
     def _noised(self, clean: torch.Tensor, base_noise: torch.Tensor, timestep) -> torch.Tensor:
         noise = base_noise.expand(-1, -1, clean.shape[2], -1, -1)
         return self.scheduler.add_noise(clean, noise, torch.as_tensor([timestep]).reshape(1))
 
-    def _source_latents(self, plan: _FacePlan, sources: np.ndarray, keep_mask_pixels, cache, device, dtype):
-        """Masked-frame and reference latents ``(n, 4, h, w)`` and reference pixels ``(n, 3, S, S)`` of a window;
-        each distinct source crop is encoded once per call (a portrait: once for the whole clip)."""
-        masked, refs, pixels = [], [], []
+    def _source_latents(self, plan: FacePlan, sources: np.ndarray, keep_mask_pixels, cache, device, dtype):
+        """Masked-frame and reference latents ``(n, 4, h, w)`` of a window; each distinct source crop is encoded
+        once per call (a portrait: once for the whole clip)."""
+        masked, refs = [], []
         for source in sources.tolist():
             if source not in cache:
                 crop = torch.from_numpy(plan.crops[source]).to(device=device, dtype=dtype)
                 crop = crop.permute(2, 0, 1)[None] / 127.5 - 1.0
-                encoded = self._vae_encode(torch.cat([crop * keep_mask_pixels[0], crop]))
                 if len(cache) > 64:  # a long source video: keep the cache bounded
                     cache.clear()
-                cache[source] = (encoded, crop)
-            encoded, crop = cache[source]
+                cache[source] = self._vae_encode(torch.cat([crop * keep_mask_pixels[0], crop]))
+            encoded = cache[source]
             masked.append(encoded[0:1])
             refs.append(encoded[1:2])
-            pixels.append(crop)
-        return torch.cat(masked), torch.cat(refs), torch.cat(pixels)
+        return torch.cat(masked), torch.cat(refs)
 
     def _guided_noise(self, model_input, conditioning, timestep, audio_embeds, text, audio_scale, text_scale):
         """Noise prediction with separate audio and text classifier-free guidance:
@@ -470,22 +514,42 @@ class EADNetPipeline(DiffusionPipeline):
             noise = noise + (text_scale - 1.0) * (predictions[0] - predictions[index])
         return noise
 
-    def _finish_frames(self, latents, plan: _FacePlan, sources, ref_pixels, regen_mask, decode_chunk_size):
-        """Decode, keep the reference outside the mask, paste back into the original frames (uint8)."""
-        if latents.shape[2] == 0:
-            return np.zeros((0, *plan.originals.shape[1:]), dtype=np.uint8)
+    def decode_crops(self, latents: torch.Tensor, plan: FacePlan, start: int = 0, chunk: int = 8) -> np.ndarray:
+        """Decodes crop latents ``(1, 4, n, h, w)`` of output frames ``start .. start + n`` and keeps the reference
+        crop outside the face mask → uint8 crops ``(n, S, S, 3)``."""
+        count = latents.shape[2]
+        if count == 0:
+            return np.zeros((0, *plan.crops.shape[1:]), dtype=np.uint8)
+        if start < 0 or start + count > len(plan.schedule):
+            raise ValueError(f"latents cover frames {start}..{start + count - 1} but the face plan has "
+                             f"{len(plan.schedule)} frames")
         with self._timed("decode"):
-            decoded = self._vae_decode(latents[0].transpose(0, 1), decode_chunk_size)  # (n, 3, S, S)
-            mask = regen_mask.to(decoded.device, decoded.dtype)[None, None]
-            crops = decoded * mask + ref_pixels.to(decoded.dtype) * (1 - mask)
-            crops = ((crops + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            latents = latents.to(device=self._execution_device, dtype=self.vae.dtype)
+            decoded = self._vae_decode(latents[0].transpose(0, 1), chunk)  # (n, 3, S, S)
+            sources = plan.schedule[start : start + count]
+            reference = torch.from_numpy(plan.crops[sources]).to(decoded.device, decoded.dtype)
+            reference = reference.permute(0, 3, 1, 2) / 127.5 - 1.0
+            regen = torch.from_numpy(np.ascontiguousarray(self._face_processor().mask(), dtype=np.float32))
+            mask = regen.to(decoded.device, decoded.dtype)[None, None]
+            crops = decoded * mask + reference * (1 - mask)
+            return ((crops + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+    def paste_back(self, plan: FacePlan, crops: np.ndarray, start: int = 0) -> np.ndarray:
+        """Pastes uint8 crops ``(n, S, S, 3)`` of output frames ``start .. start + n`` back into their original
+        frames → uint8 ``(n, H, W, 3)``."""
+        count = len(crops)
+        if start < 0 or start + count > len(plan.schedule):
+            raise ValueError(f"crops cover frames {start}..{start + count - 1} but the face plan has "
+                             f"{len(plan.schedule)} frames")
+        if count == 0:
+            return np.zeros((0, *plan.originals.shape[1:]), dtype=np.uint8)
         with self._timed("paste"):
             processor = self._face_processor()
-            frames = [
+            sources = plan.schedule[start : start + count].tolist()
+            return np.stack([
                 processor.paste_back_frame(plan.originals[source], crop, plan.matrices[source])
-                for source, crop in zip(sources.tolist(), crops, strict=True)
-            ]
-            return np.stack(frames)
+                for source, crop in zip(sources, crops, strict=True)
+            ])
 
     # ------------------------------------------------------------------------------------------------ call
     def __call__(

@@ -208,3 +208,25 @@ def test_window_helpers():
     assert _window_starts(30, 16, 4) == [0, 12, 14]
     assert _ping_pong(np.arange(9), 4).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2]
     assert _ping_pong(np.arange(3), 1).tolist() == [0, 0, 0]
+
+
+def test_staged_calls_equal_the_fused_run(pipe, portrait):
+    """prepare_* → denoise_windows(decode=False) → decode_crops → paste_back (the ComfyUI stage nodes) gives
+    the same frames as generate_windows."""
+    audio = speech(0.9)
+    fused = np.concatenate([w.frames for w in pipe.generate_windows(
+        image=portrait, audio=audio, sample_rate=SAMPLE_RATE, emotion="fear:1", num_inference_steps=2,
+        generator=torch.Generator().manual_seed(5), window_size=8, window_overlap=2)])
+    features, num_frames = pipe.prepare_audio(audio, SAMPLE_RATE, 25.0)
+    plan = pipe.prepare_faces(portrait, None, num_frames, 25.0, None, "error")
+    text = pipe.encode_emotion(pipe.describe_emotion("fear:1"), 1.0)
+    windows = list(pipe.denoise_windows(plan, features, num_frames, text, num_inference_steps=2,
+                                        generator=torch.Generator().manual_seed(5), window_size=8,
+                                        window_overlap=2, decode=False))
+    assert all(w.frames is None for w in windows)
+    latents = torch.cat([w.latents for w in windows], dim=2)
+    assert latents.shape[2] == num_frames
+    staged = pipe.paste_back(plan, pipe.decode_crops(latents, plan), start=0)
+    assert np.array_equal(staged, fused)
+    with pytest.raises(ValueError, match="face plan"):
+        pipe.decode_crops(latents, plan, start=3)
