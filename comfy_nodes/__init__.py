@@ -1,7 +1,40 @@
-"""ComfyUI nodes of EAD-Net: thin adapters over :mod:`eadnet`. All ComfyUI imports stay in this package.
+"""ComfyUI nodes of EAD-Net: thin adapters over :mod:`eadnet`. All ComfyUI imports stay in this package (and only
+:mod:`comfy_nodes.runtime` makes them, lazily).
 
-The node classes arrive with the node-pack issue; until then the pack registers no nodes but loads cleanly.
+Node ids and the order of each node's widgets are public API (saved workflows refer to them): add nodes and append
+widgets, never rename or reorder.
 """
 
-NODE_CLASS_MAPPINGS: dict[str, type] = {}
-NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
+from . import runtime
+from .all_in_one import EADNetGenerate
+from .encoders import EADNetAudioEncode, EADNetEmotion
+from .faces import EADNetFaceCrop, EADNetPasteBack
+from .loaders import EADNetModelLoader
+from .sampler import EADNetDecode, EADNetSampler
+
+# Registration only (no download, no folder creation): weights resolve when a loader node runs.
+runtime.register_model_folder()
+
+NODE_CLASS_MAPPINGS: dict[str, type] = {
+    "EADNet_ModelLoader": EADNetModelLoader,
+    "EADNet_AudioEncode": EADNetAudioEncode,
+    "EADNet_Emotion": EADNetEmotion,
+    "EADNet_FaceCrop": EADNetFaceCrop,
+    "EADNet_Sampler": EADNetSampler,
+    "EADNet_Decode": EADNetDecode,
+    "EADNet_PasteBack": EADNetPasteBack,
+    "EADNet_Generate": EADNetGenerate,
+}
+
+NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
+    "EADNet_ModelLoader": "EAD-Net Model Loader",
+    "EADNet_AudioEncode": "EAD-Net Audio Encode",
+    "EADNet_Emotion": "EAD-Net Emotion",
+    "EADNet_FaceCrop": "EAD-Net Face Crop",
+    "EADNet_Sampler": "EAD-Net Sampler",
+    "EADNet_Decode": "EAD-Net Decode",
+    "EADNet_PasteBack": "EAD-Net Paste Back",
+    "EADNet_Generate": "EAD-Net Generate (all-in-one)",
+}
+
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -1,0 +1,133 @@
+"""Conditioning nodes: speech → ``EADNET_AUDIO``; emotion label / text / reference frames → ``EADNET_EMOTION``.
+
+Widget order is public API: append new inputs at the end, never reorder or remove.
+"""
+
+from __future__ import annotations
+
+from . import types as T
+
+EMOTION_SOURCES = ("label", "text", "reference")
+
+
+def emotion_labels() -> list[str]:
+    from eadnet.models.emotion_captioner import EMOTION_LABELS
+
+    return list(EMOTION_LABELS)
+
+
+def check_label(label: str) -> None:
+    labels = emotion_labels()
+    if label not in labels:
+        raise ValueError(f"unknown emotion label {label!r}: choose one of {', '.join(labels)} "
+                         "(or describe the emotion as text)")
+
+
+def check_intensity(intensity: int) -> None:
+    if int(intensity) not in (1, 2, 3):
+        raise ValueError(f"emotion intensity must be 1, 2 or 3, got {intensity!r}")
+
+
+class EADNetAudioEncode:
+    DESCRIPTION = ("Encodes speech with Whisper into per-frame features; the clip gets as many frames as the speech "
+                   "lasts at the chosen fps. Any sample rate and channel count.")
+    CATEGORY = "EAD-Net/conditioning"
+    RETURN_TYPES = (T.AUDIO,)
+    RETURN_NAMES = ("audio",)
+    FUNCTION = "encode"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "audio": ("AUDIO", {"tooltip": "The speech the face lip-syncs to (e.g. from Load Audio); one clip."}),
+                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 1.0,
+                                  "tooltip": "Frame rate of the generated video (the model is trained at 25)."}),
+            }
+        }
+
+    def encode(self, model: T.EADNetModel, audio, fps: float):
+        waveform, sample_rate = T.audio_waveform(audio)
+        with model.active() as pipe:
+            features, num_frames = pipe.prepare_audio(waveform.numpy(), sample_rate, float(fps))
+        return (T.EADNetAudio(features=features.detach().cpu(), num_frames=num_frames, fps=float(fps),
+                              waveform=waveform, sample_rate=sample_rate),)
+
+
+class EADNetEmotion:
+    DESCRIPTION = ("The emotion to show, turned into the description that guides generation: a MEAD label with an "
+                   "intensity, free text, or reference frames described by a vision-language model (SmolVLM2 by "
+                   "default, downloaded on first use). Also outputs that description as text.")
+    CATEGORY = "EAD-Net/conditioning"
+    RETURN_TYPES = (T.EMOTION, "STRING")
+    RETURN_NAMES = ("emotion", "caption")
+    FUNCTION = "describe"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "source": (list(EMOTION_SOURCES), {"default": "label",
+                                                   "tooltip": "Which input describes the emotion: the label, the "
+                                                              "text, or the reference frames."}),
+                "label": (emotion_labels(), {"default": "neutral", "tooltip": "MEAD emotion (source = label)."}),
+                "intensity": ("INT", {"default": 2, "min": 1, "max": 3, "step": 1,
+                                      "tooltip": "1 = slight, 2 = clear, 3 = strong (source = label)."}),
+                "text": ("STRING", {"default": "", "multiline": True,
+                                    "tooltip": "Free description, e.g. 'calm, warm smile' (source = text)."}),
+            },
+            "optional": {
+                "reference": ("IMAGE", {"tooltip": "Image(s) or video frames showing the emotion "
+                                                   "(source = reference)."}),
+                "vlm": ("STRING", {"default": "",
+                                   "tooltip": "Vision-language model (Hub id or folder) describing the reference; "
+                                              "empty = SmolVLM2 default."}),
+            },
+        }
+
+    def describe(self, model: T.EADNetModel, source: str, label: str, intensity: int, text: str,
+                 reference=None, vlm: str = ""):
+        if source == "label":
+            check_label(label)
+            check_intensity(intensity)
+            with model.active() as pipe:
+                description = pipe.describe_emotion(emotion=f"{label}:{int(intensity)}")
+        elif source == "text":
+            if not text.strip():
+                raise ValueError("source is 'text' but the text is empty: describe the emotion, or choose "
+                                 "source 'label'")
+            with model.active() as pipe:
+                description = pipe.describe_emotion(emotion_text=text.strip())
+        elif source == "reference":
+            if reference is None:
+                raise ValueError("source is 'reference' but no reference IMAGE is connected: connect image(s) or "
+                                 "video frames (e.g. Get Video Components → images)")
+            frames = T.image_to_uint8(reference)
+            with model.active():
+                description = reference_captioner(model, vlm).caption(_reference_spec(frames))
+        else:
+            raise ValueError(f"source must be one of {', '.join(EMOTION_SOURCES)}, got {source!r}")
+        return (T.EADNetEmotion(description=description, source=source), description or "")
+
+
+def _reference_spec(frames):
+    from eadnet.models.emotion_captioner import EmotionSpec
+
+    return EmotionSpec(reference=list(frames))
+
+
+def reference_captioner(model: T.EADNetModel, vlm: str = ""):
+    """A captioner with a vision-language model, loaded once per model and kept beside it (never registered into
+    the shared pipeline, which other nodes use concurrently)."""
+    from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
+
+    key = vlm.strip() or DEFAULT_VLM_ID
+    captioner = model.captioners.get(key)
+    if captioner is None:
+        captioner = EmotionCaptioner.from_pretrained(key, device=model.device)
+        model.captioners[key] = captioner
+    elif captioner.vlm_model is not None:
+        captioner.vlm_model.to(model.device)
+    return captioner

@@ -1,0 +1,88 @@
+"""Face nodes: portrait or source frames → aligned crops (``EADNET_FACE``); generated crops → full frames.
+
+Widget order is public API: append new inputs at the end, never reorder or remove.
+"""
+
+from __future__ import annotations
+
+from . import types as T
+
+NO_FACE_CHOICES = ("error", "skip", "hold")
+
+
+def plan_faces(pipe, frames, num_frames: int, fps: float, video_fps: float, no_face: str):
+    """``pipe.prepare_faces`` for a uint8 batch: one frame is a portrait, several are a source video."""
+    from eadnet.face import NoFaceError
+
+    if no_face not in NO_FACE_CHOICES:
+        raise ValueError(f"no_face must be one of {', '.join(NO_FACE_CHOICES)}, got {no_face!r}")
+    portrait = frames[0] if len(frames) == 1 else None
+    video = frames if len(frames) > 1 else None
+    try:
+        return pipe.prepare_faces(portrait, video, num_frames, fps, video_fps or None, no_face)
+    except NoFaceError as error:
+        hint = ("use a portrait where one face is clearly visible" if video is None else
+                "set no_face to 'skip' or 'hold' to pass over frames without a face, or trim the video")
+        raise ValueError(f"{error} ({hint})") from error
+
+
+class EADNetFaceCrop:
+    DESCRIPTION = ("Finds and aligns the face: one image is a portrait that is animated; several images are the "
+                   "frames of a source video to dub (resampled to the output fps and played back and forth when "
+                   "shorter than the speech). Outputs the face plan and the aligned crops for preview.")
+    CATEGORY = "EAD-Net/face"
+    RETURN_TYPES = (T.FACE, "IMAGE")
+    RETURN_NAMES = ("face", "crops")
+    FUNCTION = "crop"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "image": ("IMAGE", {"tooltip": "One portrait, or the frames of a source video (e.g. Get Video "
+                                               "Components → images)."}),
+                "audio": (T.AUDIO, {"tooltip": "From EAD-Net Audio Encode: sets how many frames to make."}),
+                "no_face": (list(NO_FACE_CHOICES), {"default": "error",
+                                                    "tooltip": "Video frames without a face: stop with an error, "
+                                                               "skip them, or hold the last face."}),
+                "video_fps": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 240.0, "step": 0.01,
+                                        "tooltip": "Frame rate of the source video frames (ignored for a portrait; "
+                                                   "0 = same as the output)."}),
+            }
+        }
+
+    def crop(self, model: T.EADNetModel, image, audio: T.EADNetAudio, no_face: str, video_fps: float):
+        frames = T.image_to_uint8(image)
+        with model.active() as pipe:
+            plan = plan_faces(pipe, frames, audio.num_frames, audio.fps, float(video_fps), no_face)
+        return (T.EADNetFace(plan=plan, fps=audio.fps), T.uint8_to_image(plan.crops))
+
+
+class EADNetPasteBack:
+    DESCRIPTION = ("Pastes generated face crops back into the portrait or source frames (feathered along the face "
+                   "mask) → full frames and their fps, ready for Create Video.")
+    CATEGORY = "EAD-Net/face"
+    RETURN_TYPES = ("IMAGE", "FLOAT")
+    RETURN_NAMES = ("frames", "fps")
+    FUNCTION = "paste"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "face": (T.FACE, {"tooltip": "From EAD-Net Face Crop."}),
+                "crops": ("IMAGE", {"tooltip": "Face crops from EAD-Net Decode (one per output frame)."}),
+            }
+        }
+
+    def paste(self, model: T.EADNetModel, face: T.EADNetFace, crops):
+        crops = T.image_to_uint8(crops)
+        size = face.plan.crops.shape[1:3]
+        if crops.shape[1:3] != size or len(crops) != face.num_frames:
+            raise ValueError(f"crops are {len(crops)} × {crops.shape[1]}×{crops.shape[2]} but the face plan needs "
+                             f"{face.num_frames} × {size[0]}×{size[1]}: connect EAD-Net Decode made from this face")
+        with model.active() as pipe:
+            frames = pipe.paste_back(face.plan, crops, start=0)
+        return (T.uint8_to_image(frames), float(face.fps))

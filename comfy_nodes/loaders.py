@@ -1,0 +1,78 @@
+"""Model loader node: a weights preset or a model folder from ``models/eadnet`` → ``EADNET_MODEL``.
+
+Widget order of every node in this pack is public API (UI workflows store widget values by position): append new
+inputs at the end, never reorder or remove.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from . import runtime
+from . import types as T
+
+logger = logging.getLogger(__name__)
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def model_choices() -> list[str]:
+    from eadnet.hub import list_presets
+
+    return list(list_presets()) + [name for name in runtime.local_model_names() if name not in list_presets()]
+
+
+class EADNetModelLoader:
+    DESCRIPTION = ("Loads EAD-Net (denoiser, autoencoder, Whisper audio encoder, emotion text encoder, face "
+                   "alignment). Presets download their pinned weights into models/eadnet on first use; model "
+                   "folders placed in models/eadnet load from disk.")
+    CATEGORY = "EAD-Net/loaders"
+    RETURN_TYPES = (T.MODEL,)
+    RETURN_NAMES = ("model",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        choices = model_choices()
+        return {
+            "required": {
+                "model": (choices, {"default": "offline-demo" if "offline-demo" in choices else choices[0],
+                                    "tooltip": "A weights preset (downloaded on first use into models/eadnet) or "
+                                               "a model folder found in models/eadnet. 'offline-demo' is "
+                                               "untrained: the face comes out as noise."}),
+                "precision": (list(PRECISIONS), {"default": "fp32",
+                                                 "tooltip": "Weights dtype: fp16/bf16 halve GPU memory; use fp32 "
+                                                            "on CPU."}),
+                "device": (list(DEVICES), {"default": "auto",
+                                           "tooltip": "Where the model runs: auto = ComfyUI's device."}),
+                "offload": (list(T.OFFLOAD_CHOICES), {"default": T.OFFLOAD_CHOICES[0],
+                                                      "tooltip": "Move the weights to CPU after each node runs "
+                                                                 "(frees GPU memory) or keep them on the device."}),
+            }
+        }
+
+    def load(self, model: str, precision: str, device: str, offload: str):
+        from eadnet.hub.local import resolve_model
+        from eadnet.pipelines import EADNetPipeline
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if offload not in T.OFFLOAD_CHOICES:
+            raise ValueError(f"offload must be one of {T.OFFLOAD_CHOICES}, got {offload!r}")
+        folder = runtime.local_model_path(model)
+        preset, local_paths = resolve_model(str(folder) if folder is not None else model)
+        if not preset.trained:
+            logger.warning("EAD-Net model %r carries UNTRAINED weights: the face region will be noise, not a "
+                           "talking face. Load trained weights (e.g. latentsync-1.5) for real results.", model)
+        target = runtime.torch_device(device)
+        pipe = EADNetPipeline.from_preset(preset, device="cpu", dtype=PRECISIONS[precision],
+                                          local_paths=local_paths, models_dir=runtime.models_dir())
+        pipe.set_progress_bar_config(disable=True)  # ComfyUI's own bar is driven per step instead
+        wrapped = T.EADNetModel(pipeline=pipe, preset=preset, name=model, device=target,
+                                dtype=PRECISIONS[precision], offload=offload == T.OFFLOAD_CHOICES[0])
+        if not wrapped.offload:
+            pipe.to(target)
+        return (wrapped,)

@@ -1,0 +1,107 @@
+"""Sampler and decode nodes: windowed denoising of the face crops → ``EADNET_LATENTS`` → crops ``IMAGE``.
+
+Widget order is public API: append new inputs at the end, never reorder or remove.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import runtime
+from . import types as T
+
+MAX_SEED = 0xFFFFFFFFFFFFFFFF
+
+
+def make_generator(seed: int) -> torch.Generator:
+    # A CPU generator gives the same noise on every device (diffusers' randn_tensor moves it).
+    return torch.Generator(device="cpu").manual_seed(int(seed) & MAX_SEED)
+
+
+def sampling_inputs() -> dict:
+    """The sampling widgets shared by the sampler and the all-in-one node."""
+    return {
+        "steps": ("INT", {"default": 20, "min": 1, "max": 200,
+                          "tooltip": "Denoising steps per window (more = slower, finer)."}),
+        "audio_guidance": ("FLOAT", {"default": 1.5, "min": 0.0, "max": 10.0, "step": 0.1,
+                                     "tooltip": "Classifier-free guidance on the speech: higher = stronger lip "
+                                                "sync (1 = off)."}),
+        "text_guidance": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 10.0, "step": 0.1,
+                                    "tooltip": "Classifier-free guidance on the emotion description: higher = "
+                                               "stronger expression (1 = off)."}),
+        "seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
+                         "tooltip": "Seed of the initial noise (shared by all frames)."}),
+    }
+
+
+class EADNetSampler:
+    DESCRIPTION = ("Generates the talking face: denoises the face crops window by window (overlapping windows keep "
+                   "long clips coherent), guided by the speech and the emotion. Outputs latents for EAD-Net Decode.")
+    CATEGORY = "EAD-Net/sampling"
+    RETURN_TYPES = (T.LATENTS,)
+    RETURN_NAMES = ("latents",)
+    FUNCTION = "sample"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "face": (T.FACE, {"tooltip": "From EAD-Net Face Crop."}),
+                "audio": (T.AUDIO, {"tooltip": "From EAD-Net Audio Encode (the same one the face crop used)."}),
+                "emotion": (T.EMOTION, {"tooltip": "From EAD-Net Emotion."}),
+                **sampling_inputs(),
+                "window": ("INT", {"default": 16, "min": 1, "max": 128,
+                                   "tooltip": "Frames denoised together; memory grows with it."}),
+                "overlap": ("INT", {"default": 2, "min": 0, "max": 64,
+                                    "tooltip": "Frames shared by consecutive windows (smooth seams); less than "
+                                               "window."}),
+            }
+        }
+
+    def sample(self, model: T.EADNetModel, face: T.EADNetFace, audio: T.EADNetAudio, emotion: T.EADNetEmotion,
+               steps: int, audio_guidance: float, text_guidance: float, seed: int, window: int, overlap: int):
+        if face.num_frames != audio.num_frames:
+            raise ValueError(f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
+                             "the same EAD-Net Audio Encode to Face Crop and Sampler")
+        if not 0 <= overlap < window:
+            raise ValueError(f"overlap ({overlap}) must be smaller than window ({window})")
+        monitor = runtime.StepMonitor()
+        parts = []
+        with model.active() as pipe:
+            text = pipe.encode_emotion(emotion.description, float(text_guidance))
+            for output in pipe.denoise_windows(
+                face.plan, audio.features, audio.num_frames, text, num_inference_steps=int(steps),
+                audio_guidance_scale=float(audio_guidance), text_guidance_scale=float(text_guidance),
+                generator=make_generator(seed), fps=audio.fps, window_size=int(window),
+                window_overlap=int(overlap), decode=False, callback_on_step_end=monitor,
+            ):
+                parts.append(output.latents.detach().cpu())
+        return (T.EADNetLatents(latents=torch.cat(parts, dim=2), fps=audio.fps),)
+
+
+class EADNetDecode:
+    DESCRIPTION = ("Decodes the sampler's latents into face crops, keeping the reference outside the face mask. "
+                   "Connect the crops to EAD-Net Paste Back.")
+    CATEGORY = "EAD-Net/sampling"
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("crops",)
+    FUNCTION = "decode"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "latents": (T.LATENTS, {"tooltip": "From EAD-Net Sampler."}),
+                "face": (T.FACE, {"tooltip": "The EAD-Net Face Crop the sampler used."}),
+            }
+        }
+
+    def decode(self, model: T.EADNetModel, latents: T.EADNetLatents, face: T.EADNetFace):
+        if latents.num_frames != face.num_frames:
+            raise ValueError(f"latents have {latents.num_frames} frames but the face plan {face.num_frames}: "
+                             "connect the face crop the sampler used")
+        with model.active() as pipe:
+            crops = pipe.decode_crops(latents.latents, face.plan, start=0)
+        return (T.uint8_to_image(crops),)

@@ -1,0 +1,139 @@
+"""The values that travel between EAD-Net nodes (custom ``EADNET_*`` types) and conversions to ComfyUI's core types.
+
+Core types only at the graph's edges: ``IMAGE`` is a float tensor ``[B, H, W, 3]`` in 0..1 (B = frames), ``AUDIO``
+is ``{"waveform": [B, C, T], "sample_rate": int}``. Everything private to EAD-Net is a typed object below, never
+``LATENT`` or ``VIDEO`` (other packs' nodes would accept and misread them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import runtime
+
+logger = logging.getLogger(__name__)
+
+MODEL = "EADNET_MODEL"
+AUDIO = "EADNET_AUDIO"
+EMOTION = "EADNET_EMOTION"
+FACE = "EADNET_FACE"
+LATENTS = "EADNET_LATENTS"
+CUSTOM_TYPES = (MODEL, AUDIO, EMOTION, FACE, LATENTS)
+
+OFFLOAD_CHOICES = ("offload after run", "keep loaded")
+
+
+@dataclass
+class EADNetModel:
+    """A loaded pipeline and how to place it: on ``device`` while a node runs, on ``offload_device`` between runs
+    when ``offload`` is set (ComfyUI keeps node outputs alive, so an idle GPU copy would hold its memory)."""
+
+    pipeline: Any
+    preset: Any
+    name: str
+    device: torch.device
+    dtype: torch.dtype
+    offload: bool = True
+    captioners: dict[str, Any] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def active(self):
+        """The pipeline on its compute device for the block; moved back afterwards when offloading."""
+        self.pipeline.to(self.device)
+        try:
+            yield self.pipeline
+        finally:
+            if self.offload and self.device != runtime.offload_device():
+                self.pipeline.to(runtime.offload_device())
+                for captioner in self.captioners.values():
+                    if captioner.vlm_model is not None:
+                        captioner.vlm_model.to(runtime.offload_device())
+                runtime.soft_empty_cache()
+
+
+@dataclass
+class EADNetAudio:
+    """Whisper features of the whole track (on CPU) and the clip's frame count at ``fps``."""
+
+    features: torch.Tensor
+    num_frames: int
+    fps: float
+    waveform: torch.Tensor  # (C, T) float, CPU
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return self.waveform.shape[-1] / self.sample_rate
+
+
+@dataclass
+class EADNetEmotion:
+    """The description that guides generation (``None``: no emotion guidance) and where it came from."""
+
+    description: str | None
+    source: str
+
+
+@dataclass
+class EADNetFace:
+    """The pipeline's ``FacePlan`` (aligned crops, affine maps, output frame → source frame) at ``fps``."""
+
+    plan: Any
+    fps: float
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.plan.schedule)
+
+
+@dataclass
+class EADNetLatents:
+    """Denoised crop latents ``(1, 4, F, h, w)`` on CPU for all ``F`` output frames."""
+
+    latents: torch.Tensor
+    fps: float
+
+    @property
+    def num_frames(self) -> int:
+        return self.latents.shape[2]
+
+
+def image_to_uint8(image: torch.Tensor) -> np.ndarray:
+    """ComfyUI ``IMAGE`` ``[B, H, W, C]`` float 0..1 → uint8 ``(B, H, W, 3)`` (alpha dropped, gray repeated)."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 4:
+        shape = tuple(image.shape) if hasattr(image, "shape") else type(image).__name__
+        raise ValueError(f"expected an IMAGE [batch, height, width, channels], got {shape}")
+    if image.shape[0] == 0:
+        raise ValueError("the IMAGE input is empty (a batch of 0 images)")
+    array = (image.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return np.ascontiguousarray(array[..., :3])
+
+
+def uint8_to_image(frames: np.ndarray) -> torch.Tensor:
+    """uint8 ``(B, H, W, 3)`` → ComfyUI ``IMAGE`` float 0..1."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).float().div_(255.0)
+
+
+def audio_waveform(audio: Any) -> tuple[torch.Tensor, int]:
+    """Core ``AUDIO`` → ``(C, T)`` float waveform and sample rate, with errors a user can act on."""
+    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+        raise ValueError("audio must be a ComfyUI AUDIO value ({'waveform': [1, C, T], 'sample_rate': int}); "
+                         "connect a Load Audio node")
+    waveform = torch.as_tensor(audio["waveform"])
+    if waveform.ndim == 3:
+        if waveform.shape[0] != 1:
+            raise ValueError(f"audio holds a batch of {waveform.shape[0]} clips: connect one clip (one Load Audio)")
+        waveform = waveform[0]
+    elif waveform.ndim == 1:
+        waveform = waveform[None]
+    if waveform.ndim != 2 or waveform.shape[-1] == 0:
+        raise ValueError(f"audio is empty (waveform shape {tuple(waveform.shape)}): connect a speech track")
+    return waveform.detach().float().cpu(), int(audio["sample_rate"])
