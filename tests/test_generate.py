@@ -4,6 +4,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from PIL import Image
 
 from eadnet.assets import example_portrait_path, example_speech_path
@@ -232,6 +233,7 @@ def _write(path, data, rate=16000):
         ("corrupt", "corrupt.wav"),
         ("missing-folder", "no_such_folder"),
         ("unknown-preset", "unknown preset"),
+        ("no-cuda", "--device cuda"),
         ("offline-weights", "latentsync_unet.pt"),
     ],
 )
@@ -239,6 +241,7 @@ def test_bad_input_gives_a_clear_error_and_no_output(model_dir, short_speech, tm
                                                       monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     image, audio, model, out = example_portrait_path(), short_speech, model_dir, tmp_path / "out.mp4"
+    extra = []
     if case == "no-face":
         image = tmp_path / "grey.png"
         Image.new("RGB", (256, 256), (128, 128, 128)).save(image)
@@ -259,6 +262,10 @@ def test_bad_input_gives_a_clear_error_and_no_output(model_dir, short_speech, tm
         out = tmp_path / "no_such_folder" / "out.mp4"
     elif case == "unknown-preset":
         model = "no-such-preset"
+    elif case == "no-cuda":
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+        extra = ["--device", "cuda"]
     elif case == "offline-weights":
         model = "latentsync-1.5"
         monkeypatch.setenv("EADNET_MODELS_DIR", str(tmp_path / "models"))
@@ -266,7 +273,7 @@ def test_bad_input_gives_a_clear_error_and_no_output(model_dir, short_speech, tm
 
         monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
         monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-    assert generate("--model", model, "--image", image, "--audio", audio, "--output", out) == 2
+    assert generate("--model", model, "--image", image, "--audio", audio, "--output", out, *extra) == 2
     err = capsys.readouterr().err
     assert message in err, err
     assert not out.exists()

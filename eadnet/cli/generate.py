@@ -100,6 +100,11 @@ def run_generate(args: argparse.Namespace) -> int:
     check_output_path(output, args.overwrite)  # fail before minutes of work, not after
     preset, local_paths = resolve_model(args.model)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device is available here (torch {torch.__version__}); "
+                         "use --device cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: Apple's MPS backend is not available here; use --device cpu")
 
     audio_path = args.audio or example_speech_path()
     waveform, sample_rate = load_audio(audio_path, max_duration=args.max_duration)

@@ -1,0 +1,169 @@
+"""The node pack as ComfyUI sees it: loading by path, the V1 node contract, runtime behaviour, actionable errors."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_MODEL = "tiny-eadnet"  # the folder conftest saves under the stub's models/eadnet
+
+CORE_TYPES = {"IMAGE", "AUDIO", "FLOAT", "INT", "STRING", "MASK"}
+
+
+def _inputs(node):
+    spec = node.INPUT_TYPES()
+    return {**spec.get("required", {}), **spec.get("optional", {})}, set(spec.get("optional", {}))
+
+
+def test_pack_loads_by_path_with_all_nodes(pack):
+    mappings = pack.NODE_CLASS_MAPPINGS
+    assert set(mappings) == {
+        "EADNet_ModelLoader", "EADNet_AudioEncode", "EADNet_Emotion", "EADNet_FaceCrop", "EADNet_Sampler",
+        "EADNet_Decode", "EADNet_PasteBack", "EADNet_Generate",
+    }
+    assert set(pack.NODE_DISPLAY_NAME_MAPPINGS) == set(mappings)
+    # Loaded through the pack's own module tree, not a pip-installed comfy_nodes.
+    assert all(cls.__module__.startswith("EAD-Net pack_odd name.comfy_nodes") for cls in mappings.values())
+
+
+def test_v1_contract_of_every_node(pack):
+    for node_id, node in pack.NODE_CLASS_MAPPINGS.items():
+        assert node_id.startswith("EADNet_")
+        assert node.CATEGORY.split("/")[0] == "EAD-Net", node_id
+        assert isinstance(node.DESCRIPTION, str) and node.DESCRIPTION, node_id
+        assert len(node.RETURN_NAMES) == len(node.RETURN_TYPES), node_id
+        function = getattr(node, node.FUNCTION)
+        inputs, optional = _inputs(node)
+        params = list(inspect.signature(function).parameters.values())[1:]  # without self
+        assert [p.name for p in params] == list(inputs), node_id
+        assert all((p.default is not inspect.Parameter.empty) == (p.name in optional) for p in params), node_id
+        for name, (kind, options) in inputs.items():
+            assert options.get("tooltip"), f"{node_id}.{name} has no tooltip"
+            assert isinstance(kind, list) or kind in CORE_TYPES or kind.startswith("EADNET_"), (node_id, name)
+            if isinstance(kind, list) and "default" in options:
+                assert options["default"] in kind, (node_id, name)
+        for kind in node.RETURN_TYPES:
+            assert kind in CORE_TYPES or kind.startswith("EADNET_"), (node_id, kind)
+            assert kind not in ("LATENT", "VIDEO")
+
+
+def test_widget_order_is_stable(pack):
+    """Shared UI workflows store widget values by position: this order may only grow at the end."""
+    expected = {
+        "EADNet_ModelLoader": ["model", "precision", "device", "offload"],
+        "EADNet_AudioEncode": ["model", "audio", "fps"],
+        "EADNet_Emotion": ["model", "source", "label", "intensity", "text", "reference", "vlm"],
+        "EADNet_FaceCrop": ["model", "image", "audio", "no_face", "video_fps"],
+        "EADNet_Sampler": ["model", "face", "audio", "emotion", "steps", "audio_guidance", "text_guidance", "seed",
+                           "window", "overlap"],
+        "EADNet_Decode": ["model", "latents", "face"],
+        "EADNet_PasteBack": ["model", "face", "crops"],
+        "EADNet_Generate": ["model", "image", "audio", "emotion_label", "intensity", "emotion_text", "steps",
+                            "audio_guidance", "text_guidance", "seed"],
+    }
+    for node_id, names in expected.items():
+        assert list(_inputs(pack.NODE_CLASS_MAPPINGS[node_id])[0]) == names, node_id
+
+
+def test_loader_lists_presets_and_model_folders_and_registers_the_folder(pack, comfy):
+    import folder_paths
+
+    assert folder_paths.get_folder_paths("eadnet") == [str(comfy.base / "models" / "eadnet")]
+    choices = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"].INPUT_TYPES()["required"]["model"][0]
+    assert {"offline-demo", "latentsync-1.5", "latentsync-1.6", TINY_MODEL} <= set(choices)
+
+
+def test_library_and_pack_import_without_comfyui():
+    code = (
+        "import sys, eadnet, eadnet.pipelines\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('comfy', 'folder_paths')]\n"
+        "import comfy_nodes\n"
+        "assert len(comfy_nodes.NODE_CLASS_MAPPINGS) == 8\n"
+        "assert 'comfy' not in sys.modules and 'folder_paths' not in sys.modules\n"
+        "assert comfy_nodes.runtime.models_dir() is None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.fixture
+def model(pack, comfy, caplog):
+    with caplog.at_level("WARNING"):
+        (loaded,) = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"]().load(TINY_MODEL, "fp32", "auto",
+                                                                         "offload after run")
+    assert "UNTRAINED" in caplog.text
+    return loaded
+
+
+def _generate(pack, model, image, audio, label="happy", text="", steps=2):
+    return pack.NODE_CLASS_MAPPINGS["EADNet_Generate"]().generate(model, image, audio, label, 2, text, steps, 1.5,
+                                                                  1.0, 0)
+
+
+def test_progress_bar_gets_the_total_and_every_step(pack, model, comfy, portrait_image, speech_audio):
+    frames, fps, caption = _generate(pack, model, portrait_image, speech_audio, steps=2)
+    assert frames.shape[0] == 25 and fps == 25.0 and "happ" in caption.lower()
+    (bar,) = comfy.progress_bars
+    assert bar.total == 4 and bar.current == 4  # 25 frames, window 16 / overlap 2 → 2 windows × 2 steps
+    assert comfy.interrupt_checks == 4
+    assert next(model.pipeline.unet.parameters()).device.type == "cpu"
+
+
+def test_interruption_stops_between_steps(pack, model, comfy, portrait_image, speech_audio):
+    comfy.interrupt_after = 3
+    with pytest.raises(comfy.Interrupt):
+        _generate(pack, model, portrait_image, speech_audio, steps=2)
+    (bar,) = comfy.progress_bars
+    assert comfy.interrupt_checks == 3 and bar.current == 2  # stopped right after step 3 of 4, before counting it
+
+
+def test_staged_sampler_is_interruptible_too(pack, model, comfy, portrait_image, speech_audio):
+    nodes = pack.NODE_CLASS_MAPPINGS
+    (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)
+    face, crops = nodes["EADNet_FaceCrop"]().crop(model, portrait_image, audio, "error", 25.0)
+    emotion, caption = nodes["EADNet_Emotion"]().describe(model, "text", "neutral", 2, "calm, warm smile")
+    assert crops.shape == (1, 64, 64, 3) and "calm" in caption
+    comfy.interrupt_after = 2
+    with pytest.raises(comfy.Interrupt):
+        nodes["EADNet_Sampler"]().sample(model, face, audio, emotion, 3, 1.5, 1.0, 0, 16, 2)
+    assert comfy.interrupt_checks == 2 and comfy.progress_bars[0].total == 6
+
+
+def test_batch_of_portraits_to_all_in_one_says_what_to_do(pack, model, portrait_image, speech_audio):
+    with pytest.raises(ValueError, match="connect one image, or pass video frames"):
+        _generate(pack, model, portrait_image.repeat(3, 1, 1, 1), speech_audio)
+
+
+@pytest.mark.parametrize("waveform, message", [
+    (torch.zeros(1, 1, 0), "audio is empty"),
+    (torch.zeros(1, 1, 16000), "audio is silent"),
+    (torch.zeros(2, 1, 16000), "batch of 2 clips"),
+])
+def test_empty_silent_or_batched_audio_is_refused(pack, model, portrait_image, waveform, message):
+    audio = {"waveform": waveform, "sample_rate": 16000}
+    with pytest.raises(ValueError, match=message):
+        _generate(pack, model, portrait_image, audio)
+    with pytest.raises(ValueError, match=message):
+        pack.NODE_CLASS_MAPPINGS["EADNet_AudioEncode"]().encode(model, audio, 25.0)
+
+
+def test_unknown_label_names_the_choices(pack, model, portrait_image, speech_audio):
+    with pytest.raises(ValueError, match="unknown emotion label 'joyful'.*angry, contempt"):
+        _generate(pack, model, portrait_image, speech_audio, label="joyful")
+    with pytest.raises(ValueError, match="unknown emotion label"):
+        pack.NODE_CLASS_MAPPINGS["EADNet_Emotion"]().describe(model, "label", "joyful", 2, "")
+
+
+def test_no_face_and_missing_reference_are_explained(pack, model, speech_audio):
+    nodes = pack.NODE_CLASS_MAPPINGS
+    (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)
+    blank = torch.full((1, 128, 128, 3), 0.5)
+    with pytest.raises(ValueError, match="face"):
+        nodes["EADNet_FaceCrop"]().crop(model, blank, audio, "error", 25.0)
+    with pytest.raises(ValueError, match="no reference IMAGE is connected"):
+        nodes["EADNet_Emotion"]().describe(model, "reference", "neutral", 2, "")
