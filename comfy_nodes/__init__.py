@@ -5,15 +5,15 @@ Node ids and the order of each node's widgets are public API (saved workflows re
 widgets, never rename or reorder.
 """
 
-from . import runtime
 from .all_in_one import EADNetGenerate
 from .encoders import EADNetAudioEncode, EADNetEmotion
 from .faces import EADNetFaceCrop, EADNetPasteBack
 from .loaders import EADNetModelLoader
+from .runtime import register_model_folder
 from .sampler import EADNetDecode, EADNetSampler
 
 # Registration only (no download, no folder creation): weights resolve when a loader node runs.
-runtime.register_model_folder()
+register_model_folder()
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {
     "EADNet_ModelLoader": EADNetModelLoader,

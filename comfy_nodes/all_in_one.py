@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import torch
 
-from . import runtime
-from . import types as T
 from .encoders import check_intensity, check_label, emotion_labels
+from .runtime import StepMonitor
 from .sampler import make_generator, sampling_inputs
+from .types import EADNET_MODEL, EADNetModel, audio_waveform, image_to_uint8, uint8_to_image
 
 FPS = 25.0
 
@@ -28,7 +28,7 @@ class EADNetGenerate:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
                 "image": ("IMAGE", {"tooltip": "One portrait with a clearly visible face."}),
                 "audio": ("AUDIO", {"tooltip": "The speech to lip-sync (e.g. from Load Audio); one clip."}),
                 "emotion_label": (emotion_labels(), {"default": "neutral", "tooltip": "MEAD emotion to show."}),
@@ -41,19 +41,19 @@ class EADNetGenerate:
             }
         }
 
-    def generate(self, model: T.EADNetModel, image, audio, emotion_label: str, intensity: int, emotion_text: str,
+    def generate(self, model: EADNetModel, image, audio, emotion_label: str, intensity: int, emotion_text: str,
                  steps: int, audio_guidance: float, text_guidance: float, seed: int):
         if isinstance(image, torch.Tensor) and image.ndim == 4 and image.shape[0] > 1:
             raise ValueError(f"image holds a batch of {image.shape[0]} images but EAD-Net Generate animates one "
                              "portrait: connect one image, or pass video frames to EAD-Net Face Crop (the staged "
                              "nodes) to dub a video")
-        portrait = T.image_to_uint8(image)[0]
-        waveform, sample_rate = T.audio_waveform(audio)
+        portrait = image_to_uint8(image)[0]
+        waveform, sample_rate = audio_waveform(audio)
         text = emotion_text.strip() if emotion_text else ""
         if not text:
             check_label(emotion_label)
             check_intensity(intensity)
-        monitor = runtime.StepMonitor()
+        monitor = StepMonitor()
         frames = []
         with model.active() as pipe:
             for window in pipe.generate_windows(
@@ -63,6 +63,6 @@ class EADNetGenerate:
                 text_guidance_scale=float(text_guidance), generator=make_generator(seed), fps=FPS,
                 callback_on_step_end=monitor,
             ):
-                frames.append(T.uint8_to_image(window.frames))
+                frames.append(uint8_to_image(window.frames))
             caption = pipe.emotion_description or ""
         return (torch.cat(frames), FPS, caption)

@@ -5,7 +5,16 @@ Widget order is public API: append new inputs at the end, never reorder or remov
 
 from __future__ import annotations
 
-from . import types as T
+from .types import (
+    EADNET_AUDIO,
+    EADNET_EMOTION,
+    EADNET_MODEL,
+    EADNetAudio,
+    EADNetModel,
+    EmotionValue,
+    audio_waveform,
+    image_to_uint8,
+)
 
 EMOTION_SOURCES = ("label", "text", "reference")
 
@@ -32,7 +41,7 @@ class EADNetAudioEncode:
     DESCRIPTION = ("Encodes speech with Whisper into per-frame features; the clip gets as many frames as the speech "
                    "lasts at the chosen fps. Any sample rate and channel count.")
     CATEGORY = "EAD-Net/conditioning"
-    RETURN_TYPES = (T.AUDIO,)
+    RETURN_TYPES = (EADNET_AUDIO,)
     RETURN_NAMES = ("audio",)
     FUNCTION = "encode"
 
@@ -40,18 +49,18 @@ class EADNetAudioEncode:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
                 "audio": ("AUDIO", {"tooltip": "The speech the face lip-syncs to (e.g. from Load Audio); one clip."}),
                 "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 1.0,
                                   "tooltip": "Frame rate of the generated video (the model is trained at 25)."}),
             }
         }
 
-    def encode(self, model: T.EADNetModel, audio, fps: float):
-        waveform, sample_rate = T.audio_waveform(audio)
+    def encode(self, model: EADNetModel, audio, fps: float):
+        waveform, sample_rate = audio_waveform(audio)
         with model.active() as pipe:
             features, num_frames = pipe.prepare_audio(waveform.numpy(), sample_rate, float(fps))
-        return (T.EADNetAudio(features=features.detach().cpu(), num_frames=num_frames, fps=float(fps),
+        return (EADNetAudio(features=features.detach().cpu(), num_frames=num_frames, fps=float(fps),
                               waveform=waveform, sample_rate=sample_rate),)
 
 
@@ -60,7 +69,7 @@ class EADNetEmotion:
                    "intensity, free text, or reference frames described by a vision-language model (SmolVLM2 by "
                    "default, downloaded on first use). Also outputs that description as text.")
     CATEGORY = "EAD-Net/conditioning"
-    RETURN_TYPES = (T.EMOTION, "STRING")
+    RETURN_TYPES = (EADNET_EMOTION, "STRING")
     RETURN_NAMES = ("emotion", "caption")
     FUNCTION = "describe"
 
@@ -68,7 +77,7 @@ class EADNetEmotion:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
                 "source": (list(EMOTION_SOURCES), {"default": "label",
                                                    "tooltip": "Which input describes the emotion: the label, the "
                                                               "text, or the reference frames."}),
@@ -87,7 +96,7 @@ class EADNetEmotion:
             },
         }
 
-    def describe(self, model: T.EADNetModel, source: str, label: str, intensity: int, text: str,
+    def describe(self, model: EADNetModel, source: str, label: str, intensity: int, text: str,
                  reference=None, vlm: str = ""):
         if source == "label":
             check_label(label)
@@ -104,12 +113,12 @@ class EADNetEmotion:
             if reference is None:
                 raise ValueError("source is 'reference' but no reference IMAGE is connected: connect image(s) or "
                                  "video frames (e.g. Get Video Components → images)")
-            frames = T.image_to_uint8(reference)
+            frames = image_to_uint8(reference)
             with model.active():
                 description = reference_captioner(model, vlm).caption(_reference_spec(frames))
         else:
             raise ValueError(f"source must be one of {', '.join(EMOTION_SOURCES)}, got {source!r}")
-        return (T.EADNetEmotion(description=description, source=source), description or "")
+        return (EmotionValue(description=description, source=source), description or "")
 
 
 def _reference_spec(frames):
@@ -118,7 +127,7 @@ def _reference_spec(frames):
     return EmotionSpec(reference=list(frames))
 
 
-def reference_captioner(model: T.EADNetModel, vlm: str = ""):
+def reference_captioner(model: EADNetModel, vlm: str = ""):
     """A captioner with a vision-language model, loaded once per model and kept beside it (never registered into
     the shared pipeline, which other nodes use concurrently)."""
     from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner

@@ -5,7 +5,16 @@ Widget order is public API: append new inputs at the end, never reorder or remov
 
 from __future__ import annotations
 
-from . import types as T
+from .types import (
+    EADNET_AUDIO,
+    EADNET_FACE,
+    EADNET_MODEL,
+    EADNetAudio,
+    EADNetFace,
+    EADNetModel,
+    image_to_uint8,
+    uint8_to_image,
+)
 
 NO_FACE_CHOICES = ("error", "skip", "hold")
 
@@ -31,7 +40,7 @@ class EADNetFaceCrop:
                    "frames of a source video to dub (resampled to the output fps and played back and forth when "
                    "shorter than the speech). Outputs the face plan and the aligned crops for preview.")
     CATEGORY = "EAD-Net/face"
-    RETURN_TYPES = (T.FACE, "IMAGE")
+    RETURN_TYPES = (EADNET_FACE, "IMAGE")
     RETURN_NAMES = ("face", "crops")
     FUNCTION = "crop"
 
@@ -39,10 +48,10 @@ class EADNetFaceCrop:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
                 "image": ("IMAGE", {"tooltip": "One portrait, or the frames of a source video (e.g. Get Video "
                                                "Components → images)."}),
-                "audio": (T.AUDIO, {"tooltip": "From EAD-Net Audio Encode: sets how many frames to make."}),
+                "audio": (EADNET_AUDIO, {"tooltip": "From EAD-Net Audio Encode: sets how many frames to make."}),
                 "no_face": (list(NO_FACE_CHOICES), {"default": "error",
                                                     "tooltip": "Video frames without a face: stop with an error, "
                                                                "skip them, or hold the last face."}),
@@ -52,11 +61,11 @@ class EADNetFaceCrop:
             }
         }
 
-    def crop(self, model: T.EADNetModel, image, audio: T.EADNetAudio, no_face: str, video_fps: float):
-        frames = T.image_to_uint8(image)
+    def crop(self, model: EADNetModel, image, audio: EADNetAudio, no_face: str, video_fps: float):
+        frames = image_to_uint8(image)
         with model.active() as pipe:
             plan = plan_faces(pipe, frames, audio.num_frames, audio.fps, float(video_fps), no_face)
-        return (T.EADNetFace(plan=plan, fps=audio.fps), T.uint8_to_image(plan.crops))
+        return (EADNetFace(plan=plan, fps=audio.fps), uint8_to_image(plan.crops))
 
 
 class EADNetPasteBack:
@@ -71,18 +80,18 @@ class EADNetPasteBack:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
-                "face": (T.FACE, {"tooltip": "From EAD-Net Face Crop."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "face": (EADNET_FACE, {"tooltip": "From EAD-Net Face Crop."}),
                 "crops": ("IMAGE", {"tooltip": "Face crops from EAD-Net Decode (one per output frame)."}),
             }
         }
 
-    def paste(self, model: T.EADNetModel, face: T.EADNetFace, crops):
-        crops = T.image_to_uint8(crops)
+    def paste(self, model: EADNetModel, face: EADNetFace, crops):
+        crops = image_to_uint8(crops)
         size = face.plan.crops.shape[1:3]
         if crops.shape[1:3] != size or len(crops) != face.num_frames:
             raise ValueError(f"crops are {len(crops)} × {crops.shape[1]}×{crops.shape[2]} but the face plan needs "
                              f"{face.num_frames} × {size[0]}×{size[1]}: connect EAD-Net Decode made from this face")
         with model.active() as pipe:
             frames = pipe.paste_back(face.plan, crops, start=0)
-        return (T.uint8_to_image(frames), float(face.fps))
+        return (uint8_to_image(frames), float(face.fps))

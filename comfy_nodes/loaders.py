@@ -10,8 +10,8 @@ import logging
 
 import torch
 
-from . import runtime
-from . import types as T
+from .runtime import local_model_names, local_model_path, models_dir, torch_device
+from .types import EADNET_MODEL, OFFLOAD_CHOICES, EADNetModel
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ DEVICES = ("auto", "cpu", "cuda")
 def model_choices() -> list[str]:
     from eadnet.hub import list_presets
 
-    return list(list_presets()) + [name for name in runtime.local_model_names() if name not in list_presets()]
+    return list(list_presets()) + [name for name in local_model_names() if name not in list_presets()]
 
 
 class EADNetModelLoader:
@@ -30,7 +30,7 @@ class EADNetModelLoader:
                    "alignment). Presets download their pinned weights into models/eadnet on first use; model "
                    "folders placed in models/eadnet load from disk.")
     CATEGORY = "EAD-Net/loaders"
-    RETURN_TYPES = (T.MODEL,)
+    RETURN_TYPES = (EADNET_MODEL,)
     RETURN_NAMES = ("model",)
     FUNCTION = "load"
 
@@ -48,7 +48,7 @@ class EADNetModelLoader:
                                                             "on CPU."}),
                 "device": (list(DEVICES), {"default": "auto",
                                            "tooltip": "Where the model runs: auto = ComfyUI's device."}),
-                "offload": (list(T.OFFLOAD_CHOICES), {"default": T.OFFLOAD_CHOICES[0],
+                "offload": (list(OFFLOAD_CHOICES), {"default": OFFLOAD_CHOICES[0],
                                                       "tooltip": "Move the weights to CPU after each node runs "
                                                                  "(frees GPU memory) or keep them on the device."}),
             }
@@ -60,19 +60,19 @@ class EADNetModelLoader:
 
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        if offload not in T.OFFLOAD_CHOICES:
-            raise ValueError(f"offload must be one of {T.OFFLOAD_CHOICES}, got {offload!r}")
-        folder = runtime.local_model_path(model)
+        if offload not in OFFLOAD_CHOICES:
+            raise ValueError(f"offload must be one of {OFFLOAD_CHOICES}, got {offload!r}")
+        folder = local_model_path(model)
         preset, local_paths = resolve_model(str(folder) if folder is not None else model)
         if not preset.trained:
             logger.warning("EAD-Net model %r carries UNTRAINED weights: the face region will be noise, not a "
                            "talking face. Load trained weights (e.g. latentsync-1.5) for real results.", model)
-        target = runtime.torch_device(device)
+        target = torch_device(device)
         pipe = EADNetPipeline.from_preset(preset, device="cpu", dtype=PRECISIONS[precision],
-                                          local_paths=local_paths, models_dir=runtime.models_dir())
+                                          local_paths=local_paths, models_dir=models_dir())
         pipe.set_progress_bar_config(disable=True)  # ComfyUI's own bar is driven per step instead
-        wrapped = T.EADNetModel(pipeline=pipe, preset=preset, name=model, device=target,
-                                dtype=PRECISIONS[precision], offload=offload == T.OFFLOAD_CHOICES[0])
+        wrapped = EADNetModel(pipeline=pipe, preset=preset, name=model, device=target,
+                                dtype=PRECISIONS[precision], offload=offload == OFFLOAD_CHOICES[0])
         if not wrapped.offload:
             pipe.to(target)
         return (wrapped,)

@@ -7,8 +7,20 @@ from __future__ import annotations
 
 import torch
 
-from . import runtime
-from . import types as T
+from .runtime import StepMonitor
+from .types import (
+    EADNET_AUDIO,
+    EADNET_EMOTION,
+    EADNET_FACE,
+    EADNET_LATENTS,
+    EADNET_MODEL,
+    EADNetAudio,
+    EADNetFace,
+    EADNetLatents,
+    EADNetModel,
+    EmotionValue,
+    uint8_to_image,
+)
 
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 
@@ -38,7 +50,7 @@ class EADNetSampler:
     DESCRIPTION = ("Generates the talking face: denoises the face crops window by window (overlapping windows keep "
                    "long clips coherent), guided by the speech and the emotion. Outputs latents for EAD-Net Decode.")
     CATEGORY = "EAD-Net/sampling"
-    RETURN_TYPES = (T.LATENTS,)
+    RETURN_TYPES = (EADNET_LATENTS,)
     RETURN_NAMES = ("latents",)
     FUNCTION = "sample"
 
@@ -46,10 +58,10 @@ class EADNetSampler:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
-                "face": (T.FACE, {"tooltip": "From EAD-Net Face Crop."}),
-                "audio": (T.AUDIO, {"tooltip": "From EAD-Net Audio Encode (the same one the face crop used)."}),
-                "emotion": (T.EMOTION, {"tooltip": "From EAD-Net Emotion."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "face": (EADNET_FACE, {"tooltip": "From EAD-Net Face Crop."}),
+                "audio": (EADNET_AUDIO, {"tooltip": "From EAD-Net Audio Encode (the same one the face crop used)."}),
+                "emotion": (EADNET_EMOTION, {"tooltip": "From EAD-Net Emotion."}),
                 **sampling_inputs(),
                 "window": ("INT", {"default": 16, "min": 1, "max": 128,
                                    "tooltip": "Frames denoised together; memory grows with it."}),
@@ -59,14 +71,14 @@ class EADNetSampler:
             }
         }
 
-    def sample(self, model: T.EADNetModel, face: T.EADNetFace, audio: T.EADNetAudio, emotion: T.EADNetEmotion,
+    def sample(self, model: EADNetModel, face: EADNetFace, audio: EADNetAudio, emotion: EmotionValue,
                steps: int, audio_guidance: float, text_guidance: float, seed: int, window: int, overlap: int):
         if face.num_frames != audio.num_frames:
             raise ValueError(f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
                              "the same EAD-Net Audio Encode to Face Crop and Sampler")
         if not 0 <= overlap < window:
             raise ValueError(f"overlap ({overlap}) must be smaller than window ({window})")
-        monitor = runtime.StepMonitor()
+        monitor = StepMonitor()
         parts = []
         with model.active() as pipe:
             text = pipe.encode_emotion(emotion.description, float(text_guidance))
@@ -77,7 +89,7 @@ class EADNetSampler:
                 window_overlap=int(overlap), decode=False, callback_on_step_end=monitor,
             ):
                 parts.append(output.latents.detach().cpu())
-        return (T.EADNetLatents(latents=torch.cat(parts, dim=2), fps=audio.fps),)
+        return (EADNetLatents(latents=torch.cat(parts, dim=2), fps=audio.fps),)
 
 
 class EADNetDecode:
@@ -92,16 +104,16 @@ class EADNetDecode:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (T.MODEL, {"tooltip": "From EAD-Net Model Loader."}),
-                "latents": (T.LATENTS, {"tooltip": "From EAD-Net Sampler."}),
-                "face": (T.FACE, {"tooltip": "The EAD-Net Face Crop the sampler used."}),
+                "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
+                "latents": (EADNET_LATENTS, {"tooltip": "From EAD-Net Sampler."}),
+                "face": (EADNET_FACE, {"tooltip": "The EAD-Net Face Crop the sampler used."}),
             }
         }
 
-    def decode(self, model: T.EADNetModel, latents: T.EADNetLatents, face: T.EADNetFace):
+    def decode(self, model: EADNetModel, latents: EADNetLatents, face: EADNetFace):
         if latents.num_frames != face.num_frames:
             raise ValueError(f"latents have {latents.num_frames} frames but the face plan {face.num_frames}: "
                              "connect the face crop the sampler used")
         with model.active() as pipe:
             crops = pipe.decode_crops(latents.latents, face.plan, start=0)
-        return (T.uint8_to_image(crops),)
+        return (uint8_to_image(crops),)

@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import runtime
+from .runtime import offload_device, soft_empty_cache
 
 logger = logging.getLogger(__name__)
 
-MODEL = "EADNET_MODEL"
-AUDIO = "EADNET_AUDIO"
-EMOTION = "EADNET_EMOTION"
-FACE = "EADNET_FACE"
-LATENTS = "EADNET_LATENTS"
-CUSTOM_TYPES = (MODEL, AUDIO, EMOTION, FACE, LATENTS)
+EADNET_MODEL = "EADNET_MODEL"
+EADNET_AUDIO = "EADNET_AUDIO"
+EADNET_EMOTION = "EADNET_EMOTION"
+EADNET_FACE = "EADNET_FACE"
+EADNET_LATENTS = "EADNET_LATENTS"
+CUSTOM_TYPES = (EADNET_MODEL, EADNET_AUDIO, EADNET_EMOTION, EADNET_FACE, EADNET_LATENTS)
 
 OFFLOAD_CHOICES = ("offload after run", "keep loaded")
 
@@ -49,12 +49,12 @@ class EADNetModel:
         try:
             yield self.pipeline
         finally:
-            if self.offload and self.device != runtime.offload_device():
-                self.pipeline.to(runtime.offload_device())
+            if self.offload and self.device != offload_device():
+                self.pipeline.to(offload_device())
                 for captioner in self.captioners.values():
                     if captioner.vlm_model is not None:
-                        captioner.vlm_model.to(runtime.offload_device())
-                runtime.soft_empty_cache()
+                        captioner.vlm_model.to(offload_device())
+                soft_empty_cache()
 
 
 @dataclass
@@ -73,7 +73,7 @@ class EADNetAudio:
 
 
 @dataclass
-class EADNetEmotion:
+class EmotionValue:
     """The description that guides generation (``None``: no emotion guidance) and where it came from."""
 
     description: str | None

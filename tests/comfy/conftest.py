@@ -147,9 +147,9 @@ def portrait_image():
 
 @pytest.fixture(scope="session")
 def speech_audio():
-    """The first second of the shipped speech as core ``AUDIO``."""
+    """The first 0.32 s (8 frames at 25 fps: one window) of the shipped speech as core ``AUDIO``."""
     from eadnet.assets import example_speech_path
 
     speech, rate = sf.read(example_speech_path(), dtype="float32", always_2d=True)
-    waveform = torch.from_numpy(speech[:rate].T.copy())[None]  # (1, C, T)
+    waveform = torch.from_numpy(speech[: int(0.32 * rate)].T.copy())[None]  # (1, C, T)
     return {"waveform": waveform, "sample_rate": rate}

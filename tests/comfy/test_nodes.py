@@ -100,38 +100,32 @@ def model(pack, comfy, caplog):
     return loaded
 
 
-def _generate(pack, model, image, audio, label="happy", text="", steps=2):
-    return pack.NODE_CLASS_MAPPINGS["EADNet_Generate"]().generate(model, image, audio, label, 2, text, steps, 1.5,
+def _generate(pack, model, image, audio, label="happy", text="", steps=1):
+    return pack.NODE_CLASS_MAPPINGS["EADNet_Generate"]().generate(model, image, audio, label, 2, text, steps, 1.0,
                                                                   1.0, 0)
 
 
-def test_progress_bar_gets_the_total_and_every_step(pack, model, comfy, portrait_image, speech_audio):
-    frames, fps, caption = _generate(pack, model, portrait_image, speech_audio, steps=2)
-    assert frames.shape[0] == 25 and fps == 25.0 and "happ" in caption.lower()
-    (bar,) = comfy.progress_bars
-    assert bar.total == 4 and bar.current == 4  # 25 frames, window 16 / overlap 2 → 2 windows × 2 steps
-    assert comfy.interrupt_checks == 4
-    assert next(model.pipeline.unet.parameters()).device.type == "cpu"
-
-
-def test_interruption_stops_between_steps(pack, model, comfy, portrait_image, speech_audio):
-    comfy.interrupt_after = 3
+def test_interruption_stops_the_all_in_one_between_steps(pack, model, comfy, portrait_image, speech_audio):
+    comfy.interrupt_after = 2
     with pytest.raises(comfy.Interrupt):
-        _generate(pack, model, portrait_image, speech_audio, steps=2)
+        _generate(pack, model, portrait_image, speech_audio, steps=3)
     (bar,) = comfy.progress_bars
-    assert comfy.interrupt_checks == 3 and bar.current == 2  # stopped right after step 3 of 4, before counting it
+    assert bar.total == 3 and comfy.interrupt_checks == 2 and bar.current == 1  # stopped after step 2 of 3
+    assert next(model.pipeline.unet.parameters()).device.type == "cpu"  # offloaded even when interrupted
 
 
-def test_staged_sampler_is_interruptible_too(pack, model, comfy, portrait_image, speech_audio):
+def test_staged_sampler_progress_spans_windows_and_stops_between_steps(pack, model, comfy, portrait_image,
+                                                                       speech_audio):
     nodes = pack.NODE_CLASS_MAPPINGS
     (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)
     face, crops = nodes["EADNet_FaceCrop"]().crop(model, portrait_image, audio, "error", 25.0)
     emotion, caption = nodes["EADNet_Emotion"]().describe(model, "text", "neutral", 2, "calm, warm smile")
-    assert crops.shape == (1, 64, 64, 3) and "calm" in caption
-    comfy.interrupt_after = 2
+    assert audio.num_frames == 8 and crops.shape == (1, 64, 64, 3) and "calm" in caption
+    comfy.interrupt_after = 3  # the check after step 3 of 4: the first step of the second window
     with pytest.raises(comfy.Interrupt):
-        nodes["EADNet_Sampler"]().sample(model, face, audio, emotion, 3, 1.5, 1.0, 0, 16, 2)
-    assert comfy.interrupt_checks == 2 and comfy.progress_bars[0].total == 6
+        nodes["EADNet_Sampler"]().sample(model, face, audio, emotion, 2, 1.0, 1.0, 0, 4, 0)
+    (bar,) = comfy.progress_bars
+    assert bar.total == 4 and bar.current == 2 and comfy.interrupt_checks == 3  # 2 windows × 2 steps in one bar
 
 
 def test_batch_of_portraits_to_all_in_one_says_what_to_do(pack, model, portrait_image, speech_audio):
