@@ -42,14 +42,26 @@ def test_library_does_not_import_front_ends():
 
 def test_install_py_prepares_models_folder_idempotently(tmp_path, capsys):
     pack = tmp_path / "ComfyUI" / "custom_nodes" / "eadnet"
-    pack.mkdir(parents=True)
+    (pack / "eadnet" / "assets").mkdir(parents=True)
     shutil.copy(ROOT / "install.py", pack / "install.py")
+    for name in ("portrait.png", "speech.flac"):
+        shutil.copy(ROOT / "eadnet" / "assets" / name, pack / "eadnet" / "assets" / name)
+    input_dir = tmp_path / "ComfyUI" / "input"
+    input_dir.mkdir()
+    (input_dir / "eadnet_speech.flac").write_bytes(b"the user's own file")  # never replaced
+    outputs = []
     for _ in range(2):
         with pytest.raises(SystemExit) as exit_info:
             runpy.run_path(str(pack / "install.py"), run_name="__main__")
         assert exit_info.value.code == 0
+        outputs.append(capsys.readouterr().out)
     assert (tmp_path / "ComfyUI" / "models" / "eadnet").is_dir()
-    assert "models/eadnet" in capsys.readouterr().out
+    assert "models/eadnet" in outputs[0] and "models/eadnet" in outputs[1]
+    # The example workflows' inputs: copied once when missing, an existing file left alone.
+    assert (input_dir / "eadnet_portrait.png").read_bytes() == (ROOT / "eadnet" / "assets" / "portrait.png").read_bytes()
+    assert (input_dir / "eadnet_speech.flac").read_bytes() == b"the user's own file"
+    assert "eadnet_portrait.png" in outputs[0] and "eadnet_portrait.png" not in outputs[1]
+    assert sorted(p.name for p in input_dir.iterdir()) == ["eadnet_portrait.png", "eadnet_speech.flac"]
 
 
 def test_metadata_torch_is_a_range_and_extras_exist():
