@@ -75,7 +75,10 @@ def test_metadata_torch_is_a_range_and_extras_exist():
     ]
     names = {re.split(r"[<>=\[ ]", req)[0].lower() for req in requirements}
     assert not names & {"torch", "torchvision", "torchaudio", "gradio"}
-    declared = {re.split(r"[<>=\[ ]", req)[0].lower() for req in project["dependencies"]}
+    declared = {
+        re.split(r"[<>=\[ ]", req)[0].lower()
+        for req in project["dependencies"] + project["optional-dependencies"]["offline"]
+    }
     assert names <= declared, names - declared
 
 
