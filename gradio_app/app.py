@@ -1,0 +1,130 @@
+"""Layout and event wiring of the EAD-Net Gradio app (the pipeline lives in :mod:`gradio_app.service`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import gradio as gr
+
+from eadnet.assets import example_portrait_path, example_speech_path
+from eadnet.models.emotion_captioner import EMOTION_LABELS
+from gradio_app.service import MAX_STEPS, GenerationCancelledError, GenerationService, ServiceError
+
+MODE_CHOICES = [("Label + intensity", "label"), ("Free text", "text"), ("Reference video", "reference")]
+GPU_SECONDS_PER_AUDIO_SECOND = 4.0
+GPU_BASE_SECONDS = 30.0
+GPU_MAX_SECONDS = 300.0
+
+
+def gpu_decorator(duration_fn: Callable[..., float]) -> Callable[[Callable], Callable]:
+    """``spaces.GPU(duration=duration_fn)`` on a ZeroGPU Space; a no-op wherever ``spaces`` is not installed."""
+    try:
+        import spaces
+    except ImportError:
+        return lambda fn: fn
+    return spaces.GPU(duration=duration_fn)
+
+
+def gpu_seconds(portrait=None, video=None, audio=None, *args, **kwargs) -> int:
+    """ZeroGPU time to ask for: a base plus a share per second of speech, capped."""
+    seconds = 0.0
+    if audio:
+        try:
+            from eadnet.io.audio import audio_duration
+
+            seconds = audio_duration(audio)
+        except Exception:  # an unreadable file fails later with a readable error; ask for the base time
+            seconds = 0.0
+    return int(min(GPU_MAX_SECONDS, GPU_BASE_SECONDS + GPU_SECONDS_PER_AUDIO_SECOND * seconds))
+
+
+def _upload_dirs() -> list[str]:
+    from gradio.utils import get_upload_folder
+
+    return [get_upload_folder(), str(example_portrait_path().parent)]
+
+
+def build_demo(service: GenerationService | None = None) -> gr.Blocks:
+    """The app: inputs on the left, the video and emotion description on the right."""
+    if service is None:
+        service = GenerationService(allowed_dirs=_upload_dirs())
+    cancel_events: dict[str, threading.Event] = {}
+
+    @gpu_decorator(gpu_seconds)
+    def generate(portrait, video, audio, emotion_mode, label, intensity, text, reference, steps, audio_guidance,
+                 text_guidance, seed, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+        session = request.session_hash if request is not None else "default"
+        event = threading.Event()
+        cancel_events[session] = event
+        try:
+            return service.generate(
+                portrait, video, audio, emotion_mode, label, intensity, text, reference, steps, audio_guidance,
+                text_guidance, seed, progress_callback=lambda fraction, message: progress(fraction, desc=message),
+                cancel_event=event,
+            )
+        except GenerationCancelledError as error:
+            raise gr.Error(str(error), title="Cancelled") from error
+        except ServiceError as error:
+            raise gr.Error(str(error)) from error
+        finally:
+            cancel_events.pop(session, None)
+
+    def cancel(request: gr.Request):
+        event = cancel_events.get(request.session_hash if request is not None else "default")
+        if event is not None:
+            event.set()
+            gr.Info("Cancelling after the current step…")
+
+    with gr.Blocks(title="EAD-Net", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown("# EAD-Net: emotion-aware talking heads\nA portrait (or a source video) + speech + an emotion "
+                    "→ a talking-head video.")
+        if service.model == "offline-demo":
+            gr.Markdown("**Note:** the `offline-demo` model is untrained: the face region will be noise.")
+        with gr.Row():
+            with gr.Column():
+                portrait = gr.Image(label="Portrait", type="filepath")
+                video = gr.Video(label="Source video (optional, replaces the portrait)", sources=["upload"])
+                audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"])
+                emotion_mode = gr.Radio(MODE_CHOICES, value="label", label="Emotion from")
+                with gr.Row():
+                    label = gr.Dropdown(list(EMOTION_LABELS), value="happy", label="Emotion")
+                    intensity = gr.Slider(1, 3, value=2, step=1, label="Intensity")
+                text = gr.Textbox(label="Emotion text", placeholder="a warm smile with raised brows", visible=False)
+                reference = gr.Video(label="Emotion reference video", sources=["upload"], visible=False)
+                with gr.Accordion("Advanced", open=False):
+                    steps = gr.Number(label="Denoising steps (empty: model default)", value=None, precision=0,
+                                      minimum=1, maximum=MAX_STEPS)
+                    audio_guidance = gr.Number(label="Audio guidance (empty: model default)", value=None,
+                                               minimum=0, maximum=10)
+                    text_guidance = gr.Number(label="Text guidance (empty: model default)", value=None,
+                                              minimum=0, maximum=10)
+                    seed = gr.Number(label="Seed", value=0, precision=0)
+                with gr.Row():
+                    run = gr.Button("Generate", variant="primary")
+                    stop = gr.Button("Cancel", variant="stop")
+            with gr.Column():
+                output = gr.Video(label="Result", interactive=False)
+                description = gr.Textbox(label="Emotion description used", interactive=False)
+                timings = gr.Textbox(label="Timings (s)", interactive=False)
+
+        inputs = [portrait, video, audio, emotion_mode, label, intensity, text, reference, steps, audio_guidance,
+                  text_guidance, seed]
+        emotion_mode.change(
+            lambda mode: (gr.update(visible=mode == "label"), gr.update(visible=mode == "label"),
+                          gr.update(visible=mode == "text"), gr.update(visible=mode == "reference")),
+            inputs=emotion_mode, outputs=[label, intensity, text, reference], api_visibility="private",
+        )
+        gr.Examples(
+            examples=[
+                [str(example_portrait_path()), None, str(example_speech_path()), "label", "happy", 2, "", None,
+                 None, None, None, 0],
+                [str(example_portrait_path()), None, str(example_speech_path()), "text", "neutral", 2,
+                 "a calm speaker with a faint, warm smile", None, None, None, None, 0],
+            ],
+            inputs=inputs, cache_examples=False,
+        )
+        run.click(generate, inputs=inputs, outputs=[output, description, timings], api_name="generate")
+        stop.click(cancel, inputs=None, outputs=None, queue=False, api_visibility="private")
+    demo.queue(default_concurrency_limit=1)
+    return demo

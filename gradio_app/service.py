@@ -1,0 +1,354 @@
+"""The generation service behind the Gradio app: one loaded pipeline per process, input limits, outputs.
+
+Plain Python (no ``gradio`` import): the UI layer turns :class:`ServiceError` into ``gr.Error`` and feeds
+``gr.Progress`` from ``progress_callback``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+EMOTION_MODES = ("label", "text", "reference")
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_AUDIO_SECONDS = 60.0
+DEFAULT_OUTPUT_MAX_AGE = 3600.0
+MAX_STEPS = 50
+FPS = 25.0
+
+
+class ServiceError(ValueError):
+    """An input or request the service refuses; the message is meant for the person using the app."""
+
+
+class GenerationCancelledError(ServiceError):
+    """The request was cancelled between denoising steps."""
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ValueError(f"{name}={value!r} is not a number") from error
+
+
+class GenerationService:
+    """Owns the pipeline (loaded on first use, guarded by a lock) and turns app inputs into an mp4.
+
+    Args:
+        model: weights preset name or model folder (default: ``$EADNET_MODEL`` or ``offline-demo``).
+        allowed_dirs: folders whose files may be read (the upload folder); any other path is refused.
+        max_upload_bytes: largest accepted input file.
+        max_audio_seconds: longest accepted speech (default: ``$EADNET_MAX_AUDIO_SECONDS`` or 60).
+        output_max_age: outputs older than this many seconds are deleted on each request.
+        device: torch device (default: cuda when available).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        allowed_dirs: Iterable[str | os.PathLike] = (),
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        max_audio_seconds: float | None = None,
+        output_max_age: float = DEFAULT_OUTPUT_MAX_AGE,
+        device: str | None = None,
+    ) -> None:
+        self.model = str(model or os.environ.get("EADNET_MODEL") or "offline-demo")
+        self.allowed_dirs = [Path(d).resolve() for d in allowed_dirs]
+        self.max_upload_bytes = int(max_upload_bytes)
+        self.max_audio_seconds = (float(max_audio_seconds) if max_audio_seconds is not None
+                                  else _env_float("EADNET_MAX_AUDIO_SECONDS", DEFAULT_MAX_AUDIO_SECONDS))
+        self.output_max_age = float(output_max_age)
+        self.device = device
+        self.output_dir = Path(tempfile.mkdtemp(prefix="eadnet-gradio-"))
+        self._lock = threading.Lock()
+        self._pipe = None
+        self._preset = None
+
+    # ------------------------------------------------------------------------------------------- pipeline
+    def _pipeline(self):
+        """The loaded pipeline; call with ``self._lock`` held."""
+        if self._pipe is None:
+            import torch
+
+            from eadnet.hub.local import resolve_model
+            from eadnet.pipelines import EADNetPipeline
+
+            try:
+                preset, local_paths = resolve_model(self.model)
+            except (ValueError, FileNotFoundError) as error:
+                raise ServiceError(f"model {self.model!r}: {error}") from error
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            logger.info("loading EAD-Net %s on %s", preset.name, device)
+            self._pipe = EADNetPipeline.from_preset(preset, device=device, local_paths=local_paths)
+            self._pipe.set_progress_bar_config(disable=True)
+            self._preset = preset
+            if not preset.trained:
+                logger.warning("preset %s carries untrained weights: the face region will be noise", preset.name)
+        return self._pipe
+
+    @property
+    def preset(self):
+        return self._preset
+
+    # ------------------------------------------------------------------------------------------- inputs
+    def _check_path(self, path: str | os.PathLike | None, what: str, required: bool = False) -> Path | None:
+        if path is None or str(path) == "":
+            if required:
+                raise ServiceError(f"Please provide the {what}.")
+            return None
+        resolved = Path(path).resolve()
+        if not any(resolved.is_relative_to(folder) for folder in self.allowed_dirs):
+            raise ServiceError(f"The {what} must be an uploaded file; {Path(path).name!r} is not one.")
+        if not resolved.is_file():
+            raise ServiceError(f"The {what} {resolved.name!r} does not exist (upload it again).")
+        size = resolved.stat().st_size
+        if size > self.max_upload_bytes:
+            raise ServiceError(f"The {what} is {size / 2**20:.1f} MB; the limit is "
+                               f"{self.max_upload_bytes / 2**20:.1f} MB.")
+        if size == 0:
+            raise ServiceError(f"The {what} is an empty file.")
+        return resolved
+
+    @staticmethod
+    def _is_image(path: Path) -> bool:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(path) as image:
+                image.verify()
+            return True
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            return False
+
+    def _read_image(self, path: Path, what: str):
+        from eadnet.io.image import ImageError, load_image
+
+        if not self._is_image(path):
+            raise ServiceError(f"The {what} is not an image file (checked by content, not by its name).")
+        try:
+            return load_image(path)
+        except (ImageError, OSError, ValueError) as error:
+            raise ServiceError(f"The {what} could not be read: {error}") from error
+
+    def _read_video(self, path: Path, what: str, max_frames: int | None = None):
+        from eadnet.io.video import VideoError, probe_video, read_video
+
+        try:
+            probe_video(path)
+            return read_video(path, max_frames=max_frames)
+        except (VideoError, OSError) as error:
+            raise ServiceError(f"The {what} is not a readable video: {error}") from error
+
+    def _read_audio(self, path: Path):
+        from eadnet.io.audio import AudioError, check_speech, load_audio
+
+        try:
+            waveform, sample_rate = load_audio(path, max_duration=self.max_audio_seconds)
+        except AudioError as error:
+            if "long" in str(error).lower() or "longer" in str(error).lower():
+                raise ServiceError(f"The speech is too long: the limit is {self.max_audio_seconds:g} seconds. "
+                                   f"({error})") from error
+            raise ServiceError(f"The speech is not a readable audio file (checked by content): {error}") from error
+        except OSError as error:
+            raise ServiceError(f"The speech could not be read: {error}") from error
+        try:
+            check_speech(waveform, sample_rate, name="speech")
+        except AudioError as error:
+            raise ServiceError(str(error)) from error
+        return waveform, sample_rate
+
+    # ------------------------------------------------------------------------------------------- outputs
+    def cleanup(self, max_age_seconds: float | None = None) -> int:
+        """Deletes outputs older than ``max_age_seconds`` (default: ``output_max_age``); returns how many."""
+        max_age = self.output_max_age if max_age_seconds is None else max_age_seconds
+        cutoff = time.time() - max_age
+        removed = 0
+        if not self.output_dir.is_dir():
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            return 0
+        for entry in self.output_dir.iterdir():
+            try:
+                if entry.stat().st_mtime <= cutoff:
+                    if entry.is_dir():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink(missing_ok=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    # ------------------------------------------------------------------------------------------- generate
+    def generate(
+        self,
+        portrait_path=None,
+        video_path=None,
+        audio_path=None,
+        emotion_mode: str = "label",
+        label: str | None = "neutral",
+        intensity: float | int = 2,
+        text: str | None = None,
+        reference_path=None,
+        steps: int | float | None = None,
+        audio_guidance: float | None = None,
+        text_guidance: float | None = None,
+        seed: int | float | None = 0,
+        progress_callback: Callable[[float, str], None] | None = None,
+        cancel_event: threading.Event | None = None,
+    ) -> tuple[str, str, str]:
+        """Makes the talking-head mp4; returns ``(mp4 path, emotion description, timings text)``.
+
+        Raises:
+            ServiceError: a readable message for any refused input; ``GenerationCancelledError`` when
+                ``cancel_event`` is set during generation.
+        """
+        started = time.perf_counter()
+        self.cleanup()
+        report = progress_callback or (lambda fraction, message: None)
+
+        portrait = self._check_path(portrait_path, "portrait")
+        video = self._check_path(video_path, "source video")
+        if portrait is None and video is None:
+            raise ServiceError("Please provide a portrait image or a source video.")
+        audio = self._check_path(audio_path, "speech", required=True)
+
+        emotion = emotion_text = reference = None
+        mode = (emotion_mode or "label").strip().lower()
+        if mode not in EMOTION_MODES:
+            raise ServiceError(f"Unknown emotion mode {emotion_mode!r}; use one of {', '.join(EMOTION_MODES)}.")
+        if mode == "label":
+            from eadnet.models.emotion_captioner import EMOTION_LABELS
+
+            name = (label or "neutral").strip().lower()
+            if name not in EMOTION_LABELS:
+                raise ServiceError(f"Unknown emotion {label!r}; use one of {', '.join(EMOTION_LABELS)}.")
+            level = int(round(float(intensity if intensity is not None else 2)))
+            if not 1 <= level <= 3:
+                raise ServiceError(f"Emotion intensity must be 1, 2 or 3, got {intensity}.")
+            emotion = f"{name}:{level}"
+        elif mode == "text":
+            emotion_text = (text or "").strip()
+            if not emotion_text:
+                raise ServiceError("Please describe the emotion in the text box (or pick a label).")
+            if len(emotion_text) > 500:
+                raise ServiceError("The emotion text is too long (500 characters at most).")
+        else:
+            reference = self._check_path(reference_path, "emotion reference video", required=True)
+
+        if steps is not None and not 1 <= int(steps) <= MAX_STEPS:
+            raise ServiceError(f"Steps must be between 1 and {MAX_STEPS}, got {steps}.")
+        for name, value in (("Audio guidance", audio_guidance), ("Text guidance", text_guidance)):
+            if value is not None and not 0.0 <= float(value) <= 10.0:
+                raise ServiceError(f"{name} must be between 0 and 10, got {value}.")
+
+        report(0.0, "reading inputs")
+        waveform, sample_rate = self._read_audio(audio)
+        image = frames = video_fps = None
+        if video is not None:
+            frames, video_fps = self._read_video(video, "source video",
+                                                 max_frames=int(self.max_audio_seconds * 60) + 1)
+        else:
+            image = self._read_image(portrait, "portrait")
+        emotion_reference = None
+        if reference is not None:
+            if self._is_image(reference):
+                emotion_reference = [self._read_image(reference, "emotion reference")]
+            else:
+                emotion_reference, _ = self._read_video(reference, "emotion reference video", max_frames=250)
+
+        import torch
+
+        from eadnet.face import NoFaceError
+        from eadnet.io.video import VideoWriter
+        from eadnet.pipelines import GenerationCancelled
+
+        output = self.output_dir / f"eadnet-{uuid.uuid4().hex[:12]}.mp4"
+        with self._lock:
+            report(0.02, "loading the model")
+            load_start = time.perf_counter()
+            pipe = self._pipeline()
+            if emotion_reference is not None and getattr(pipe, "captioner", None) is None:
+                try:
+                    from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
+
+                    pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(DEFAULT_VLM_ID,
+                                                                                     device=pipe.device))
+                except Exception as error:  # a missing VLM must read as a refused request, not a crash
+                    raise ServiceError(f"Emotion from a reference video needs the vision-language model, which "
+                                       f"could not be loaded here: {error}") from error
+            load_seconds = time.perf_counter() - load_start
+            preset = self._preset
+
+            if cancel_event is not None and cancel_event.is_set():
+                raise GenerationCancelledError("Generation was cancelled.")
+
+            def on_step(pipeline, step, timestep, kwargs):
+                total = getattr(pipeline, "total_steps", None) or 1
+                report(0.05 + 0.9 * (step + 1) / total, f"denoising step {step + 1}/{total}")
+                if cancel_event is not None and cancel_event.is_set():
+                    pipeline.interrupt = True
+                return kwargs
+
+            write_seconds = 0.0
+            num_frames = 0
+            try:
+                windows = pipe.generate_windows(
+                    image=image, video=frames, video_fps=video_fps, audio=waveform, sample_rate=sample_rate,
+                    emotion=emotion, emotion_text=emotion_text, emotion_reference=emotion_reference,
+                    num_inference_steps=int(steps) if steps else preset.default_steps,
+                    audio_guidance_scale=(float(audio_guidance) if audio_guidance is not None
+                                          else preset.default_audio_guidance),
+                    text_guidance_scale=(float(text_guidance) if text_guidance is not None
+                                         else preset.default_text_guidance),
+                    generator=torch.Generator(device="cpu").manual_seed(int(seed or 0)),
+                    fps=FPS, callback_on_step_end=on_step,
+                )
+                with VideoWriter(output, FPS) as writer:
+                    for window in windows:
+                        write_start = time.perf_counter()
+                        writer.write(window.frames)
+                        num_frames += len(window.frames)
+                        write_seconds += time.perf_counter() - write_start
+                    mux_start = time.perf_counter()
+                    report(0.97, "muxing")
+                    writer.set_audio(waveform, sample_rate)
+                write_seconds += time.perf_counter() - mux_start
+            except GenerationCancelled as error:
+                output.unlink(missing_ok=True)
+                raise GenerationCancelledError("Generation was cancelled.") from error
+            except NoFaceError as error:
+                raise ServiceError(f"No face was found: {error}") from error
+            except ServiceError:
+                raise
+            except ValueError as error:
+                raise ServiceError(str(error)) from error
+            finally:
+                pipe.interrupt = False
+            description = pipe.emotion_description or ""
+            timings = dict(pipe.timings)
+
+        report(1.0, "done")
+        stages = {"load": load_seconds, "face": timings.get("face", 0.0), "audio": timings.get("audio", 0.0),
+                  "emotion": timings.get("emotion", 0.0), "encode": timings.get("encode", 0.0),
+                  "denoise": timings.get("denoise", 0.0),
+                  "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0), "mux": write_seconds}
+        timings_text = (f"{num_frames} frames at {FPS:g} fps ({num_frames / FPS:.2f} s); "
+                        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+                        + f", total {time.perf_counter() - started:.2f} s")
+        if not preset.trained:
+            timings_text += f"\nNote: model '{preset.name}' is untrained; the face region is noise."
+        return str(output), description, timings_text

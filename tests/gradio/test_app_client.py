@@ -1,0 +1,88 @@
+"""The app served on 127.0.0.1 and called through `gradio_client`, as a Space's API users would."""
+
+import socket
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+pytest.importorskip("mediapipe")
+
+from gradio.utils import get_upload_folder  # noqa: E402
+
+from eadnet.assets import example_portrait_path, example_speech_path  # noqa: E402
+from eadnet.hub.local import save_model_folder  # noqa: E402
+from eadnet.testing import TINY_CROP_SIZE, tiny_components  # noqa: E402
+from gradio_app.app import build_demo, gpu_decorator, gpu_seconds  # noqa: E402
+from gradio_app.service import GenerationService  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("media")
+    speech, rate = sf.read(example_speech_path(), dtype="float32")
+    sf.write(folder / "speech.wav", speech[:rate], rate)
+    sf.write(folder / "long.wav", np.tile(speech, 3)[: 5 * rate], rate)
+    Image.new("RGB", (256, 256), (128, 128, 128)).save(folder / "grey.png")
+    (folder / "notes.wav").write_text("this is a text file, not audio\n" * 20)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    components = tiny_components(seed=0, face_processor=object())
+    components.pop("face_processor")
+    model_dir = save_model_folder(
+        tmp_path_factory.mktemp("tiny-model"), components, resolution=TINY_CROP_SIZE, mask_mode="face",
+        trained=False, default_steps=1, default_audio_guidance=1.0, default_text_guidance=1.0,
+    )
+    service = GenerationService(model=model_dir, allowed_dirs=[get_upload_folder()], max_audio_seconds=3)
+    demo = build_demo(service)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield gradio_client.Client(url, verbose=False, httpx_kwargs={"timeout": 60})
+    finally:
+        demo.close()
+
+
+def call(client, portrait, audio, label="happy"):
+    job = client.submit(gradio_client.handle_file(str(portrait)), None, gradio_client.handle_file(str(audio)),
+                        "label", label, 2, "", None, None, None, None, 0, api_name="/generate")
+    return job.result(timeout=120)
+
+
+def test_generate_returns_a_playable_mp4_as_long_as_the_speech(client, media):
+    video, description, timings = call(client, example_portrait_path(), media / "speech.wav")
+    path = video["video"] if isinstance(video, dict) else video
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.audio, "the mp4 has no audio track"
+        rate = float(container.streams.video[0].average_rate)
+        frames = sum(1 for _ in container.decode(video=0))
+    assert abs(frames / rate - 1.0) <= 1 / 25
+    assert "happy" in description and "denoise" in timings
+
+
+@pytest.mark.parametrize(
+    ("portrait", "audio", "message"),
+    [("grey.png", "speech.wav", "face"), (None, "long.wav", "too long"), (None, "notes.wav", "not a readable audio")],
+)
+def test_refused_inputs_come_back_as_readable_errors(client, media, portrait, audio, message):
+    with pytest.raises(Exception, match=message):
+        call(client, media / portrait if portrait else example_portrait_path(), media / audio)
+
+
+def test_gpu_decorator_is_a_no_op_without_spaces_and_duration_follows_the_audio(media):
+    def fn():
+        return 1
+
+    assert gpu_decorator(gpu_seconds)(fn) is fn
+    assert gpu_seconds(None, None, str(media / "long.wav")) > gpu_seconds(None, None, str(media / "speech.wav"))
+    assert gpu_seconds(None, None, None) == 30
