@@ -1,0 +1,13 @@
+"""Hugging Face Space entry point for EAD-Net (assembled by ``python -m gradio_app.space build``)."""
+
+import contextlib
+
+with contextlib.suppress(ImportError):  # on a ZeroGPU Space, `spaces` must be imported before CUDA is touched
+    import spaces  # noqa: F401
+
+from gradio_app.app import build_demo  # generation is wrapped in gradio_app.app.gpu_decorator (ZeroGPU)
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    demo.launch()

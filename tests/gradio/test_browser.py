@@ -1,0 +1,117 @@
+"""A real browser against the app: headless Chromium (Debian's, driven by Playwright) uploads, generates, plays.
+
+Playwright cannot download browsers here, so the system ``/usr/bin/chromium`` is launched by path. The screenshot
+lands in ``artifacts/gradio_browser.png`` (git-ignored) for a human to look at.
+"""
+
+import shutil
+import socket
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+pytest.importorskip("gradio")
+pytest.importorskip("mediapipe")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+                allow_module_level=True)
+
+from gradio.utils import get_upload_folder  # noqa: E402
+
+from eadnet.assets import example_portrait_path, example_speech_path  # noqa: E402
+from eadnet.hub.local import save_model_folder  # noqa: E402
+from eadnet.testing import TINY_CROP_SIZE, tiny_components  # noqa: E402
+from gradio_app.app import build_demo  # noqa: E402
+from gradio_app.service import GenerationService  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+GENERATE_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    components = tiny_components(seed=0, face_processor=object())
+    components.pop("face_processor")
+    model_dir = save_model_folder(
+        tmp_path_factory.mktemp("tiny-model"), components, resolution=TINY_CROP_SIZE, mask_mode="face",
+        trained=False, default_steps=1, default_audio_guidance=1.0, default_text_guidance=1.0,
+    )
+    service = GenerationService(model=model_dir, allowed_dirs=[get_upload_folder()], max_audio_seconds=3)
+    demo = build_demo(service)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 1000},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def test_upload_generate_and_play_in_chromium(app_url, browser, tmp_path):
+    speech, rate = sf.read(example_speech_path(), dtype="float32")
+    sf.write(tmp_path / "speech.wav", speech[:rate], rate)
+    portrait = tmp_path / "portrait.png"
+    shutil.copy(example_portrait_path(), portrait)
+
+    page = browser.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("button", name="Generate").wait_for(timeout=30_000)
+
+    # the file inputs in page order: portrait, source video, speech (the reference video is hidden)
+    files = page.locator("input[type=file]")
+    files.nth(0).set_input_files(str(portrait))
+    page.locator("img[src*='portrait']").first.wait_for(timeout=30_000)
+    files.nth(2).set_input_files(str(tmp_path / "speech.wav"))
+    page.get_by_role("button", name="Generate").wait_for()
+
+    emotion = page.get_by_label("Emotion", exact=True)
+    emotion.click()
+    page.get_by_role("option", name="sad", exact=True).click()
+    assert emotion.input_value() == "sad"
+
+    page.wait_for_timeout(500)  # let the uploads settle
+    page.get_by_role("button", name="Generate").click()
+    video = page.locator("video[src]").first
+    video.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
+    src = video.get_attribute("src")
+    assert src
+    if not src.startswith("http"):
+        src = app_url.rstrip("/") + "/" + src.lstrip("/")
+    with urllib.request.urlopen(src, timeout=30) as response:
+        assert response.status == 200
+        head = response.read(64)
+    assert head[4:8] == b"ftyp", "the video source is not an mp4"
+    deadline = time.monotonic() + 30
+    while page.evaluate("(v) => v.readyState", video.element_handle()) < 1 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert page.evaluate("(v) => v.readyState", video.element_handle()) >= 1, "the browser cannot load the video"
+    assert "sad" in page.get_by_label("Emotion description used").input_value()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "gradio_browser.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.is_file() and screenshot.stat().st_size > 0
+    page.close()
