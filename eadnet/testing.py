@@ -186,3 +186,16 @@ def save_tiny_vlm(directory) -> Path:
     model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory
+
+
+def save_tiny_model_folder(directory, seed: int = 0) -> Path:
+    """Saves :func:`tiny_components` as a model folder (``--model DIR``, ComfyUI ``models/eadnet/<name>``):
+    64 px crops, whole-face mask, untrained, one step and no guidance by default."""
+    from eadnet.hub.local import save_model_folder
+
+    components = tiny_components(seed=seed, face_processor=object())
+    components.pop("face_processor")
+    return save_model_folder(
+        directory, components, resolution=TINY_CROP_SIZE, mask_mode="face", trained=False, default_steps=1,
+        default_audio_guidance=1.0, default_text_guidance=1.0,
+    )

@@ -25,3 +25,11 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "gpu" in item.keywords:
                 item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny real model folder (``eadnet.testing.save_tiny_model_folder``), shared by the CLI, Gradio tests."""
+    from eadnet.testing import save_tiny_model_folder
+
+    return save_tiny_model_folder(tmp_path_factory.mktemp("tiny-model"))

@@ -92,15 +92,10 @@ class ComfyStub:
 @pytest.fixture(scope="session")
 def comfy_base(tmp_path_factory):
     """A fake ComfyUI folder whose ``models/eadnet`` holds the tiny model folder."""
-    from eadnet.hub.local import save_model_folder
-    from eadnet.testing import TINY_CROP_SIZE, tiny_components
+    from eadnet.testing import save_tiny_model_folder
 
     base = tmp_path_factory.mktemp("ComfyUI")
-    components = tiny_components(seed=0, face_processor=object())
-    components.pop("face_processor")
-    save_model_folder(base / "models" / "eadnet" / TINY_MODEL, components, resolution=TINY_CROP_SIZE,
-                      mask_mode="face", trained=False, default_steps=1, default_audio_guidance=1.0,
-                      default_text_guidance=1.0)
+    save_tiny_model_folder(base / "models" / "eadnet" / TINY_MODEL)
     return base
 
 

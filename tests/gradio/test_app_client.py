@@ -1,6 +1,5 @@
 """The app served on 127.0.0.1 and called through `gradio_client`, as a Space's API users would."""
 
-import socket
 
 import av
 import numpy as np
@@ -12,13 +11,9 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 pytest.importorskip("mediapipe")
 
-from gradio.utils import get_upload_folder  # noqa: E402
 
 from eadnet.assets import example_portrait_path, example_speech_path  # noqa: E402
-from eadnet.hub.local import save_model_folder  # noqa: E402
-from eadnet.testing import TINY_CROP_SIZE, tiny_components  # noqa: E402
-from gradio_app.app import build_demo, gpu_decorator, gpu_seconds  # noqa: E402
-from gradio_app.service import GenerationService  # noqa: E402
+from gradio_app.app import gpu_decorator, gpu_seconds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -33,23 +28,8 @@ def media(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    components = tiny_components(seed=0, face_processor=object())
-    components.pop("face_processor")
-    model_dir = save_model_folder(
-        tmp_path_factory.mktemp("tiny-model"), components, resolution=TINY_CROP_SIZE, mask_mode="face",
-        trained=False, default_steps=1, default_audio_guidance=1.0, default_text_guidance=1.0,
-    )
-    service = GenerationService(model=model_dir, allowed_dirs=[get_upload_folder()], max_audio_seconds=3)
-    demo = build_demo(service)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield gradio_client.Client(url, verbose=False, httpx_kwargs={"timeout": 60})
-    finally:
-        demo.close()
+def client(app_url):
+    return gradio_client.Client(app_url, verbose=False, httpx_kwargs={"timeout": 60})
 
 
 def call(client, portrait, audio, label="happy"):

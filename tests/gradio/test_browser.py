@@ -5,7 +5,6 @@ lands in ``artifacts/gradio_browser.png`` (git-ignored) for a human to look at.
 """
 
 import shutil
-import socket
 import tempfile
 import time
 import urllib.request
@@ -23,38 +22,13 @@ if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
                 allow_module_level=True)
 
-from gradio.utils import get_upload_folder  # noqa: E402
 
 from eadnet.assets import example_portrait_path, example_speech_path  # noqa: E402
-from eadnet.hub.local import save_model_folder  # noqa: E402
-from eadnet.testing import TINY_CROP_SIZE, tiny_components  # noqa: E402
-from gradio_app.app import build_demo  # noqa: E402
-from gradio_app.service import GenerationService  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 GENERATE_TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    components = tiny_components(seed=0, face_processor=object())
-    components.pop("face_processor")
-    model_dir = save_model_folder(
-        tmp_path_factory.mktemp("tiny-model"), components, resolution=TINY_CROP_SIZE, mask_mode="face",
-        trained=False, default_steps=1, default_audio_guidance=1.0, default_text_guidance=1.0,
-    )
-    service = GenerationService(model=model_dir, allowed_dirs=[get_upload_folder()], max_audio_seconds=3)
-    demo = build_demo(service)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,19 +13,12 @@ from PIL import Image
 pytest.importorskip("mediapipe")
 
 from eadnet.assets import example_portrait_path, example_speech_path  # noqa: E402
-from eadnet.hub.local import save_model_folder  # noqa: E402
-from eadnet.testing import TINY_CROP_SIZE, tiny_components  # noqa: E402
 from gradio_app.service import GenerationCancelledError, GenerationService, ServiceError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    components = tiny_components(seed=0, face_processor=object())
-    components.pop("face_processor")
-    return save_model_folder(
-        tmp_path_factory.mktemp("tiny-model"), components, resolution=TINY_CROP_SIZE, mask_mode="face",
-        trained=False, default_steps=1, default_audio_guidance=1.0, default_text_guidance=1.0,
-    )
+def model_dir(tiny_model_dir):
+    return tiny_model_dir
 
 
 @pytest.fixture(scope="module")
