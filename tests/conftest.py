@@ -33,3 +33,17 @@ def tiny_model_dir(tmp_path_factory):
     from eadnet.testing import save_tiny_model_folder
 
     return save_tiny_model_folder(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_video_model_dir(tmp_path_factory):
+    """A tiny random transformers VideoMAEModel folder (TREPA's frozen video transformer)."""
+    import torch
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    torch.manual_seed(0)
+    config = VideoMAEConfig(image_size=32, patch_size=8, num_frames=8, tubelet_size=2, hidden_size=32,
+                            num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    directory = tmp_path_factory.mktemp("videomae")
+    VideoMAEModel(config).save_pretrained(directory)
+    return directory

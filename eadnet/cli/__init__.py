@@ -7,9 +7,9 @@ import logging
 import sys
 
 from eadnet import __version__
-from eadnet.cli import bench, caption, convert, download, generate
+from eadnet.cli import bench, caption, convert, download, evaluate, generate, preprocess, train
 
-_COMMANDS = (generate, caption, download, convert, bench)
+_COMMANDS = (generate, caption, download, convert, preprocess, train, evaluate, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,10 +1,17 @@
-"""``eadnet bench model``: FLOPs and time of the denoiser with EAD modules on and off, and STDA against
-full spatio-temporal attention. Prints numbers; asserts nothing."""
+"""``eadnet bench``: numbers, never assertions.
+
+- ``model``: FLOPs and time of the denoiser with EAD modules on and off, and STDA against full spatio-temporal
+  attention;
+- ``generate``: stage timings, time per denoising step, fps and peak memory of generation end to end, per model,
+  clip length and step count, with a machine description (``--json``);
+- ``compare``: per-row ratios between two ``generate --json`` results, e.g. from two machines.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -13,6 +20,13 @@ import torch
 MAX_EAD_FLOP_OVERHEAD = 0.10
 MAX_STDA_GROWTH_16_TO_64 = 4.5
 MIN_STDA_SPEEDUP_AT_64 = 10.0
+
+GENERATE_EPILOG = """examples:
+  eadnet bench generate --durations 4 --json cpu.json          # offline-demo, 4 s of speech
+  eadnet bench generate --models offline-demo ./my-model --durations 2 4 8 --steps 4 20 --repeats 3
+  eadnet bench generate --device cuda --dtype float16 --isolate --json gpu.json
+  eadnet bench compare cpu.json gpu.json                       # B / A per common row
+"""
 
 
 def register(subparsers) -> None:
@@ -32,14 +46,53 @@ def register(subparsers) -> None:
     model.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     model.set_defaults(handler=run_model_bench)
 
-    generate = bench_sub.add_parser("generate", help="stage timings and peak memory of `eadnet generate`")
-    generate.add_argument("--durations", type=float, nargs="+", default=[4.0, 10.0, 60.0],
-                          help="speech lengths in seconds (the shipped speech repeated)")
-    generate.add_argument("--model", default="offline-demo", help="weights preset or model folder")
-    generate.add_argument("--steps", type=int, help="denoising steps (default: the preset's); memory does not "
-                                                    "depend on it, so fewer steps make the long-clip memory run quicker")
-    generate.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
+    generate = bench_sub.add_parser(
+        "generate",
+        help="stage timings, fps and peak memory of talking-head generation",
+        description="Time generation end to end on the shipped portrait and speech (the speech repeated or cut\n"
+        "to each duration): per stage, per denoising step, frames per second, peak memory, and a linear\n"
+        "fit of time against clip length. Warm-up runs are not timed; the median timed run is reported.",
+        epilog=GENERATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("--models", "--model", nargs="+", default=["offline-demo"], metavar="MODEL",
+                          help="weights presets and/or model folders (default: offline-demo)")
+    generate.add_argument("--resolutions", type=int, nargs="+", metavar="PX",
+                          help="face crop sizes; a model whose preset fixes its size (all of them today) runs at its "
+                               "own size only, and the others are noted as not run")
+    generate.add_argument("--durations", type=float, nargs="+", default=[2.0, 4.0, 8.0], metavar="SECONDS",
+                          help="speech lengths (default: 2 4 8); two or more give a linear fit of time vs frames")
+    generate.add_argument("--steps", type=int, nargs="+", metavar="N",
+                          help="denoising step counts (default: each model's preset default)")
+    generate.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's)")
+    generate.add_argument("--text-guidance", type=float, help="emotion-text guidance scale (default: the preset's)")
+    generate.add_argument("--emotion", default="happy", help="emotion label spec (default: happy); 'none' for none")
+    generate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
+    generate.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                          help="model dtype (default auto: float16 on CUDA, float32 on CPU)")
+    generate.add_argument("--warmup", type=int, default=1, help="untimed runs per case before timing (default 1)")
+    generate.add_argument("--repeats", type=int, default=1, help="timed runs per case; the median is reported")
+    generate.add_argument("--isolate", action="store_true",
+                          help="measure every case in a fresh process (peak memory of that case alone)")
+    generate.add_argument("--threads", type=int, help="torch CPU threads (default: torch's default)")
+    generate.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
+    generate.add_argument("--image", type=Path, help="portrait (default: the shipped example)")
+    generate.add_argument("--audio", type=Path, help="speech, repeated or cut to each duration (default: the shipped "
+                                                     "example)")
+    generate.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    generate.add_argument("--json", type=Path, help="also write the results (with a machine description) to this file")
     generate.set_defaults(handler=run_generate_bench)
+
+    compare = bench_sub.add_parser(
+        "compare",
+        help="ratios between two `bench generate --json` results (e.g. two machines)",
+        description="For rows with the same (model, resolution, duration, steps), print B / A of the total time "
+        "and of frames per second: a total ratio below 1 (fps ratio above 1) means B is faster.",
+    )
+    compare.add_argument("first", type=Path, metavar="A.json")
+    compare.add_argument("second", type=Path, metavar="B.json")
+    compare.set_defaults(handler=run_compare)
 
 
 def run_model_bench(args: argparse.Namespace) -> int:
@@ -100,29 +153,122 @@ MAX_SECONDS_4S_CLIP = 180.0
 MAX_MEMORY_RATIO_60_TO_10 = 1.25
 
 
+
+
+def _machine_line(machine: dict, settings: dict) -> str:
+    cuda = machine.get("cuda")
+    device = f"{cuda['device']} ({cuda['memory_gib']:.0f} GiB)" if cuda else "no CUDA"
+    load = machine.get("load_average")
+    load_text = f", load average {load[0]:.1f}" if load else ""
+    return (f"{machine['cpu_model']}, {machine['cpu_count']} cores, torch {machine['torch']} "
+            f"({settings['threads']} threads), {device}; measured on {settings['device']} {settings['dtype']}"
+            f"{load_text}")
+
+
+def _short(value: float) -> str:
+    return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
+
+
+_TABLE_COLUMNS = ("model", "px", "speech", "frames", "steps", "face", "audio", "text", "encode", "denoise", "s/step",
+                  "decode", "paste", "mux", "other", "total", "s/frame", "fps", "peak MiB")
+
+
+def _table_header() -> str:
+    return f"{'model':<16}" + "".join(f"{name:>8}" for name in _TABLE_COLUMNS[1:-1]) + f"{_TABLE_COLUMNS[-1]:>10}"
+
+
+def _table_row(row: dict) -> str:
+    stages = row["stages_s"]
+    cells = [row["resolution"], f"{row['duration_s']:g}", row["frames"], row["steps"],
+             *(_short(stages[name]) for name in ("face", "audio", "text", "encode", "denoise")),
+             _short(row["denoise_per_step_s"]),
+             *(_short(stages[name]) for name in ("decode", "paste", "mux")),
+             _short(row["other_s"]), _short(row["total_s"]), _short(row["seconds_per_frame"]), _short(row["fps"]),
+             f"{(row['cuda_peak_mib'] if row['cuda_peak_mib'] is not None else row['peak_rss_mib']):.0f}"]
+    return f"{row['model_name'][:15]:<16}" + "".join(f"{cell:>8}" for cell in cells[:-1]) + f"{cells[-1]:>10}"
+
+
 def run_generate_bench(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
+    from eadnet.benchmarks.generate_bench import (
+        GenerateBenchSettings,
+        check_model,
+        plan_resolutions,
+        resolve_device,
+        resolve_dtype,
+    )
+    from eadnet.benchmarks.generate_bench import run_generate_bench as run_bench
+    from eadnet.io import atomic_output, check_output_path
 
-    from eadnet.benchmarks.generate_bench import run_generate
+    if args.json is not None:
+        check_output_path(args.json, overwrite=True)  # a missing folder fails now, not after the measurements
+    device = resolve_device(args.device)
+    # Unknown models fail here, before the header and minutes of measurements.
+    notes = [note for model in args.models for note in plan_resolutions(check_model(model)[0], args.resolutions)[1]]
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    settings = GenerateBenchSettings(
+        device=device, dtype=resolve_dtype(args.dtype, device), audio_guidance=args.guidance,
+        text_guidance=args.text_guidance, emotion=None if args.emotion.lower() == "none" else args.emotion,
+        fps=args.fps, warmup=args.warmup, repeats=args.repeats, seed=args.seed, isolate=args.isolate,
+        threads=args.threads, portrait=str(args.image) if args.image else None,
+        speech=str(args.audio) if args.audio else None, models_dir=str(args.models_dir) if args.models_dir else None,
+    )
+    settings.check()
+    print(f"eadnet bench generate: {', '.join(args.models)}; speech {' '.join(f'{d:g}' for d in args.durations)} s; "
+          f"warm-up {args.warmup}, median of {args.repeats}; seconds per stage, peak memory in MiB "
+          f"({'CUDA allocated' if device.startswith('cuda') else 'CPU resident'})", flush=True)
+    print(_table_header(), flush=True)
+    report = run_bench(args.models, args.durations, settings, steps=args.steps, resolutions=args.resolutions,
+                       on_row=lambda row: print(_table_row(row), flush=True))
+    print(f"machine: {_machine_line(report['machine'], report['settings'])}")
+    for fit in report["fits"]:
+        print(f"fit {fit['model_name']} @ {fit['resolution']} px, {fit['steps']} steps: seconds = "
+              f"{fit['intercept_s']:.3g} + {fit['seconds_per_frame']:.3g} x frames (R2 {fit['r2']:.3f}, "
+              f"{fit['points']} clip lengths)")
+    _print_targets(report["rows"])
+    if args.json is not None:
+        with atomic_output(args.json, overwrite=True) as tmp:
+            tmp.write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0
 
-    steps = f", --steps {args.steps}" if args.steps else ""
-    print(f"eadnet generate --model {args.model}{steps}, shipped portrait, threads={torch.get_num_threads()}")
-    runs = []
-    for duration in args.durations:
-        run = run_generate(duration, args.model, ["--steps", str(args.steps)] if args.steps else None)
-        runs.append(run)
-        stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in run.stages.items())
-        print(f"{duration:6.1f} s of speech: wall {run.wall_seconds:7.1f} s, peak RSS {run.peak_rss_mib:7.0f} MiB | "
-              f"stages (s): {stages}")
-    by_duration = {run.audio_seconds: run for run in runs}
-    if 4.0 in by_duration:
-        wall = by_duration[4.0].wall_seconds
-        print(f"4 s clip: {wall:.1f} s (target <= {MAX_SECONDS_4S_CLIP:.0f} s: "
-              f"{'met' if wall <= MAX_SECONDS_4S_CLIP else 'NOT met'})")
-    if 10.0 in by_duration and 60.0 in by_duration:
-        ratio = by_duration[60.0].peak_rss_mib / by_duration[10.0].peak_rss_mib
-        print(f"peak memory 60 s / 10 s: x{ratio:.3f} (target <= {MAX_MEMORY_RATIO_60_TO_10}: "
-              f"{'met' if ratio <= MAX_MEMORY_RATIO_60_TO_10 else 'NOT met'})")
-    if args.json:
-        args.json.write_text(json.dumps([asdict(run) for run in runs], indent=2))
+
+def _print_targets(rows: list[dict]) -> None:
+    for row in rows:
+        if row["duration_s"] == 4.0:
+            wall = row["total_s"]
+            print(f"{row['model_name']}, {row['steps']} steps, 4 s clip: {wall:.1f} s (target <= "
+                  f"{MAX_SECONDS_4S_CLIP:.0f} s: {'met' if wall <= MAX_SECONDS_4S_CLIP else 'NOT met'})")
+    by_key = {(row["model_name"], row["steps"], row["duration_s"]): row for row in rows}
+    for (name, steps, duration), row in by_key.items():
+        short = by_key.get((name, steps, 10.0))
+        if duration == 60.0 and short is not None:
+            ratio = row["peak_rss_mib"] / short["peak_rss_mib"]
+            print(f"{name}, {steps} steps, peak memory 60 s / 10 s: x{ratio:.3f} (target <= "
+                  f"{MAX_MEMORY_RATIO_60_TO_10}: {'met' if ratio <= MAX_MEMORY_RATIO_60_TO_10 else 'NOT met'})")
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from eadnet.benchmarks.generate_bench import compare_reports, load_report
+
+    first, second = load_report(args.first), load_report(args.second)
+    result = compare_reports(first, second)
+    if not result["rows"]:
+        raise ValueError(f"{args.first} and {args.second} have no rows with the same (model, resolution, duration, "
+                         "steps); run both with the same --models, --durations and --steps")
+    print(f"A: {args.first}: {_machine_line(first['machine'], first['settings'])}")
+    print(f"B: {args.second}: {_machine_line(second['machine'], second['settings'])}")
+    print(f"{'model':<16}{'px':>6}{'speech':>8}{'steps':>6}{'total A':>10}{'total B':>10}{'B/A':>8}"
+          f"{'fps A':>9}{'fps B':>9}{'B/A':>8}{'step B/A':>10}")
+    for row in result["rows"]:
+        name, resolution, duration, steps = row["key"]
+        step_ratio = row["denoise_per_step_ratio"]
+        print(f"{name[:15]:<16}{resolution:>6}{duration:>8g}{steps:>6}{row['total_s'][0]:>10.3g}"
+              f"{row['total_s'][1]:>10.3g}{row['total_ratio']:>8.3f}{row['fps'][0]:>9.3g}{row['fps'][1]:>9.3g}"
+              f"{row['fps_ratio']:>8.3f}{'-' if step_ratio is None else f'{step_ratio:.3f}':>10}")
+    print(f"geometric mean B/A over {len(result['rows'])} rows: total x{result['geomean_total_ratio']:.3f}, "
+          f"fps x{result['geomean_fps_ratio']:.3f}")
+    for label, keys in (("only in A", result["only_first"]), ("only in B", result["only_second"])):
+        if keys:
+            print(f"{label}: " + "; ".join(f"{k[0]} {k[1]} px {k[2]:g} s {k[3]} steps" for k in keys))
     return 0

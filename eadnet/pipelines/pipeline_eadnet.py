@@ -31,6 +31,7 @@ from diffusers.schedulers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from eadnet.models.audio_encoder import WhisperAudioEncoder
+from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.models.emotion_captioner import EmotionCaptioner, EmotionSpec, parse_emotion_spec
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import EADUNet3DModel
@@ -273,19 +274,11 @@ class EADNetPipeline(DiffusionPipeline):
     # ---------------------------------------------------------------------------------------------- VAE
     def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
         """``(N, 3, S, S)`` in [-1, 1] → scaled latents ``(N, 4, S/8, S/8)``."""
-        encoded = self.vae.encode(pixels.contiguous(memory_format=torch.channels_last))
-        latents = encoded.latent_dist.mode() if hasattr(encoded, "latent_dist") else encoded.latents
-        shift = getattr(self.vae.config, "shift_factor", None) or 0.0
-        return (latents - shift) * self.vae.config.scaling_factor
+        return vae_encode(self.vae, pixels)
 
     def _vae_decode(self, latents: torch.Tensor, chunk: int) -> torch.Tensor:
         """Scaled latents ``(N, 4, h, w)`` → pixels ``(N, 3, S, S)`` in [-1, 1], ``chunk`` frames at a time."""
-        shift = getattr(self.vae.config, "shift_factor", None) or 0.0
-        latents = latents / self.vae.config.scaling_factor + shift
-        return torch.cat([
-            self.vae.decode(part.contiguous(memory_format=torch.channels_last)).sample
-            for part in latents.split(chunk)
-        ]).clamp(-1, 1)
+        return vae_decode(self.vae, latents, chunk)
 
     # ---------------------------------------------------------------------------------------------- checks
     def check_inputs(self, num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
