@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from eadnet.data.format import load_clip_frames, read_dataset_info, read_manifest
 from eadnet.data.unet_dataset import ResumableBatchSampler
 from eadnet.models.autoencoder import vae_decode, vae_encode
+from eadnet.training.checkpointing import CheckpointedRun
 from eadnet.training.config import OptimizerConfig, _apply_override, _build_section, load_yaml
 from eadnet.training.unet_trainer import weights_digest
 
@@ -73,8 +74,6 @@ __all__ = [
 AUTOENCODER_CLASSES = ("AutoencoderTiny", "AutoencoderKL")
 LATENT_CHANNELS = 4
 DOWNSCALE = 8
-CHECKPOINTS = "checkpoints"
-TRAINER_STATE = "trainer_state.json"
 MODEL_DIR = "vae"
 
 
@@ -432,7 +431,7 @@ class _Reconstruction(torch.nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------------ trainer
-class AutoencoderTrainer:
+class AutoencoderTrainer(CheckpointedRun):
     r"""Owns one autoencoder training run; ``train()`` runs it to ``train.max_steps`` and returns a summary.
 
     Args:
@@ -452,6 +451,7 @@ class AutoencoderTrainer:
         )
         self.output_dir = Path(config.train.output_dir).expanduser()
         self.step = 0
+        self.checkpoints_total_limit = config.train.checkpoints_total_limit
         data = config.data
         set_seed(config.train.seed)
         self.dataset = FaceFrameDataset(data.root, data.train_split, data.resolution, data.frames_per_clip,
@@ -546,54 +546,6 @@ class AutoencoderTrainer:
             if config.train.checkpoint_every and self.step % config.train.checkpoint_every == 0:
                 self.save_checkpoint()
         return self._finish(history)
-
-    def _mean_over_processes(self, values: dict[str, float]) -> dict[str, float]:
-        if self.accelerator.num_processes == 1:
-            return dict(values)
-        names = sorted(values)
-        tensor = torch.tensor([values[n] for n in names], device=self.accelerator.device)
-        return dict(zip(names, self.accelerator.reduce(tensor, reduction="mean").tolist(), strict=True))
-
-    def _log(self, row: dict) -> None:
-        if not self.accelerator.is_main_process:
-            return
-        logger.info("step %d: %s", row["step"], ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "step"))
-        with (self.output_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
-
-    # -------------------------------------------------------------------------------------------- checkpoints
-    def save_checkpoint(self) -> Path:
-        """Saves a resumable checkpoint ``checkpoints/step-N`` (all processes must call it)."""
-        accelerator = self.accelerator
-        folder = self.output_dir / CHECKPOINTS / f"step-{self.step:08d}"
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(folder))
-        if accelerator.is_main_process:
-            (folder / TRAINER_STATE).write_text(json.dumps({"step": self.step}))
-            limit = self.config.train.checkpoints_total_limit
-            folders = sorted((self.output_dir / CHECKPOINTS).glob("step-*"))
-            for old in folders[: max(0, len(folders) - limit)] if limit > 0 else []:
-                shutil.rmtree(old, ignore_errors=True)
-        accelerator.wait_for_everyone()
-        logger.info("Saved checkpoint %s", folder)
-        return folder
-
-    def load_checkpoint(self, checkpoint: str | os.PathLike) -> None:
-        """Restores a checkpoint (``latest`` = the newest complete one in ``output_dir``)."""
-        if str(checkpoint) == "latest":
-            folders = [f for f in sorted((self.output_dir / CHECKPOINTS).glob("step-*"))
-                       if (f / TRAINER_STATE).is_file()]
-            if not folders:
-                logger.warning("train.resume=latest but %s holds no checkpoint: starting from step 0", self.output_dir)
-                return
-            folder = folders[-1]
-        else:
-            folder = Path(checkpoint).expanduser()
-            if not (folder / TRAINER_STATE).is_file():
-                raise FileNotFoundError(f"{folder} is not a complete checkpoint (no {TRAINER_STATE})")
-        self.accelerator.load_state(str(folder))
-        self.step = int(json.loads((folder / TRAINER_STATE).read_text())["step"])
-        logger.info("Resumed from %s at step %d", folder, self.step)
 
     # ---------------------------------------------------------------------------------------------------- end
     @torch.no_grad()

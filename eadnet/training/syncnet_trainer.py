@@ -42,13 +42,12 @@ from eadnet.data.syncnet_dataset import SyncNetDataset
 from eadnet.data.unet_dataset import ResumableBatchSampler
 from eadnet.losses.sync import stack_lower_half, sync_bce
 from eadnet.models.syncnet import SyncNet
+from eadnet.training.checkpointing import CheckpointedRun
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["PairedBatchSampler", "SyncNetTrainConfig", "SyncNetTrainer", "train_syncnet"]
 
-CHECKPOINTS = "checkpoints"
-TRAINER_STATE = "trainer_state.json"
 MODEL_DIR = "syncnet"
 
 
@@ -158,7 +157,7 @@ class SyncNetTrainConfig:
         return dataclasses.asdict(self)
 
 
-class SyncNetTrainer:
+class SyncNetTrainer(CheckpointedRun):
     """The training loop of :func:`train_syncnet`, split into steps a test or a notebook can drive.
 
     Args:
@@ -178,6 +177,7 @@ class SyncNetTrainer:
         )
         self.output_dir = Path(config.output_dir).expanduser()
         self.step = 0
+        self.checkpoints_total_limit = config.checkpoints_total_limit
         set_seed(config.seed)
         model = self._build_model()
         window = {"num_frames": model.config.num_frames, "crop_size": model.config.image_size}
@@ -317,51 +317,8 @@ class SyncNetTrainer:
         return metrics
 
     # --------------------------------------------------------------------------------------------- persistence
-    def _log(self, row: dict) -> None:
-        if not self.accelerator.is_main_process:
-            return
-        logger.info(
-            "step %d: %s",
-            row["step"],
-            ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items() if k != "step"),
-        )
-        with (self.output_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
-
-    def save_checkpoint(self) -> Path:
-        """Writes ``checkpoints/step-N`` (resumable state) and refreshes ``syncnet/`` (all processes call it)."""
-        accelerator = self.accelerator
-        folder = self.output_dir / CHECKPOINTS / f"step-{self.step:08d}"
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(folder))
-        if accelerator.is_main_process:
-            (folder / TRAINER_STATE).write_text(json.dumps({"step": self.step}))
-            self.save_model(self.output_dir / MODEL_DIR)
-            folders = sorted((self.output_dir / CHECKPOINTS).glob("step-*"))
-            limit = self.config.checkpoints_total_limit
-            for old in folders[: len(folders) - limit] if limit > 0 else []:
-                shutil.rmtree(old, ignore_errors=True)
-        accelerator.wait_for_everyone()
-        logger.info("Saved checkpoint %s", folder)
-        return folder
-
-    def load_checkpoint(self, checkpoint: str | os.PathLike) -> None:
-        """Restores weights, optimizer, RNG states and step (``"latest"``: the newest complete checkpoint)."""
-        if str(checkpoint) == "latest":
-            folders = [
-                f for f in sorted((self.output_dir / CHECKPOINTS).glob("step-*")) if (f / TRAINER_STATE).is_file()
-            ]
-            if not folders:
-                logger.warning("resume: %s holds no checkpoint; starting from step 0", self.output_dir)
-                return
-            folder = folders[-1]
-        else:
-            folder = Path(checkpoint).expanduser()
-            if not (folder / TRAINER_STATE).is_file():
-                raise FileNotFoundError(f"{folder} is not a complete SyncNet checkpoint (no {TRAINER_STATE})")
-        self.accelerator.load_state(str(folder))
-        self.step = int(json.loads((folder / TRAINER_STATE).read_text())["step"])
-        logger.info("Resumed from %s at step %d", folder, self.step)
+    def on_checkpoint_saved(self, folder: Path) -> None:
+        self.save_model(self.output_dir / MODEL_DIR)  # ``syncnet/`` always holds the newest weights
 
     def save_model(self, directory: Path) -> Path:
         """``save_pretrained`` (safetensors) into ``directory``, replacing it only once complete."""

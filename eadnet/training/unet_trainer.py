@@ -31,15 +31,13 @@ import torch.nn.functional as F
 from eadnet.data.unet_dataset import ResumableBatchSampler, UNetClipDataset, clip_description
 from eadnet.losses.diffusion import mixed_noise, predicted_original
 from eadnet.models.autoencoder import vae_decode, vae_encode
+from eadnet.training.checkpointing import CheckpointedRun
 from eadnet.training.config import UNetTrainConfig
 from eadnet.training.ema import EMAWeights
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["UNetTrainer", "build_unet", "select_trainable", "train_unet", "weights_digest"]
-
-CHECKPOINTS = "checkpoints"
-TRAINER_STATE = "trainer_state.json"
 
 
 def weights_digest(module: torch.nn.Module) -> str:
@@ -115,7 +113,7 @@ def build_unet(config: UNetTrainConfig, audio_dim: int, text_dim: int):
     return model
 
 
-class UNetTrainer:
+class UNetTrainer(CheckpointedRun):
     r"""Owns one training run. ``train()`` runs it to ``train.max_steps`` and returns a summary.
 
     Args:
@@ -139,6 +137,7 @@ class UNetTrainer:
             )
         self.accelerator = accelerator
         self.step = 0
+        self.checkpoints_total_limit = config.train.checkpoints_total_limit
         self._text_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     # ------------------------------------------------------------------------------------------------ setup
@@ -369,59 +368,6 @@ class UNetTrainer:
             if config.train.validate_every and self.step % config.train.validate_every == 0:
                 self.validate()
         return self._finish(history)
-
-    def _mean_over_processes(self, values: dict[str, float]) -> dict[str, float]:
-        if self.accelerator.num_processes == 1:
-            return dict(values)
-        names = sorted(values)
-        tensor = torch.tensor([values[n] for n in names], device=self.accelerator.device)
-        tensor = self.accelerator.reduce(tensor, reduction="mean")
-        return dict(zip(names, tensor.tolist(), strict=True))
-
-    def _log(self, row: dict) -> None:
-        if not self.accelerator.is_main_process:
-            return
-        logger.info("step %d: %s", row["step"],
-                    ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "step"))
-        with (self.output_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row) + "\n")
-
-    # ------------------------------------------------------------------------------------------- checkpoints
-    def save_checkpoint(self) -> Path:
-        """Saves a resumable checkpoint ``checkpoints/step-N`` (all processes must call it)."""
-        accelerator = self.accelerator
-        folder = self.output_dir / CHECKPOINTS / f"step-{self.step:08d}"
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(folder))
-        if accelerator.is_main_process:
-            state = {"step": self.step, "batches_consumed": self.step * self.config.train.gradient_accumulation_steps}
-            (folder / TRAINER_STATE).write_text(json.dumps(state))
-            self._prune_checkpoints()
-        accelerator.wait_for_everyone()
-        logger.info("Saved checkpoint %s", folder)
-        return folder
-
-    def _prune_checkpoints(self) -> None:
-        limit = self.config.train.checkpoints_total_limit
-        folders = sorted((self.output_dir / CHECKPOINTS).glob("step-*"))
-        for old in folders[: max(0, len(folders) - limit)] if limit > 0 else []:
-            shutil.rmtree(old, ignore_errors=True)
-
-    def latest_checkpoint(self) -> Path | None:
-        folders = [f for f in sorted((self.output_dir / CHECKPOINTS).glob("step-*")) if (f / TRAINER_STATE).is_file()]
-        return folders[-1] if folders else None
-
-    def load_checkpoint(self, checkpoint: str | Path) -> None:
-        """Restores a checkpoint (``latest`` = the newest complete one in ``output_dir``)."""
-        folder = self.latest_checkpoint() if str(checkpoint) == "latest" else Path(checkpoint).expanduser()
-        if folder is None:
-            logger.warning("train.resume=latest but %s holds no checkpoint: starting from step 0", self.output_dir)
-            return
-        if not (folder / TRAINER_STATE).is_file():
-            raise FileNotFoundError(f"{folder} is not a complete checkpoint (no {TRAINER_STATE})")
-        self.accelerator.load_state(str(folder))
-        self.step = int(json.loads((folder / TRAINER_STATE).read_text())["step"])
-        logger.info("Resumed from %s at step %d", folder, self.step)
 
     # ------------------------------------------------------------------------------------------------ end
     def unwrapped_unet(self):
