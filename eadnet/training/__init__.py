@@ -1,5 +1,6 @@
-"""Training loops driven by YAML recipes: the SyncNet (`eadnet.training.syncnet_trainer`) and the EAD-Net U-Net
-(`eadnet.training.unet_trainer`, recipe dataclasses in `eadnet.training.config`).
+"""Training loops driven by YAML recipes: the SyncNet (`eadnet.training.syncnet_trainer`), the EAD-Net U-Net
+(`eadnet.training.unet_trainer`, recipe dataclasses in `eadnet.training.config`), a small image autoencoder
+(`eadnet.training.autoencoder_trainer`) and the computed memory/time estimate (`eadnet.training.estimate`).
 
 Names are imported on first use, so ``import eadnet.training`` stays cheap.
 """
@@ -13,7 +14,11 @@ _EXPORTS = {
     "SyncNetTrainer": "eadnet.training.syncnet_trainer",
     "train_syncnet": "eadnet.training.syncnet_trainer",
     "UNetTrainConfig": "eadnet.training.config",
+    "UNetTrainer": "eadnet.training.unet_trainer",
     "train_unet": "eadnet.training.unet_trainer",
+    "AutoencoderTrainConfig": "eadnet.training.autoencoder_trainer",
+    "train_autoencoder": "eadnet.training.autoencoder_trainer",
+    "estimate_recipe": "eadnet.training.estimate",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -197,7 +197,8 @@ def test_identity_drift_on_images(portrait, detector):
     geometry = report["geometry_per_frame"]
     appearance = report["appearance_per_frame"]
     structure = report["appearance_structure_per_frame"]
-    assert geometry[0] < 1e-9 and appearance[0] < 1e-9 and structure[0] < 1e-9  # the portrait itself
+    # the portrait itself: zero up to the interpolation rounding of the OpenCV build (5.1 differs from 5.0 by ~1e-5)
+    assert geometry[0] < 1e-9 and appearance[0] < 1e-4 and structure[0] < 1e-4
     assert geometry[1] < 0.02 and appearance[1] < 0.03  # moved, turned and scaled: the same face
     assert geometry[2] > 0.04 and structure[2] > 0.1  # a warped face
     assert appearance[3] > 0.05 and structure[3] < 0.1  # other colours, same structure
