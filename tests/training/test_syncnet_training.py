@@ -233,7 +233,7 @@ def test_resume_reproduces_an_uninterrupted_run(talking_dataset, tmp_path):
     assert json.loads((tmp_path / "resumed" / "config.json").read_text())["max_steps"] == 2
 
 
-@pytest.mark.slow
+# ~85 s on 2 cores: the acceptance test, so it runs by default (the whole suite stays well under 15 min).
 def test_tiny_syncnet_learns_lip_sync_on_held_out_clips(talking_dataset, tmp_path):
     config = tiny_config(talking_dataset, tmp_path)
     metrics = train_syncnet(config)
