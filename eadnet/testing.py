@@ -19,6 +19,16 @@ from eadnet.models.unet_3d import UNET_CONFIGS, EADUNet3DModel
 
 TINY_CROP_SIZE = 64
 
+#: A 32 px SyncNet: lower halves (48, 16, 32); the audio tower keeps LatentSync's strides on (1, 80, 52).
+TINY_SYNCNET_CONFIG = {
+    "image_size": 32,
+    "audio_block_out_channels": (8, 8, 16, 16, 32, 32, 32),
+    "visual_block_out_channels": (16, 16, 32, 32, 32),
+    "visual_downsample_factors": ((1, 2), 2, 2, 2, 2),
+    "visual_attn_blocks": (0, 0, 0, 0, 0),
+    "norm_num_groups": 8,
+}
+
 
 
 def tiny_text_encoder(seed: int = 0, hidden_size: int = 24) -> EmotionTextEncoder:

@@ -60,6 +60,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", help="overrides train.output_dir")
 
 
+def _sectioned_overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` values plus ``--output-dir`` / ``--resume`` as overrides of a recipe's ``train:`` section."""
+    overrides = list(args.overrides)
+    if args.output_dir:
+        overrides.append(f"train.output_dir={args.output_dir}")
+    if args.resume:
+        overrides.append(f"train.resume={args.resume}")
+    return overrides
+
+
 def _quiet_logging() -> None:
     logging.getLogger("eadnet").setLevel(min(logging.getLogger().level, logging.INFO))
 
@@ -68,12 +78,7 @@ def run_train_unet(args: argparse.Namespace) -> int:
     from eadnet.training.config import UNetTrainConfig
     from eadnet.training.unet_trainer import train_unet
 
-    overrides = list(args.overrides)
-    if args.output_dir:
-        overrides.append(f"train.output_dir={args.output_dir}")
-    if args.resume:
-        overrides.append(f"train.resume={args.resume}")
-    config = UNetTrainConfig.from_yaml(args.config, overrides)
+    config = UNetTrainConfig.from_yaml(args.config, _sectioned_overrides(args))
     _quiet_logging()
     summary = train_unet(config)
     if not summary["is_main_process"]:
@@ -102,12 +107,7 @@ def run_train_syncnet(args: argparse.Namespace) -> int:
 def run_train_vae(args: argparse.Namespace) -> int:
     from eadnet.training.autoencoder_trainer import AutoencoderTrainConfig, train_autoencoder
 
-    overrides = list(args.overrides)
-    if args.output_dir:
-        overrides.append(f"train.output_dir={args.output_dir}")
-    if args.resume:
-        overrides.append(f"train.resume={args.resume}")
-    config = AutoencoderTrainConfig.from_yaml(args.config, overrides)
+    config = AutoencoderTrainConfig.from_yaml(args.config, _sectioned_overrides(args))
     _quiet_logging()
     summary = train_autoencoder(config)
     if not summary["is_main_process"]:

@@ -40,7 +40,6 @@ import logging
 import math
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,7 @@ from eadnet.data.format import load_clip_frames, read_dataset_info, read_manifes
 from eadnet.data.unet_dataset import ResumableBatchSampler
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.training.checkpointing import CheckpointedRun
-from eadnet.training.config import OptimizerConfig, _apply_override, _build_section, load_yaml
+from eadnet.training.config import OptimizerConfig, RecipeMixin, _build_section
 from eadnet.training.unet_trainer import weights_digest
 
 logger = logging.getLogger(__name__)
@@ -167,7 +166,7 @@ class AutoencoderLossConfig:
 
 
 @dataclass
-class AutoencoderTrainConfig:
+class AutoencoderTrainConfig(RecipeMixin):
     """An autoencoder training recipe (``eadnet train vae --config recipe.yaml``). Sections: ``data``, ``model``
     (``class_name`` plus the constructor arguments of that diffusers class), ``train``, ``optimizer`` (as for the
     U-Net), ``loss``. Unknown keys are errors."""
@@ -193,17 +192,6 @@ class AutoencoderTrainConfig:
         config = cls(**sections)
         config.validate()
         return config
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike, overrides: list[str] | None = None) -> AutoencoderTrainConfig:
-        """Reads a YAML recipe; ``overrides`` are ``section.key=value`` strings (YAML values) applied on top."""
-        data = load_yaml(path)
-        for override in overrides or []:
-            _apply_override(data, override)
-        return cls.from_dict(data)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
     def validate(self) -> None:
         data, run, loss = self.data, self.train, self.loss
@@ -519,32 +507,13 @@ class AutoencoderTrainer(CheckpointedRun):
             (self.output_dir / "recipe.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
         accumulation = config.train.gradient_accumulation_steps
         remaining = max(config.train.max_steps - self.step, 0)
-        history: list[dict] = []
-        sums: dict[str, float] = {}
-        started = time.perf_counter()
         self.model.train()
-        for batch in self._loader(self.step * accumulation, remaining * accumulation):
-            with accelerator.accumulate(self.model):
-                terms = self.compute_losses(batch)
-                accelerator.backward(terms["loss"])
-                if accelerator.sync_gradients and config.optimizer.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(self.model.parameters(), config.optimizer.max_grad_norm)
-                self.optimizer.step()
-                self.optimizer.zero_grad(set_to_none=True)
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach()) / accumulation
-            if not accelerator.sync_gradients:
-                continue
-            self.lr_scheduler.step()
-            self.step += 1
-            row = {"step": self.step, **self._mean_over_processes(sums), "lr": self.lr_scheduler.get_last_lr()[0],
-                   "seconds": time.perf_counter() - started}
-            history.append(row)
-            sums = {}
-            if self.step % config.train.log_every == 0 or self.step == config.train.max_steps:
-                self._log(row)
-            if config.train.checkpoint_every and self.step % config.train.checkpoint_every == 0:
-                self.save_checkpoint()
+        loader = self._loader(self.step * accumulation, remaining * accumulation)
+        history = self.run_updates(
+            self.model, loader, self.compute_losses, max_steps=config.train.max_steps, accumulation=accumulation,
+            max_grad_norm=config.optimizer.max_grad_norm, log_every=config.train.log_every,
+            checkpoint_every=config.train.checkpoint_every,
+        )
         return self._finish(history)
 
     # ---------------------------------------------------------------------------------------------------- end

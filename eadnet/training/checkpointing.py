@@ -1,5 +1,6 @@
-"""What every trainer here shares: resumable checkpoints (``accelerate`` state + the step), the metrics log and
-loss averaging across processes."""
+"""What every trainer here shares: the update loop (gradient accumulation, clipping, LR schedule, logging,
+checkpoints), resumable checkpoints (``accelerate`` state + the step), the metrics log and loss averaging across
+processes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import logging
 import os
 import shutil
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -30,6 +33,50 @@ class CheckpointedRun:
 
     #: Newest checkpoints kept (0: all); trainers set it from their config.
     checkpoints_total_limit: int = 0
+
+    def on_update(self) -> None:
+        """Hook run right after each optimizer update (``self.step`` already counts it), e.g. an EMA update."""
+
+    def on_step_end(self) -> None:
+        """Hook run after an update's logging and checkpointing, e.g. periodic validation."""
+
+    def run_updates(self, model: torch.nn.Module, batches: Iterable, compute_losses: Callable[[dict], dict], *,
+                    max_steps: int, accumulation: int, max_grad_norm: float, log_every: int,
+                    checkpoint_every: int) -> list[dict]:
+        """Trains ``model`` on ``batches`` until ``self.step == max_steps``; ``compute_losses(batch)`` returns the
+        loss terms with their weighted sum under ``"loss"``. Needs ``self.optimizer`` and ``self.lr_scheduler``
+        (stepped once per update). Returns one row per update (terms averaged over micro-batches and processes)."""
+        accelerator = self.accelerator
+        history: list[dict] = []
+        sums: dict[str, float] = {}
+        started = time.perf_counter()
+        for batch in batches:
+            if self.step >= max_steps:
+                break
+            with accelerator.accumulate(model):
+                terms = compute_losses(batch)
+                accelerator.backward(terms["loss"])
+                if accelerator.sync_gradients and max_grad_norm > 0:
+                    accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + float(value.detach()) / accumulation
+            if not accelerator.sync_gradients:
+                continue
+            self.lr_scheduler.step()
+            self.step += 1
+            self.on_update()
+            row = {"step": self.step, **self._mean_over_processes(sums), "lr": self.lr_scheduler.get_last_lr()[0],
+                   "seconds": time.perf_counter() - started}
+            history.append(row)
+            sums = {}
+            if self.step % log_every == 0 or self.step == max_steps:
+                self._log(row)
+            if checkpoint_every and self.step % checkpoint_every == 0:
+                self.save_checkpoint()
+            self.on_step_end()
+        return history
 
     def on_checkpoint_saved(self, folder: Path) -> None:
         """Hook run on the main process after a checkpoint is complete (e.g. refresh an exported model)."""

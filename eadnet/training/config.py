@@ -30,6 +30,7 @@ __all__ = [
     "EMAConfig",
     "LossConfig",
     "OptimizerConfig",
+    "RecipeMixin",
     "RunConfig",
     "UNetInitConfig",
     "UNetTrainConfig",
@@ -225,8 +226,23 @@ class ValidationConfig:
     text_guidance_scale: float = 1.0
 
 
+class RecipeMixin:
+    """``from_yaml`` / ``to_dict`` for a recipe dataclass with sections (the class provides ``from_dict``)."""
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, overrides: list[str] | None = None):
+        """Reads a YAML recipe; ``overrides`` are ``section.key=value`` strings (YAML values) applied on top."""
+        data = load_yaml(path)
+        for override in overrides or []:
+            _apply_override(data, override)
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
 @dataclass
-class UNetTrainConfig:
+class UNetTrainConfig(RecipeMixin):
     """A whole EAD-Net U-Net training recipe (``eadnet train unet --config recipe.yaml``)."""
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -258,17 +274,6 @@ class UNetTrainConfig:
         config = cls(**sections)
         config.validate()
         return config
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike, overrides: list[str] | None = None) -> UNetTrainConfig:
-        """Reads a YAML recipe; ``overrides`` are ``section.key=value`` strings (YAML values) applied on top."""
-        data = load_yaml(path)
-        for override in overrides or []:
-            _apply_override(data, override)
-        return cls.from_dict(data)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
     def validate(self) -> None:
         run = self.train

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -336,38 +335,20 @@ class UNetTrainer(CheckpointedRun):
         accumulation = config.train.gradient_accumulation_steps
         remaining = config.train.max_steps - self.step
         loader = self._loader(self.step * accumulation, max(remaining, 0) * accumulation)
-        history: list[dict] = []
-        sums: dict[str, float] = {}
-        started = time.perf_counter()
-        for batch in loader:
-            if self.step >= config.train.max_steps:
-                break
-            with accelerator.accumulate(self.unet):
-                terms = self.compute_losses(batch)
-                accelerator.backward(terms["loss"])
-                if accelerator.sync_gradients and config.optimizer.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(self.unet.parameters(), config.optimizer.max_grad_norm)
-                self.optimizer.step()
-                self.optimizer.zero_grad(set_to_none=True)
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach()) / accumulation
-            if not accelerator.sync_gradients:
-                continue
-            self.lr_scheduler.step()
-            self.step += 1
-            if self.ema is not None:
-                self.ema.update(self.step)
-            row = {"step": self.step, **self._mean_over_processes(sums), "lr": self.lr_scheduler.get_last_lr()[0],
-                   "seconds": time.perf_counter() - started}
-            history.append(row)
-            sums = {}
-            if self.step % config.train.log_every == 0 or self.step == config.train.max_steps:
-                self._log(row)
-            if config.train.checkpoint_every and self.step % config.train.checkpoint_every == 0:
-                self.save_checkpoint()
-            if config.train.validate_every and self.step % config.train.validate_every == 0:
-                self.validate()
+        history = self.run_updates(
+            self.unet, loader, self.compute_losses, max_steps=config.train.max_steps, accumulation=accumulation,
+            max_grad_norm=config.optimizer.max_grad_norm, log_every=config.train.log_every,
+            checkpoint_every=config.train.checkpoint_every,
+        )
         return self._finish(history)
+
+    def on_update(self) -> None:
+        if self.ema is not None:
+            self.ema.update(self.step)
+
+    def on_step_end(self) -> None:
+        if self.config.train.validate_every and self.step % self.config.train.validate_every == 0:
+            self.validate()
 
     # ------------------------------------------------------------------------------------------------ end
     def unwrapped_unet(self):

@@ -5,25 +5,13 @@ import torch
 
 from eadnet.losses import SyncLoss, stack_lower_half, sync_bce
 from eadnet.models.syncnet import SyncNet
+from eadnet.testing import TINY_SYNCNET_CONFIG
+
+# Small convolutions: one intra-op thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small convolutions run several times slower with two intra-op threads on a busy two-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-TINY = {
-    "image_size": 32,
-    "audio_block_out_channels": (8, 8, 16, 16, 32, 32, 32),
-    "visual_block_out_channels": (16, 16, 32, 32, 32),
-    "visual_downsample_factors": ((1, 2), 2, 2, 2, 2),
-    "visual_attn_blocks": (0, 0, 0, 0, 0),
-    "norm_num_groups": 8,
-}
+TINY = TINY_SYNCNET_CONFIG
 
 
 @pytest.fixture(scope="module")

@@ -16,27 +16,14 @@ from eadnet.models.syncnet import (
     mel_window_length,
     syncnet_kwargs_from_latentsync,
 )
+from eadnet.testing import TINY_SYNCNET_CONFIG
+
+# Small convolutions: one intra-op thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small convolutions run several times slower with two intra-op threads on a busy two-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-# A 32 px SyncNet: lower halves (48, 16, 32); the audio tower keeps LatentSync's strides on (1, 80, 52).
-TINY = {
-    "image_size": 32,
-    "audio_block_out_channels": (8, 8, 16, 16, 32, 32, 32),
-    "visual_block_out_channels": (16, 16, 32, 32, 32),
-    "visual_downsample_factors": ((1, 2), 2, 2, 2, 2),
-    "visual_attn_blocks": (0, 0, 0, 1, 0),
-    "audio_attn_blocks": (0, 0, 0, 1, 0, 0, 0),
-    "norm_num_groups": 8,
-}
+# The tiny SyncNet with one attention block per tower (LatentSync's attn layout, small).
+TINY = {**TINY_SYNCNET_CONFIG, "visual_attn_blocks": (0, 0, 0, 1, 0), "audio_attn_blocks": (0, 0, 0, 1, 0, 0, 0)}
 
 # LatentSync's configs/syncnet/syncnet_16_pixel_attn.yaml (the configuration of the released stable_syncnet.pt).
 LATENTSYNC_ATTN_YAML = """

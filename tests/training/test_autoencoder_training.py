@@ -51,13 +51,8 @@ def _portrait_clips(root, num_clips=4, num_frames=12, crop_size=64, val_clips=1)
     return root
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Models this small run fastest on one thread; two contend badly on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Small convolutions: one intra-op thread (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -95,9 +95,10 @@ def test_stage1_lowers_the_loss_and_writes_a_usable_model(tmp_path, clip_dataset
 
 def test_stage2_pixel_losses_lower_the_loss(tmp_path, clip_dataset, tiny_model_dir, tiny_video_model_dir):
     from eadnet.models.syncnet import SyncNet
+    from eadnet.testing import TINY_SYNCNET_CONFIG
 
     syncnet_dir = tmp_path / "syncnet"
-    SyncNet(**tiny_syncnet_config()).save_pretrained(syncnet_dir)
+    SyncNet(**TINY_SYNCNET_CONFIG).save_pretrained(syncnet_dir)
     config = recipe(tmp_path, clip_dataset, tiny_model_dir,
                     data={"num_frames": 16, "batch_size": 1},
                     train={"stage": 2, "max_steps": 16},
@@ -109,17 +110,6 @@ def test_stage2_pixel_losses_lower_the_loss(tmp_path, clip_dataset, tiny_model_d
     assert all(np.isfinite(r["loss"]) for r in rows)
     assert np.mean(losses(summary)[-5:]) < np.mean(losses(summary)[:5])
     assert np.mean(losses(summary, "pixel_l1")[-5:]) < np.mean(losses(summary, "pixel_l1")[:5])
-
-
-def tiny_syncnet_config():
-    return {
-        "image_size": 32,
-        "audio_block_out_channels": (8, 8, 16, 16, 32, 32, 32),
-        "visual_block_out_channels": (16, 16, 32, 32, 32),
-        "visual_downsample_factors": ((1, 2), 2, 2, 2, 2),
-        "visual_attn_blocks": (0, 0, 0, 0, 0),
-        "norm_num_groups": 8,
-    }
 
 
 def test_resume_continues_bit_identically(tmp_path, clip_dataset, tiny_model_dir):
