@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DEVICES = ("auto", "cpu", "cuda")
+#: The loader's default: the small trained EAD-Net bundled with the package (no download). The sampling widgets
+#: default to its preset's steps and guidance.
+DEFAULT_MODEL = "eadnet-mini"
 
 
 def model_choices() -> list[str]:
@@ -27,8 +30,9 @@ def model_choices() -> list[str]:
 
 class EADNetModelLoader:
     DESCRIPTION = ("Loads EAD-Net (denoiser, autoencoder, Whisper audio encoder, emotion text encoder, face "
-                   "alignment). Presets download their pinned weights into models/eadnet on first use; model "
-                   "folders placed in models/eadnet load from disk.")
+                   "alignment). The default, eadnet-mini, ships inside the package and needs no download; other "
+                   "presets download their pinned weights into models/eadnet on first use; model folders placed "
+                   "in models/eadnet load from disk.")
     CATEGORY = "EAD-Net/loaders"
     RETURN_TYPES = (EADNET_MODEL,)
     RETURN_NAMES = ("model",)
@@ -39,9 +43,11 @@ class EADNetModelLoader:
         choices = model_choices()
         return {
             "required": {
-                "model": (choices, {"default": "offline-demo" if "offline-demo" in choices else choices[0],
-                                    "tooltip": "A weights preset (downloaded on first use into models/eadnet) or "
-                                               "a model folder found in models/eadnet. 'offline-demo' is "
+                "model": (choices, {"default": DEFAULT_MODEL if DEFAULT_MODEL in choices else choices[0],
+                                    "tooltip": "A weights preset or a model folder found in models/eadnet. "
+                                               f"'{DEFAULT_MODEL}' (default) is the small trained model bundled "
+                                               "with EAD-Net (64 px face, no download); latentsync-* presets "
+                                               "download on first use into models/eadnet; 'offline-demo' is "
                                                "untrained: the face comes out as noise."}),
                 "precision": (list(PRECISIONS), {"default": "fp32",
                                                  "tooltip": "Weights dtype: fp16/bf16 halve GPU memory; use fp32 "
@@ -66,7 +72,7 @@ class EADNetModelLoader:
         preset, local_paths = resolve_model(str(folder) if folder is not None else model)
         if not preset.trained:
             logger.warning("EAD-Net model %r carries UNTRAINED weights: the face region will be noise, not a "
-                           "talking face. Load trained weights (e.g. latentsync-1.5) for real results.", model)
+                           "talking face. Load trained weights (e.g. %s) for real results.", model, DEFAULT_MODEL)
         target = torch_device(device)
         pipe = EADNetPipeline.from_preset(preset, device="cpu", dtype=PRECISIONS[precision],
                                           local_paths=local_paths, models_dir=models_dir())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from .loaders import DEFAULT_MODEL
 from .runtime import StepMonitor
 from .types import (
     EADNET_AUDIO,
@@ -31,14 +32,19 @@ def make_generator(seed: int) -> torch.Generator:
 
 
 def sampling_inputs() -> dict:
-    """The sampling widgets shared by the sampler and the all-in-one node."""
+    """The sampling widgets shared by the sampler and the all-in-one node; steps and guidance default to the
+    preset of the loader's default model (a widget's default cannot follow the model that is connected)."""
+    from eadnet.hub import get_preset
+
+    preset = get_preset(DEFAULT_MODEL)
     return {
-        "steps": ("INT", {"default": 20, "min": 1, "max": 200,
-                          "tooltip": "Denoising steps per window (more = slower, finer)."}),
-        "audio_guidance": ("FLOAT", {"default": 1.5, "min": 0.0, "max": 10.0, "step": 0.1,
+        "steps": ("INT", {"default": preset.default_steps, "min": 1, "max": 200,
+                          "tooltip": f"Denoising steps per window (more = slower, finer; {DEFAULT_MODEL}'s "
+                                     f"default is {preset.default_steps}, the LatentSync presets' 20)."}),
+        "audio_guidance": ("FLOAT", {"default": preset.default_audio_guidance, "min": 0.0, "max": 10.0, "step": 0.1,
                                      "tooltip": "Classifier-free guidance on the speech: higher = stronger lip "
                                                 "sync (1 = off)."}),
-        "text_guidance": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 10.0, "step": 0.1,
+        "text_guidance": ("FLOAT", {"default": preset.default_text_guidance, "min": 0.0, "max": 10.0, "step": 0.1,
                                     "tooltip": "Classifier-free guidance on the emotion description: higher = "
                                                "stronger expression (1 = off)."}),
         "seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,

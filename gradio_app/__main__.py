@@ -1,4 +1,4 @@
-"""``python -m gradio_app``: serves the EAD-Net app (default http://127.0.0.1:7860, offline preset)."""
+"""``python -m gradio_app``: serves the EAD-Net app (default http://127.0.0.1:7860, bundled eadnet-mini model)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     parser.add_argument("--model", default=None,
-                        help="weights preset or model folder (default: $EADNET_MODEL or offline-demo)")
+                        help="weights preset or model folder (default: $EADNET_MODEL or eadnet-mini)")
     args = parser.parse_args(argv)
     if args.model:
         os.environ["EADNET_MODEL"] = args.model

@@ -12,6 +12,8 @@ from eadnet.models.emotion_captioner import EMOTION_LABELS
 from gradio_app.service import MAX_STEPS, GenerationCancelledError, GenerationService, ServiceError
 
 MODE_CHOICES = [("Label + intensity", "label"), ("Free text", "text"), ("Reference video", "reference")]
+#: The examples: the bundled portrait and speech with several emotions, ``(label, intensity)`` or free text.
+EXAMPLE_EMOTIONS = (("happy", 2), ("sad", 2), ("angry", 3), ("surprised", 2), "a calm speaker with a faint, warm smile")
 GPU_SECONDS_PER_AUDIO_SECOND = 4.0
 GPU_BASE_SECONDS = 30.0
 GPU_MAX_SECONDS = 300.0
@@ -43,6 +45,20 @@ def _upload_dirs() -> list[str]:
     from gradio.utils import get_upload_folder
 
     return [get_upload_folder(), str(example_portrait_path().parent)]
+
+
+def example_rows() -> list[list]:
+    """One row of app inputs per entry of :data:`EXAMPLE_EMOTIONS`, on the bundled portrait and speech, with the
+    model's default steps and guidance (empty fields)."""
+    portrait, speech = str(example_portrait_path()), str(example_speech_path())
+    rows = []
+    for emotion in EXAMPLE_EMOTIONS:
+        if isinstance(emotion, str):
+            rows.append([portrait, None, speech, "text", "neutral", 2, emotion, None, None, None, None, 0])
+        else:
+            label, intensity = emotion
+            rows.append([portrait, None, speech, "label", label, intensity, "", None, None, None, None, 0])
+    return rows
 
 
 def build_demo(service: GenerationService | None = None) -> gr.Blocks:
@@ -79,8 +95,9 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
     with gr.Blocks(title="EAD-Net", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# EAD-Net: emotion-aware talking heads\nA portrait (or a source video) + speech + an emotion "
                     "→ a talking-head video.")
-        if service.model == "offline-demo":
-            gr.Markdown("**Note:** the `offline-demo` model is untrained: the face region will be noise.")
+        notice = service.model_notice()
+        if notice:
+            gr.Markdown(notice)
         with gr.Row():
             with gr.Column():
                 portrait = gr.Image(label="Portrait", type="filepath")
@@ -115,15 +132,8 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                           gr.update(visible=mode == "text"), gr.update(visible=mode == "reference")),
             inputs=emotion_mode, outputs=[label, intensity, text, reference], api_visibility="private",
         )
-        gr.Examples(
-            examples=[
-                [str(example_portrait_path()), None, str(example_speech_path()), "label", "happy", 2, "", None,
-                 None, None, None, 0],
-                [str(example_portrait_path()), None, str(example_speech_path()), "text", "neutral", 2,
-                 "a calm speaker with a faint, warm smile", None, None, None, None, 0],
-            ],
-            inputs=inputs, cache_examples=False,
-        )
+        gr.Examples(examples=example_rows(), inputs=inputs, cache_examples=False,
+                    label="Examples: the bundled portrait and speech with different emotions")
         run.click(generate, inputs=inputs, outputs=[output, description, timings], api_name="generate")
         stop.click(cancel, inputs=None, outputs=None, queue=False, api_visibility="private")
     demo.queue(default_concurrency_limit=1)

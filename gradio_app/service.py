@@ -24,6 +24,8 @@ DEFAULT_MAX_AUDIO_SECONDS = 60.0
 DEFAULT_OUTPUT_MAX_AGE = 3600.0
 MAX_STEPS = 50
 FPS = 25.0
+#: The model served when none is configured: the small trained EAD-Net bundled with the package (no download).
+DEFAULT_MODEL = "eadnet-mini"
 
 
 class ServiceError(ValueError):
@@ -48,7 +50,7 @@ class GenerationService:
     """Owns the pipeline (loaded on first use, guarded by a lock) and turns app inputs into an mp4.
 
     Args:
-        model: weights preset name or model folder (default: ``$EADNET_MODEL`` or ``offline-demo``).
+        model: weights preset name or model folder (default: ``$EADNET_MODEL`` or ``eadnet-mini``).
         allowed_dirs: folders whose files may be read (the upload folder); any other path is refused.
         max_upload_bytes: largest accepted input file.
         max_audio_seconds: longest accepted speech (default: ``$EADNET_MAX_AUDIO_SECONDS`` or 60).
@@ -66,7 +68,7 @@ class GenerationService:
         output_max_age: float = DEFAULT_OUTPUT_MAX_AGE,
         device: str | None = None,
     ) -> None:
-        self.model = str(model or os.environ.get("EADNET_MODEL") or "offline-demo")
+        self.model = str(model or os.environ.get("EADNET_MODEL") or DEFAULT_MODEL)
         self.allowed_dirs = [Path(d).resolve() for d in allowed_dirs]
         self.max_upload_bytes = int(max_upload_bytes)
         self.max_audio_seconds = (float(max_audio_seconds) if max_audio_seconds is not None
@@ -103,6 +105,22 @@ class GenerationService:
     @property
     def preset(self):
         return self._preset
+
+    def model_notice(self) -> str | None:
+        """One line about the configured model for the page (Markdown), read from its preset without loading
+        weights; ``None`` for a model folder."""
+        from eadnet.hub import get_preset, list_presets
+
+        if self.model not in list_presets():
+            return None
+        preset = get_preset(self.model)
+        if not preset.trained:
+            return f"**Note:** the `{preset.name}` model is untrained: the face region will be noise."
+        if preset.name == DEFAULT_MODEL:
+            return (f"Model: `{preset.name}`, the small trained EAD-Net bundled with the package (runs offline; "
+                    f"the face is generated at {preset.resolution} px). Its model card, "
+                    "`eadnet/weights/eadnet-mini/MODEL_CARD.md`, says what it was trained on and where it fails.")
+        return f"Model: `{preset.name}`."
 
     # ------------------------------------------------------------------------------------------- inputs
     def _check_path(self, path: str | os.PathLike | None, what: str, required: bool = False) -> Path | None:

@@ -22,7 +22,7 @@ MAX_STDA_GROWTH_16_TO_64 = 4.5
 MIN_STDA_SPEEDUP_AT_64 = 10.0
 
 GENERATE_EPILOG = """examples:
-  eadnet bench generate --durations 4 --json cpu.json          # offline-demo, 4 s of speech
+  eadnet bench generate --durations 4 --json cpu.json          # eadnet-mini, 4 s of speech
   eadnet bench generate --models offline-demo ./my-model --durations 2 4 8 --steps 4 20 --repeats 3
   eadnet bench generate --device cuda --dtype float16 --isolate --json gpu.json
   eadnet bench compare cpu.json gpu.json                       # B / A per common row
@@ -55,8 +55,9 @@ def register(subparsers) -> None:
         epilog=GENERATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    generate.add_argument("--models", "--model", nargs="+", default=["offline-demo"], metavar="MODEL",
-                          help="weights presets and/or model folders (default: offline-demo)")
+    generate.add_argument("--models", "--model", nargs="+", default=["eadnet-mini"], metavar="MODEL",
+                          help="weights presets and/or model folders (default: eadnet-mini, the bundled model "
+                               "`eadnet generate` uses)")
     generate.add_argument("--resolutions", type=int, nargs="+", metavar="PX",
                           help="face crop sizes; a model whose preset fixes its size (all of them today) runs at its "
                                "own size only, and the others are noted as not run")

@@ -26,8 +26,9 @@ def register(subparsers) -> None:
                         help="ground-truth video for SSIM/PSNR/FID/FVD; a folder for a video folder")
     parser.add_argument("--reference-portrait", type=Path, metavar="IMAGE",
                         help="source portrait for identity drift; a folder (matched by stem) for a video folder")
-    parser.add_argument("--emotion", metavar="LABEL",
-                        help="intended MEAD emotion: angry, contempt, disgusted, fear, happy, neutral, sad, surprised")
+    parser.add_argument("--emotion", metavar="LABEL|FILE",
+                        help="intended MEAD emotion: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; "
+                             "for a folder also a .json file {video stem: label} or a .csv with columns stem,emotion")
     parser.add_argument("--metrics", nargs="+", choices=METRICS, metavar="METRIC",
                         help=f"metrics to run (default: all): {', '.join(METRICS)}")
     parser.add_argument("--syncnet-v2", type=Path, metavar="PATH", help="syncnet_python's syncnet_v2.model (LSE-C/D)")
@@ -99,6 +100,23 @@ def _print_folder(result: dict[str, Any]) -> None:
         print(f"[skipped] {name}: {' / '.join(sorted(reasons))}")
 
 
+def read_emotion_labels(path: Path) -> dict[str, str]:
+    """``{video stem: label}`` from a ``.json`` object or a ``.csv`` with ``stem`` and ``emotion`` columns."""
+    import csv
+    import json
+
+    if path.suffix.lower() == ".json":
+        labels = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise ValueError(f"{path} must hold a JSON object {{video stem: emotion label}}")
+        return {str(k): v for k, v in labels.items()}
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"stem", "emotion"} <= set(rows[0]):
+        raise ValueError(f"{path} must be a CSV with the columns stem,emotion")
+    return {row["stem"]: row["emotion"] for row in rows}
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from eadnet.evaluation.evaluate import evaluate_folder, evaluate_video, write_csv, write_json
     from eadnet.io import check_output_path
@@ -111,6 +129,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if path is not None:
             check_output_path(path, overwrite=True)
 
+    emotion = args.emotion
+    if emotion is not None and Path(emotion).suffix.lower() in (".json", ".csv"):
+        if not args.video.is_dir():
+            raise ValueError("--emotion takes a labels file only when evaluating a folder; give one LABEL for a video")
+        if not Path(emotion).is_file():
+            raise FileNotFoundError(f"no such emotion labels file: {emotion}")
+        emotion = read_emotion_labels(Path(emotion))
     if args.video.is_dir():
         for name, path in (("--audio", args.audio), ("--reference-video", args.reference_video)):
             if path is not None and not path.is_dir():
@@ -123,7 +148,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             audio_folder=args.audio,
             portrait_folder=portrait_folder,
             reference_portrait=None if portrait_folder else args.reference_portrait,
-            emotion=args.emotion,
+            emotion=emotion,
             metrics=args.metrics,
             weights=weights,
             weights_dir=args.weights_dir,

@@ -8,14 +8,18 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+#: The model used when ``--model`` is not given: the small trained EAD-Net that ships inside the package.
+DEFAULT_MODEL = "eadnet-mini"
+
 EPILOG = """examples:
-  eadnet generate                                  # the shipped portrait and speech, offline preset
+  eadnet generate                                  # the shipped portrait and speech, bundled eadnet-mini model
   eadnet generate --image me.jpg --audio hello.wav --emotion happy:3 --output hello.mp4
   eadnet generate --video talk.mp4 --audio dub.m4a --emotion-text "calm, warm smile" --no-face hold
   eadnet generate --image me.jpg --audio a.wav --emotion-video angry_clip.mp4 --model latentsync-1.5
 
 Emotions: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; intensity 1 (slight) to 3 (strong).
-Weights: presets offline-demo (untrained, no network), latentsync-1.5, latentsync-1.6 (`eadnet download --help`);
+Weights: presets eadnet-mini (default: small trained model bundled with EAD-Net, 64 px, no network),
+offline-demo (untrained, for testing the pipeline), latentsync-1.5, latentsync-1.6 (`eadnet download --help`);
 `--model` also takes a model folder.
 """
 
@@ -44,12 +48,16 @@ def register(subparsers) -> None:
     parser.add_argument("--output", "-o", type=Path,
                         help="output mp4 (default: outputs/eadnet-DATE-TIME.mp4); never overwritten unless --overwrite")
     parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
-    parser.add_argument("--model", default="offline-demo",
-                        help="weights preset name, or a model folder (default: offline-demo)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"weights preset name, or a model folder (default: {DEFAULT_MODEL}, the small trained "
+                             "model bundled with EAD-Net; runs offline)")
     parser.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
     parser.add_argument("--steps", type=int, help="denoising steps (default: the preset's)")
     parser.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's; 1 = off)")
     parser.add_argument("--text-guidance", type=float, help="emotion-text guidance scale (default: the preset's)")
+    parser.add_argument("--strength", type=float,
+                        help="denoising strength in (0, 1]: 1 starts from pure noise, lower starts from the noised "
+                             "portrait and runs that fraction of the steps (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
@@ -125,9 +133,9 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.max_size < 64:
         raise ValueError(f"--max-size must be at least 64, got {args.max_size}")
     if not preset.trained:
-        print(f"NOTE: preset '{preset.name}' carries UNTRAINED weights (no trained EAD-Net exists offline yet): "
-              "the face region of the video will be noise, not a talking face. Use --model with trained weights "
-              "(e.g. latentsync-1.5 on a connected machine) for real results.", file=sys.stderr)
+        print(f"NOTE: preset '{preset.name}' carries UNTRAINED weights: the face region of the video will be "
+              f"noise, not a talking face. Use --model with trained weights ({DEFAULT_MODEL}, bundled and offline; "
+              "or e.g. latentsync-1.5 on a connected machine) for real results.", file=sys.stderr)
 
     load_start = time.perf_counter()
     pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir, local_paths=local_paths)
@@ -152,6 +160,7 @@ def run_generate(args: argparse.Namespace) -> int:
         audio_guidance_scale=args.guidance if args.guidance is not None else preset.default_audio_guidance,
         text_guidance_scale=(args.text_guidance if args.text_guidance is not None
                              else preset.default_text_guidance),
+        strength=args.strength if args.strength is not None else preset.default_strength,
         generator=torch.Generator(device="cpu").manual_seed(args.seed),
         fps=args.fps,
         no_face=args.no_face,

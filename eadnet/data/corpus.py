@@ -785,8 +785,83 @@ def build_corpus(
             logger.warning("%d of %d videos gave no clip (see the warnings above)", lost, summary.files)
     else:
         logger.info("all %d videos are preprocessed in %s already", len(rows), dataset_dir)
+    write_reference_frames(out_dir, portrait=portrait)
     describe_corpus(dataset_dir)
     return dataset_dir
+
+
+def _align_still(processor, frame: np.ndarray, video: Path) -> np.ndarray:
+    """The aligned crop ``(1, S, S, 3)`` of a clip's still frame; when the detector misses the still (a dark or
+    strongly recoloured look), the alignment of the first frame of the clip's video where it finds the face."""
+    from eadnet.face import NoFaceError
+    from eadnet.face.alignment import warp_to_crop
+    from eadnet.io import iter_video_frames
+
+    try:
+        return processor.align_portrait(frame).crops
+    except NoFaceError:
+        for index, video_frame in enumerate(iter_video_frames(video, max_frames=25)):
+            try:
+                matrix = processor.align_portrait(video_frame).matrices[0]
+            except NoFaceError:
+                continue
+            logger.debug("%s: still aligned with frame %d of the clip", video, index)
+            return warp_to_crop(frame, matrix, processor.crop_size)[None]
+    raise NoFaceError(f"no face in the still of {video} nor in its first 25 frames")
+
+
+def write_reference_frames(out_dir: str | os.PathLike, portrait: Any = None, detector: Any = None) -> int:
+    """Gives every clip of a built corpus its neutral reference crop (``reference.npy``, see
+    `eadnet.data.format.REFERENCE_NPY`); resumable, clips that have one are skipped.
+
+    The reference is the clip's face as a still portrait shows it at inference: the same identity augmentation
+    (framing, colour, lighting, flip), a neutral expression, closed lips, no head motion or blink, aligned like the
+    clip's frames. Training on it (``data.reference: neutral``) leaves the emotion text as the only source of the
+    expression — with a window of the clip itself as reference, the model copies the expression it shows.
+
+    Returns:
+        `int`: the number of reference crops written.
+    """
+    from eadnet.data.format import REFERENCE_NPY, clip_dir, write_clip_reference
+    from eadnet.data.synthetic import SyntheticTalker
+    from eadnet.face import FaceProcessor
+
+    out_dir = Path(out_dir).expanduser()
+    raw_dir, dataset_dir = out_dir / RAW_DIR, out_dir / DATASET_DIR
+    rows = _read_label_rows(raw_dir / LABELS_FILE)
+    pending = [r for r in read_manifest(dataset_dir) if not (clip_dir(dataset_dir, r) / REFERENCE_NPY).is_file()]
+    if not pending:
+        return 0
+    info = read_dataset_info(dataset_dir)
+    processor = FaceProcessor(crop_size=info.crop_size, mask_mode=info.mask_mode, detector=detector)
+    talkers: dict[str, SyntheticTalker] = {}
+    written = 0
+    try:
+        for record in pending:
+            row = rows.get(record.source or "")
+            if row is None:
+                raise DatasetError(f"clip {record.id!r} comes from {record.source!r}, which {raw_dir / LABELS_FILE} "
+                                   "does not list: not a corpus built by build_corpus")
+            key = row.get("portrait") or ""
+            if key not in talkers:
+                source = row.get("portrait") or portrait
+                if source is None:
+                    from eadnet.assets import example_portrait_path
+
+                    source = example_portrait_path()
+                talkers[key] = source if isinstance(source, SyntheticTalker) else SyntheticTalker(
+                    source, detector=processor.detector)
+            augmentation = row.get("augmentation")
+            frame = talkers[key].render(
+                np.zeros(1), emotion="neutral", intensity=1, seed=0, head_motion=False, blink=False,
+                augmentation=None if augmentation is None else IdentityAugmentation(**augmentation),
+            )[0]
+            write_clip_reference(dataset_dir, record, _align_still(processor, frame, raw_dir / record.source))
+            written += 1
+    finally:
+        processor.close()
+    logger.info("wrote %d neutral reference crop(s) in %s", written, dataset_dir)
+    return written
 
 
 # ------------------------------------------------------------------------------------------------------ checks

@@ -57,6 +57,10 @@ DATASET_FORMAT = "eadnet-clips"
 DATASET_VERSION = 1
 FRAMES_MP4 = "frames.mp4"
 FRAMES_NPY = "frames.npy"
+#: Optional per clip: uint8 ``(K, S, S, 3)`` aligned crops of the same face with a neutral expression and closed mouth
+#: (what a still portrait gives the pipeline at inference), used as reference frames by
+#: ``UNetClipDataset(reference="neutral")`` so that the expression must come from the emotion text.
+REFERENCE_NPY = "reference.npy"
 AUDIO_FILE = "audio.wav"
 FEATURES_FILE = "audio_features.safetensors"
 MANIFEST = "manifest.jsonl"
@@ -319,6 +323,32 @@ def load_clip_frames(
     if len(frames) != stop - start:
         raise DatasetError(f"{mp4} has fewer frames than its manifest row says ({record.num_frames})")
     return np.stack(frames)
+
+
+def load_clip_reference(root: str | os.PathLike, record: ClipRecord) -> np.ndarray | None:
+    """uint8 ``(K, S, S, 3)`` neutral reference crops of a clip (:data:`REFERENCE_NPY`), or `None` if it has none."""
+    path = clip_dir(root, record) / REFERENCE_NPY
+    if not path.is_file():
+        return None
+    frames = np.load(path)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise DatasetError(f"{path} must hold uint8 (K, S, S, 3) crops, got {frames.dtype} {frames.shape}")
+    return frames
+
+
+def write_clip_reference(root: str | os.PathLike, record: ClipRecord, frames: np.ndarray) -> Path:
+    """Writes a clip's neutral reference crops (:data:`REFERENCE_NPY`) atomically; returns the file."""
+    frames = np.asarray(frames)
+    if frames.ndim == 3:
+        frames = frames[None]
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise DatasetError(f"reference crops must be uint8 (K, S, S, 3), got {frames.dtype} {frames.shape}")
+    path = clip_dir(root, record) / REFERENCE_NPY
+    tmp = path.with_name(f".{path.name}.partial")
+    with tmp.open("wb") as handle:
+        np.save(handle, frames)
+    tmp.replace(path)
+    return path
 
 
 def load_clip_audio(root: str | os.PathLike, record: ClipRecord) -> np.ndarray:

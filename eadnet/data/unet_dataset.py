@@ -17,18 +17,24 @@ import numpy as np
 import torch
 
 from eadnet.data.format import (
+    REFERENCE_NPY,
     ClipRecord,
     DatasetError,
+    clip_dir,
     load_clip_audio,
     load_clip_features,
     load_clip_frames,
+    load_clip_reference,
     read_dataset_info,
     read_manifest,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ResumableBatchSampler", "UNetClipDataset", "clip_description"]
+__all__ = ["REFERENCE_SOURCES", "ResumableBatchSampler", "UNetClipDataset", "clip_description"]
+
+#: Where `UNetClipDataset` takes reference frames from.
+REFERENCE_SOURCES = ("clip", "neutral")
 
 
 def clip_description(record: ClipRecord) -> str:
@@ -66,6 +72,11 @@ class UNetClipDataset(torch.utils.data.Dataset):
         with_mel (`bool`, *optional*, defaults to `False`): Return the SyncNet mel window ``mel`` ``(1, 80, T)``.
         emotions (`list[str]`, *optional*): Keep only clips with these labels.
         seed (`int`, *optional*, defaults to 0): Seed of the window choice.
+        reference (`str`, *optional*, defaults to `"clip"`): Where the reference frames come from: ``"clip"``
+            (another window of the same clip, LatentSync's choice) or ``"neutral"`` (the clip's neutral-expression
+            crops, ``reference.npy``, repeated over the window). With ``"clip"`` the reference shows the clip's own
+            emotion, so a model learns to copy the expression and ignore the emotion text; ``"neutral"`` matches
+            inference from a still portrait (EAD-Net's emotion comes from the description).
     """
 
     def __init__(
@@ -79,8 +90,12 @@ class UNetClipDataset(torch.utils.data.Dataset):
         with_mel: bool = False,
         emotions: Sequence[str] | None = None,
         seed: int = 0,
+        reference: str = "clip",
     ):
+        if reference not in REFERENCE_SOURCES:
+            raise ValueError(f"reference must be one of {REFERENCE_SOURCES}, got {reference!r}")
         self.root = root
+        self.reference = reference
         self.info = read_dataset_info(root)
         self.num_frames = int(num_frames)
         records = read_manifest(root, split=split)
@@ -90,6 +105,14 @@ class UNetClipDataset(torch.utils.data.Dataset):
         if short:
             logger.warning("Skipping %d clip(s) shorter than %d frames: %s", len(short), self.num_frames, short[:5])
         self.records = [r for r in records if r.num_frames >= self.num_frames]
+        if reference == "neutral":
+            missing = [r.id for r in self.records if not (clip_dir(root, r) / REFERENCE_NPY).is_file()]
+            if missing:
+                raise DatasetError(
+                    f"{len(missing)} clip(s) of {root} have no neutral reference crops ({REFERENCE_NPY}), e.g. "
+                    f"{missing[:3]}; make them with `python scripts/make_offline_corpus.py` (synthetic corpora) or "
+                    "train with data.reference=clip"
+                )
         if with_audio and slice_audio is None:
             raise ValueError("slice_audio (the audio encoder's slice_frames) is required when with_audio=True")
         self.slice_audio = slice_audio
@@ -130,6 +153,12 @@ class UNetClipDataset(torch.utils.data.Dataset):
             self._mels[record.id] = mel
         return self._mels[record.id]
 
+    def _reference_frames(self, record: ClipRecord, ref_start: int, count: int) -> np.ndarray:
+        if self.reference == "clip":
+            return load_clip_frames(self.root, record, ref_start, count)
+        crops = load_clip_reference(self.root, record)
+        return crops[np.arange(count) % len(crops)]
+
     def window(self, index: int, epoch: int = 0) -> tuple[int, int]:
         """``(start, ref_start)`` of item ``index`` in ``epoch``."""
         record = self.records[index]
@@ -148,7 +177,7 @@ class UNetClipDataset(torch.utils.data.Dataset):
         count = self.num_frames
         item = {
             "pixel_values": _to_pixels(load_clip_frames(self.root, record, start, count)),
-            "ref_pixel_values": _to_pixels(load_clip_frames(self.root, record, ref_start, count)),
+            "ref_pixel_values": _to_pixels(self._reference_frames(record, ref_start, count)),
             "description": clip_description(record),
             "clip_id": record.id,
             "start": start,

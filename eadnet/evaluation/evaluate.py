@@ -657,10 +657,22 @@ class _VideoState:
     def metric_emotion_geometry(self):
         from eadnet.evaluation.landmarks import expression_geometry, geometry_emotion
 
-        result = geometry_emotion(expression_geometry(self.landmarks()))
+        neutral, baseline = None, "none (absolute geometry: a face that smiles at rest reads as happy)"
+        if self.reference_portrait_path is not None:
+            # the person's own neutral face: each feature is scored by its change from it
+            from eadnet.evaluation.landmarks import face_landmarks
+            from eadnet.io import load_image
+
+            portrait_landmarks = face_landmarks(load_image(self.reference_portrait_path),
+                                                detector=self.evaluator.detector)
+            if np.isfinite(portrait_landmarks).all():
+                neutral, baseline = expression_geometry(portrait_landmarks), "reference_portrait"
+            else:
+                baseline = "none (no face found in the reference portrait)"
+        result = geometry_emotion(expression_geometry(self.landmarks()), neutral=neutral)
         known = [label for label in result["labels"] if label != "unknown"]
         scores: dict[str, Any] = {"geometry_emotion": result["label"]}
-        details: dict[str, Any] = {"label": result["label"],
+        details: dict[str, Any] = {"label": result["label"], "neutral_baseline": baseline,
                                    "label_counts": {label: known.count(label) for label in sorted(set(known))}}
         if self.emotion is not None:
             accuracy = known.count(self.emotion) / len(known) if known else None

@@ -28,6 +28,7 @@ def save_model_folder(
     default_steps: int = 20,
     default_audio_guidance: float = 1.5,
     default_text_guidance: float = 1.0,
+    default_strength: float = 1.0,
     description: str = "",
 ) -> Path:
     """Writes ``components`` (as returned by ``load_components``) and the model settings to ``directory``."""
@@ -50,6 +51,7 @@ def save_model_folder(
         "default_steps": default_steps,
         "default_audio_guidance": default_audio_guidance,
         "default_text_guidance": default_text_guidance,
+        "default_strength": default_strength,
     }
     (directory / MODEL_FILE).write_text(json.dumps(settings, indent=2))
     return directory
@@ -85,6 +87,7 @@ def load_model_folder(directory: str | os.PathLike) -> tuple[Preset, dict[str, P
         default_steps=int(settings.get("default_steps", 20)),
         default_audio_guidance=float(settings.get("default_audio_guidance", 1.5)),
         default_text_guidance=float(settings.get("default_text_guidance", 1.0)),
+        default_strength=float(settings.get("default_strength", 1.0)),
     )
     return preset, paths
 

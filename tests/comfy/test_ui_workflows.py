@@ -111,7 +111,8 @@ def test_ui_workflow_structure(path):
     notes = [node for node in workflow["nodes"] if node["type"] == "Note"]
     assert len(notes) == 1
     text = notes[0]["widgets_values"][0]
-    assert "offline-demo" in text and "UNTRAINED" in text and "models/eadnet" in text
+    assert "eadnet-mini" in text and "MODEL_CARD.md" in text and "models/eadnet" in text
+    assert "'offline-demo' is UNTRAINED" in text
     assert "eadnet/assets/portrait.png" in text
 
 

@@ -3,7 +3,9 @@ build rendered with espeak-ng and preprocessed."""
 
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from eadnet.data.corpus import (
     DEFAULT_HELDOUT_VOICES,
@@ -257,3 +259,34 @@ def test_tiny_build_resumes_without_redoing_anything_and_refuses_another_plan(ti
         build_corpus(out, plan_corpus(num_train=2, num_heldout=1, num_val=1, seed=4), audio_encoder=None)
     with pytest.raises(DatasetError, match="another format or size"):
         build_corpus(out, specs, crop_size=96, audio_encoder=None)
+
+
+def test_tiny_build_gives_every_clip_a_neutral_reference_of_its_own_look(tiny_corpus):
+    from eadnet.data.corpus import write_reference_frames
+    from eadnet.data.format import REFERENCE_NPY, clip_dir, load_clip_reference
+    from eadnet.data.unet_dataset import UNetClipDataset
+
+    out, _, dataset = tiny_corpus
+    records = read_manifest(dataset)
+    references = {r.id: load_clip_reference(dataset, r) for r in records}
+    for record in records:
+        reference = references[record.id]
+        assert reference.shape == (1, 64, 64, 3) and reference.dtype == np.uint8
+        # the same augmented look as the clip's frames: colour statistics close to the clip's mean frame
+        frames = load_clip_frames(dataset, record).astype(np.float64)
+        assert np.abs(reference[0].astype(np.float64).mean((0, 1)) - frames.mean((0, 1, 2))).max() < 12
+    # clips differ in framing and colour, so their references differ
+    values = list(references.values())
+    assert any(np.abs(a.astype(int) - b.astype(int)).mean() > 3 for a in values for b in values)
+    record = records[0]
+    # resumable: nothing left to write; a deleted one is written again, identical
+    assert write_reference_frames(out) == 0
+    path = clip_dir(dataset, record) / REFERENCE_NPY
+    before = path.read_bytes()
+    path.unlink()
+    assert write_reference_frames(out) == 1 and path.read_bytes() == before
+    # the dataset serves it as the reference window
+    item = UNetClipDataset(dataset, num_frames=8, split=None, with_audio=False, reference="neutral")[0]
+    expected = torch.from_numpy(references[item["clip_id"]][0]).permute(2, 0, 1).float() / 127.5 - 1
+    assert item["ref_pixel_values"].shape[1] == 8
+    assert torch.allclose(item["ref_pixel_values"][:, 3], expected, atol=1e-6)

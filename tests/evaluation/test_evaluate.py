@@ -97,6 +97,20 @@ def test_offline_metrics_and_reasons_for_the_rest(clips, no_weights, monkeypatch
     assert not any(key in scores for key in ("lse_c", "lse_d", "fid", "fvd"))  # never a made-up number
 
 
+def test_geometry_emotion_is_scored_against_the_persons_neutral_face(clips, no_weights):
+    """The clip is the smiling portrait, merely rotated: on absolute geometry it reads happy; measured as the change
+    from that same portrait (its neutral) nothing changed, so it reads neutral."""
+    from eadnet.assets import example_portrait_path
+
+    absolute = evaluate_video(clips["video"], metrics=["emotion_geometry"], emotion="happy", weights_dir=no_weights)
+    relative = evaluate_video(clips["video"], metrics=["emotion_geometry"], emotion="happy", weights_dir=no_weights,
+                              reference_portrait=example_portrait_path())
+    assert absolute["metrics"]["emotion_geometry"]["neutral_baseline"].startswith("none")
+    assert relative["metrics"]["emotion_geometry"]["neutral_baseline"] == "reference_portrait"
+    assert absolute["scores"]["geometry_emotion"] == "happy"
+    assert relative["scores"]["geometry_emotion"] == "neutral"
+
+
 def test_missing_inputs_are_reasons_not_errors(clips, no_weights):
     report = evaluate_video(clips["video"], metrics=["identity", "emotion", "ssim_psnr", "mouth_sync"],
                             weights_dir=no_weights)
@@ -202,6 +216,34 @@ def test_cli(clips, no_weights, tmp_path, capsys):
     assert "missing.mp4" in capsys.readouterr().err
     assert main(["evaluate", str(clips["video"]), "--syncnet-v2", str(tmp_path / "nope.model")]) == 2
     assert "nope.model" in capsys.readouterr().err
+
+
+def test_cli_takes_one_emotion_per_video_from_a_labels_file(clips, no_weights, tmp_path, capsys):
+    from eadnet.cli import main
+
+    folder = clips["root"] / "generated"
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"a": "happy", "b": "sad"}))
+    out = tmp_path / "report.json"
+    assert main(["evaluate", str(folder), "--metrics", "emotion_geometry", "--emotion", str(labels),
+                 "--weights-dir", str(no_weights), "--json", str(out)]) == 0
+    intended = {r["video"].rsplit("/", 1)[-1]: r["metrics"]["emotion_geometry"]["intended_label"]
+                for r in json.loads(out.read_text())["videos"]}
+    assert intended == {"a.mp4": "happy", "b.mp4": "sad"}
+    rows = tmp_path / "labels.csv"
+    rows.write_text("stem,emotion\na,angry\nb,fear\n")
+    assert main(["evaluate", str(folder), "--metrics", "emotion_geometry", "--emotion", str(rows),
+                 "--weights-dir", str(no_weights), "--json", str(out)]) == 0
+    intended = [r["metrics"]["emotion_geometry"]["intended_label"] for r in json.loads(out.read_text())["videos"]]
+    assert intended == ["angry", "fear"]
+    capsys.readouterr()
+    labels.write_text(json.dumps(["happy"]))
+    assert main(["evaluate", str(folder), "--emotion", str(labels)]) == 2
+    assert "JSON object" in capsys.readouterr().err
+    assert main(["evaluate", str(clips["video"]), "--emotion", str(rows)]) == 2
+    assert "only when evaluating a folder" in capsys.readouterr().err
+    assert main(["evaluate", str(folder), "--emotion", str(tmp_path / "nope.json")]) == 2
+    assert "nope.json" in capsys.readouterr().err
 
 
 def test_an_unreadable_video_in_a_folder_is_reported(tmp_path, no_weights):

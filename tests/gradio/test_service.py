@@ -127,9 +127,30 @@ def test_cleanup_removes_old_outputs_only(model_dir, uploads):
     assert not old.exists() and new.exists()
 
 
+def test_default_model_is_the_bundled_one(monkeypatch):
+    monkeypatch.delenv("EADNET_MODEL", raising=False)
+    service = GenerationService()
+    assert service.model == "eadnet-mini"
+    assert "eadnet-mini" in service.model_notice() and "untrained" not in service.model_notice()
+    assert "untrained" in GenerationService("offline-demo").model_notice()
+    assert GenerationService("some-folder").model_notice() is None
+
+
 def test_model_and_audio_limit_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("EADNET_MODEL", "some-folder")
     monkeypatch.setenv("EADNET_MAX_AUDIO_SECONDS", "12.5")
     configured = GenerationService()
     assert configured.model == "some-folder" and configured.max_audio_seconds == 12.5
     assert configured.output_dir.name.startswith("eadnet-gradio-")
+
+
+def test_examples_animate_the_bundled_media_with_several_emotions():
+    pytest.importorskip("gradio")
+    from gradio_app.app import example_rows
+
+    rows = example_rows()
+    assert {row[4] for row in rows if row[3] == "label"} >= {"happy", "sad", "angry", "surprised"}
+    assert any(row[3] == "text" and row[6] for row in rows)
+    for portrait, _video, speech, *_rest, steps, audio_guidance, text_guidance, _seed in rows:
+        assert (portrait, speech) == (str(example_portrait_path()), str(example_speech_path()))
+        assert steps is audio_guidance is text_guidance is None  # the model's (eadnet-mini's) defaults

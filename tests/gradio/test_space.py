@@ -29,7 +29,8 @@ def test_readme_front_matter_has_the_space_keys(space):
         assert meta.get(key), key
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py" and meta["license"] == "apache-2.0"
     assert str(meta["sdk_version"]) == version("gradio") and str(meta["python_version"]) == "3.11"
-    assert "untrained" in text.split("---\n", 2)[2]
+    body = text.split("---\n", 2)[2]
+    assert "`eadnet-mini`" in body and "MODEL_CARD.md" in body and "untrained" in body  # offline-demo's warning
 
 
 def test_app_requirements_and_packages(space):
@@ -53,6 +54,8 @@ def test_copied_packages_import_from_the_space_folder(space):
 def test_no_tests_or_caches_are_copied(space):
     names = [path.name for path in space.rglob("*")]
     assert (space / "eadnet" / "assets" / "portrait.png").is_file()
+    for component in ("unet", "vae"):  # the default model's bundled weights travel with the package
+        assert (space / "eadnet" / "weights" / "eadnet-mini" / component / "diffusion_pytorch_model.safetensors").is_file()
     assert not [n for n in names if n in ("__pycache__", "tests", "conftest.py", ".pytest_cache", "space_template")]
     assert not [n for n in names if n.endswith((".pyc", ".pyo")) or (n.startswith("test_") and n.endswith(".py"))]
 

@@ -122,4 +122,4 @@ def test_download_single_component_and_unknown_preset(capsys):
     assert main(["download", "latentsync-1.5", "--component", "scheduler"]) == 0
     assert "scheduler: DDIM" in capsys.readouterr().out
     assert main(["download", "nope"]) == 2
-    assert "known presets: latentsync-1.5, latentsync-1.6, offline-demo" in capsys.readouterr().err
+    assert "known presets: eadnet-mini, latentsync-1.5, latentsync-1.6, offline-demo" in capsys.readouterr().err

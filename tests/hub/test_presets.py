@@ -14,7 +14,7 @@ from eadnet.hub.presets import (
 
 
 def test_known_presets():
-    assert list_presets() == ["latentsync-1.5", "latentsync-1.6", "offline-demo"]
+    assert list_presets() == ["eadnet-mini", "latentsync-1.5", "latentsync-1.6", "offline-demo"]
 
 
 @pytest.mark.parametrize("name", list_presets())

@@ -230,3 +230,28 @@ def test_staged_calls_equal_the_fused_run(pipe, portrait):
     assert np.array_equal(staged, fused)
     with pytest.raises(ValueError, match="face plan"):
         pipe.decode_crops(latents, plan, start=3)
+
+
+def test_strength_starts_from_the_noised_reference_and_runs_the_last_steps(pipe, portrait):
+    seen = []
+
+    def record(pipeline, step, timestep, kwargs):
+        seen.append(int(timestep))
+        return kwargs
+
+    run(pipe, portrait, seconds=0.3, num_inference_steps=10, strength=0.3, callback_on_step_end=record)
+    pipe.scheduler.set_timesteps(10)
+    assert seen == [int(t) for t in pipe.scheduler.timesteps[-3:]]  # the last 3 of 10 steps, per window
+    # with a small strength the result is the (barely noised) reference, so the seed hardly matters; from pure
+    # noise (strength 1) it decides everything
+    def seed_effect(strength):
+        a, b = (run(pipe, portrait, seconds=0.3, num_inference_steps=10, strength=strength,
+                    generator=torch.Generator().manual_seed(seed)).frames for seed in (1, 2))
+        return np.abs(a - b).mean()
+
+    assert seed_effect(0.1) < 0.5 * seed_effect(1.0)
+    # None means the preset's (1.0 without a preset: the LatentSync schedule from pure noise)
+    assert pipe.sampling_defaults() == (20, 1.5, 1.0, 1.0)
+    for bad in (0.0, 1.5, -1):
+        with pytest.raises(ValueError, match="strength"):
+            run(pipe, portrait, strength=bad)

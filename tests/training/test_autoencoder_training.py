@@ -107,6 +107,25 @@ def test_recipe_file_parses(tmp_path):
     assert config.data.resolution in (64, 128)
 
 
+def test_offline_model_recipe_builds_a_4x_autoencoder(tmp_path):
+    from eadnet.models.autoencoder import vae_decode, vae_encode
+    from eadnet.training.autoencoder_trainer import build_autoencoder
+
+    path = Path(__file__).resolve().parents[2] / "recipes" / "vae_eadnet_mini.yaml"
+    config = AutoencoderTrainConfig.from_yaml(path, [f"data.root={tmp_path}"])
+    assert config.data.resolution == 64
+    vae = build_autoencoder(config.model)
+    pixels = torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        latents = vae_encode(vae.eval(), pixels)
+        assert latents.shape == (1, 4, 16, 16)  # 16x16 latents: the "mini" U-Net's sample_size
+        assert vae_decode(vae, latents).shape == pixels.shape
+    assert sum(p.numel() for p in vae.parameters()) * 4 < 2_000_000  # fits the 25 MB budget with the U-Net
+    with pytest.raises(ValueError, match="8× \\(four down/up stages\\) or 4×"):
+        build_autoencoder({**TINY, "encoder_block_out_channels": (8, 8), "decoder_block_out_channels": (8, 8),
+                           "num_encoder_blocks": (1, 1), "num_decoder_blocks": (1, 1)})
+
+
 def test_frames_depend_only_on_seed_epoch_and_index(face_dataset):
     dataset = FaceFrameDataset(face_dataset, "train", resolution=32, frames_per_clip=3, flip=True, color_jitter=0.1,
                                seed=1)

@@ -178,6 +178,11 @@ def test_recipes_build_their_models():
     with torch.device("meta"):
         model = SyncNet(**full.model)
     assert model.visual_input_shape == (48, 128, 256) and model.embedding_dim == 2048
+    mini = SyncNetTrainConfig.from_yaml(RECIPES / "syncnet_eadnet_mini.yaml", overrides=["data_root=/data/c"])
+    model = SyncNet(**mini.model)
+    assert model.visual_input_shape == (48, 16, 32)  # the lower half of 16 frames of 32 px crops
+    out = model(torch.randn(2, *model.visual_input_shape), torch.randn(2, *model.audio_input_shape))
+    assert out.vision_embeds.shape == out.audio_embeds.shape == (2, model.embedding_dim)
 
 
 def test_config_errors(tmp_path):

@@ -199,3 +199,44 @@ def test_the_cli_trains_and_reports_bad_recipes(tmp_path, clip_dataset, tiny_mod
     assert main(["train", "unet", "--config", str(path), "--set", "train.stage=3"]) == 2
     assert "stage" in capsys.readouterr().err
     assert main(["train", "unet", "--config", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_neutral_reference_and_own_autoencoder(tmp_path, clip_dataset, tiny_model_dir):
+    """data.reference=neutral serves each clip's reference.npy; components.vae swaps in a (4x) autoencoder that
+    the saved model folder then carries."""
+    import diffusers
+
+    from eadnet.data.format import DatasetError, load_clip_frames, read_manifest, write_clip_reference
+    from eadnet.hub.loading import load_vae
+    from eadnet.hub.local import load_model_folder
+
+    dataset = tmp_path / "clips"
+    shutil.copytree(clip_dataset, dataset)
+    config = recipe(tmp_path, dataset, tiny_model_dir, data={"reference": "neutral"}, train={"max_steps": 2})
+    with pytest.raises(DatasetError, match="no neutral reference crops"):
+        UNetTrainer(config).setup()
+    for record in read_manifest(dataset):
+        write_clip_reference(dataset, record, load_clip_frames(dataset, record, 0, 1))
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderTiny(encoder_block_out_channels=(8, 8, 8), decoder_block_out_channels=(8, 8, 8),
+                                    num_encoder_blocks=(1, 1, 1), num_decoder_blocks=(1, 1, 1), latent_channels=4)
+    vae.save_pretrained(tmp_path / "vae4x")
+    config = recipe(tmp_path, dataset, tiny_model_dir, data={"reference": "neutral"}, train={"max_steps": 2},
+                    components={"vae": str(tmp_path / "vae4x")})
+    trainer = UNetTrainer(config)
+    trainer.setup()
+    item = trainer.dataset[0]
+    first = load_clip_frames(dataset, trainer.dataset.records[0], 0, 1)[0]
+    assert torch.allclose(item["ref_pixel_values"][:, -1], torch.from_numpy(first).permute(2, 0, 1) / 127.5 - 1)
+    summary = train_unet(config)
+    assert summary["step"] == 2 and all(np.isfinite(losses(summary)))
+    preset, paths = load_model_folder(Path(config.train.output_dir) / "model")
+    saved = load_vae(preset, paths["vae"])
+    assert tuple(saved.config.block_out_channels) == (8, 8, 8)
+    expected = vae.state_dict()
+    assert saved.state_dict().keys() == expected.keys()
+    assert all(torch.equal(value, expected[key]) for key, value in saved.state_dict().items())
+    with pytest.raises(ValueError, match="not a diffusers autoencoder folder"):
+        UNetTrainer(recipe(tmp_path, dataset, tiny_model_dir, components={"vae": str(tmp_path)})).setup()
+    with pytest.raises(ValueError, match="data.reference"):
+        recipe(tmp_path, dataset, tiny_model_dir, data={"reference": "mirror"})
