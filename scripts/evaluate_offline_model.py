@@ -106,6 +106,11 @@ def _mean(values) -> float | None:
     return float(np.mean(numbers)) if numbers else None
 
 
+def _median(values) -> float | None:
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+    return float(np.median(numbers)) if numbers else None
+
+
 def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
     """Per-metric means of generated and ground-truth clips and their ratio (generated / ground truth)."""
     gen_scores, gt_scores = _scores(gen), _scores(gt)
@@ -122,8 +127,8 @@ def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
     row("mouth_sync_lag_within_1", [float(abs(gen_scores[s].get("mouth_sync_best_lag", 99)) <= 1) for s in stems],
         [float(abs(gt_scores[s].get("mouth_sync_best_lag", 99)) <= 1) for s in stems])
     table["mouth_sync_best_lag_median"] = {
-        "generated": float(np.median([gen_scores[s].get("mouth_sync_best_lag", np.nan) for s in stems])),
-        "ground_truth": float(np.median([gt_scores[s].get("mouth_sync_best_lag", np.nan) for s in stems])),
+        "generated": _median([gen_scores[s].get("mouth_sync_best_lag") for s in stems]),
+        "ground_truth": _median([gt_scores[s].get("mouth_sync_best_lag") for s in stems]),
     }
     # emotion recognised: the clip's majority geometry label is the requested one
     recognised = {}
@@ -160,9 +165,9 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
                  records[0].extra.get("voice"))
     emotion, intensity = "happy", 2
     gt_video = out / "gt" / "long.mp4"
-    if gt_from is not None and (gt_from / "long" / "gt" / "long.mp4").is_file():
-        shutil.copyfile(gt_from / "long" / "gt" / "long.mp4", gt_video)
-        shutil.copyfile(gt_from / "long" / "gt.json", out / "gt.json")
+    if gt_from is not None and (gt_from / "gt" / "long.mp4").is_file():  # gt_from: an earlier OUT/long
+        shutil.copyfile(gt_from / "gt" / "long.mp4", gt_video)
+        shutil.copyfile(gt_from / "gt.json", out / "gt.json")
     if not gt_video.is_file():
         words, clip = [], None
         for text in texts:  # about 15 characters a second: synthesise once there is enough text, then top up
