@@ -53,14 +53,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def neutral_source(talker, augmentation: dict | None) -> np.ndarray:
-    """The clip's face as a still portrait: its augmentation, neutral expression, closed lips (full frame)."""
-    from eadnet.data.synthetic import IdentityAugmentation
-
-    return talker.render(np.zeros(1), emotion="neutral", intensity=1, seed=0, head_motion=False, blink=False,
-                         augmentation=None if augmentation is None else IdentityAugmentation(**augmentation))[0]
-
-
 def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emotion: str, out: Path, steps: int,
              seed: int, strength: float | None = None, audio_guidance: float | None = None) -> dict:
     """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds."""
@@ -101,13 +93,17 @@ def _scores(report: dict) -> dict[str, dict]:
     return {Path(video["video"]).stem: video.get("scores", {}) for video in report["videos"]}
 
 
+def _numbers(values) -> list[float]:
+    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+
+
 def _mean(values) -> float | None:
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+    numbers = _numbers(values)
     return float(np.mean(numbers)) if numbers else None
 
 
 def _median(values) -> float | None:
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+    numbers = _numbers(values)
     return float(np.median(numbers)) if numbers else None
 
 
@@ -149,6 +145,7 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
               strength: float | None = None, audio_guidance: float | None = None) -> dict:
     """A ≥30 s clip of held-out sentences in the held-out voice: ground truth rendered, generated from the still
     portrait; landmark jitter and seam jitter of both."""
+    from eadnet.data.corpus import neutral_still
     from eadnet.data.format import read_manifest
     from eadnet.data.synthetic import make_synthetic_clip
     from eadnet.io import VideoWriter
@@ -184,7 +181,7 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
     from eadnet.io import load_audio
 
     audio, rate = load_audio(gt_video)
-    source = neutral_source(talker, None)
+    source = neutral_still(talker, None)
     timing = generate(pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", steps, seed,
                       strength, audio_guidance)
     result = {"seconds_of_audio": np.asarray(audio).shape[-1] / rate, "generation": timing, "emotion": f"{emotion}:{intensity}",
@@ -204,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     from PIL import Image
 
     from eadnet.assets import example_portrait_path
+    from eadnet.data.corpus import neutral_still
     from eadnet.data.format import load_clip_audio, read_dataset_info, read_manifest
     from eadnet.data.synthetic import LABELS_FILE, SyntheticTalker
     from eadnet.hub.local import resolve_model
@@ -233,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         labels[record.id] = record.emotion
         source_path = out / "sources" / f"{record.id}.png"
         if not source_path.is_file():
-            Image.fromarray(neutral_source(talker, row.get("augmentation"))).save(source_path)
+            Image.fromarray(neutral_still(talker, row.get("augmentation"))).save(source_path)
         gt_path = out / "gt" / f"{record.id}.mp4"
         if not gt_path.is_file():
             shutil.copyfile(corpus / "raw" / record.source, gt_path)

@@ -137,11 +137,13 @@ def export_model(model_dir: Path, target: Path) -> dict:
         for name in ("config.json", "diffusion_pytorch_model.safetensors"):
             shutil.copyfile(source / name, tmp / name)
         config = json.loads((tmp / "config.json").read_text())
-        if config.get("_class_name") == "AutoencoderTiny" and "block_out_channels" in config:
+        # the training machine's folder says nothing to a user (and would ship a local path)
+        config.pop("_name_or_path", None)
+        if config.get("_class_name") == "AutoencoderTiny":
             # AutoencoderTiny registers block_out_channels itself (= decoder_block_out_channels) but warns on
             # every load when the saved config carries it
-            del config["block_out_channels"]
-            (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+            config.pop("block_out_channels", None)
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         shutil.rmtree(destination, ignore_errors=True)
         tmp.rename(destination)
         for name in ("config.json", "diffusion_pytorch_model.safetensors"):

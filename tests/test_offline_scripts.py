@@ -71,20 +71,26 @@ def test_export_copies_the_unet_and_vae_with_their_digests(tmp_path, tiny_model_
     target = tmp_path / "weights" / "eadnet-mini"
     (target / "unet").mkdir(parents=True)
     (target / "unet" / "stale.bin").write_bytes(b"old")
+    for component in ("unet", "vae"):  # as a folder saved by a from_pretrained-loaded model carries it
+        config = json.loads((model / component / "config.json").read_text())
+        config["_name_or_path"] = "/some/training/machine/folder"
+        (model / component / "config.json").write_text(json.dumps(config))
     files = driver.export_model(model, target)
     assert set(files) == {f"{c}/{n}" for c in ("unet", "vae")
                           for n in ("config.json", "diffusion_pytorch_model.safetensors")}
     for relative, (size, digest) in files.items():
         assert (target / relative).stat().st_size == size and sha256_file(target / relative) == digest
-        if relative != "vae/config.json":
+        if relative.endswith(".safetensors"):
             assert sha256_file(model / relative) == digest
-    # the VAE config loses only the key AutoencoderTiny warns about, and loads to the same configuration
+    # the configs lose the training machine's path (_name_or_path) and, for the VAE, the key AutoencoderTiny
+    # warns about; they load to the same configuration
     from eadnet.hub.loading import load_vae
 
-    source = json.loads((model / "vae" / "config.json").read_text())
-    assert "block_out_channels" in source
-    exported = json.loads((target / "vae" / "config.json").read_text())
-    assert {k: v for k, v in source.items() if k != "block_out_channels"} == exported
+    for component, dropped in (("unet", {"_name_or_path"}), ("vae", {"_name_or_path", "block_out_channels"})):
+        source = json.loads((model / component / "config.json").read_text())
+        exported = json.loads((target / component / "config.json").read_text())
+        assert "block_out_channels" in source and "_name_or_path" not in exported
+        assert {k: v for k, v in source.items() if k not in dropped} == exported
     assert tuple(load_vae("eadnet-mini", target / "vae").config.block_out_channels) == (8, 8, 8)
     assert not (target / "unet" / "stale.bin").exists()
     assert not list(target.glob(".*partial"))

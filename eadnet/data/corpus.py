@@ -52,6 +52,7 @@ from eadnet.data.format import DatasetError, read_dataset_info, read_manifest
 from eadnet.data.synthetic import LABELS_FILE, IdentityAugmentation, SyntheticClipSpec
 
 if TYPE_CHECKING:  # pragma: no cover
+    from eadnet.data.synthetic import SyntheticTalker
     from eadnet.models.audio_encoder import WhisperAudioEncoder
 
 logger = logging.getLogger(__name__)
@@ -790,6 +791,15 @@ def build_corpus(
     return dataset_dir
 
 
+def neutral_still(talker: SyntheticTalker, augmentation: IdentityAugmentation | dict | None = None) -> np.ndarray:
+    """A clip's face as a still portrait, full frame: its identity augmentation (an `IdentityAugmentation` or its
+    ``to_dict()`` as stored in the labels), a neutral expression, closed lips, no head motion or blink."""
+    if isinstance(augmentation, dict):
+        augmentation = IdentityAugmentation(**augmentation)
+    return talker.render(np.zeros(1), emotion="neutral", intensity=1, seed=0, head_motion=False, blink=False,
+                         augmentation=augmentation)[0]
+
+
 def _align_still(processor, frame: np.ndarray, video: Path) -> np.ndarray:
     """The aligned crop ``(1, S, S, 3)`` of a clip's still frame; when the detector misses the still (a dark or
     strongly recoloured look), the alignment of the first frame of the clip's video where it finds the face."""
@@ -851,11 +861,7 @@ def write_reference_frames(out_dir: str | os.PathLike, portrait: Any = None, det
                     source = example_portrait_path()
                 talkers[key] = source if isinstance(source, SyntheticTalker) else SyntheticTalker(
                     source, detector=processor.detector)
-            augmentation = row.get("augmentation")
-            frame = talkers[key].render(
-                np.zeros(1), emotion="neutral", intensity=1, seed=0, head_motion=False, blink=False,
-                augmentation=None if augmentation is None else IdentityAugmentation(**augmentation),
-            )[0]
+            frame = neutral_still(talkers[key], row.get("augmentation"))
             write_clip_reference(dataset_dir, record, _align_still(processor, frame, raw_dir / record.source))
             written += 1
     finally:

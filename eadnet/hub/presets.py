@@ -473,7 +473,7 @@ EADNET_MINI_SHA256: Mapping[str, Mapping[str, str]] = MappingProxyType({
         "diffusion_pytorch_model.safetensors": "3ad4f0c0d2adf9f579d66dd6230e1d606facc6ba1a7cb00668addd7ddd973309",
     },
     "vae": {
-        "config.json": "ff941e464f2f295821dc2b56b4ff83b9552c9c89429ed8aca6c40a2b635c8c1b",
+        "config.json": "070d10dbfc4c5c209b754814367db64bc30592f88ad215ca9218191c5357a140",
         "diffusion_pytorch_model.safetensors": "ca69f084cd7ba2b6746b30ba6b130142a3ffaa3fb6c3f15b88240e78e76d7f3d",
     },
 })
