@@ -48,13 +48,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
     parser.add_argument("--strength", type=float, default=None, help="denoising strength (default: the model's)")
     parser.add_argument("--audio-guidance", type=float, default=None, help="audio guidance (default: the model's)")
+    parser.add_argument("--text-guidance", type=float, default=None, help="emotion-text guidance (default: the model's)")
     parser.add_argument("--gt-from", default=None, help="an earlier OUT whose ground-truth reports are reused")
     parser.add_argument("--no-long", action="store_true", help="skip the 30 s clip")
     return parser.parse_args(argv)
 
 
 def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emotion: str, out: Path, steps: int,
-             seed: int, strength: float | None = None, audio_guidance: float | None = None) -> dict:
+             seed: int, strength: float | None = None, audio_guidance: float | None = None,
+             text_guidance: float | None = None) -> dict:
     """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds."""
     import torch
 
@@ -67,7 +69,7 @@ def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emoti
         for window in pipe.generate_windows(
             image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, num_inference_steps=steps,
             audio_guidance_scale=preset.default_audio_guidance if audio_guidance is None else audio_guidance,
-            text_guidance_scale=preset.default_text_guidance,
+            text_guidance_scale=preset.default_text_guidance if text_guidance is None else text_guidance,
             generator=torch.Generator().manual_seed(seed), fps=25.0, strength=strength,
         ):
             writer.write(window.frames)
@@ -142,7 +144,8 @@ def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
 
 
 def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_from: Path | None,
-              strength: float | None = None, audio_guidance: float | None = None) -> dict:
+              strength: float | None = None, audio_guidance: float | None = None,
+              text_guidance: float | None = None) -> dict:
     """A ≥30 s clip of held-out sentences in the held-out voice: ground truth rendered, generated from the still
     portrait; landmark jitter and seam jitter of both."""
     from eadnet.data.corpus import neutral_still
@@ -183,7 +186,7 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
     audio, rate = load_audio(gt_video)
     source = neutral_still(talker, None)
     timing = generate(pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", steps, seed,
-                      strength, audio_guidance)
+                      strength, audio_guidance, text_guidance)
     result = {"seconds_of_audio": np.asarray(audio).shape[-1] / rate, "generation": timing, "emotion": f"{emotion}:{intensity}",
               "voice": voice}
     for name in ("gen", "gt"):
@@ -240,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
             image = np.asarray(Image.open(source_path).convert("RGB"))
             timing = generate(pipe, image, load_clip_audio(dataset, record), info.sample_rate,
                               f"{record.emotion}:{record.intensity}", gen_path, steps, args.seed, args.strength,
-                              args.audio_guidance)
+                              args.audio_guidance, args.text_guidance)
             timings.append(timing)
             logger.info("[%d/%d] %s (%s:%s): %d frames in %.1f s", number, len(records), record.id, record.emotion,
                         record.intensity, timing["frames"], timing["seconds"])
@@ -254,7 +257,9 @@ def main(argv: list[str] | None = None) -> None:
         gt = run_evaluate(out / "gt", out / "labels.json", out / "gt.json", METRICS, out / "sources")
     strength = args.strength if args.strength is not None else preset.default_strength
     guidance = args.audio_guidance if args.audio_guidance is not None else preset.default_audio_guidance
+    text_guidance = args.text_guidance if args.text_guidance is not None else preset.default_text_guidance
     results = {"model": args.model, "steps": steps, "strength": strength, "audio_guidance": guidance,
+               "text_guidance": text_guidance,
                "split": args.split, **aggregate(gen, gt, labels)}
     if timings:
         results["generation"] = {"clips": len(timings), "frames": sum(t["frames"] for t in timings),
@@ -262,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_long:
         results["long_clip"] = long_clip(corpus, talker, pipe, out / "long", steps, args.seed,
                                          gt_from / "long" if gt_from is not None else None, args.strength,
-                                         args.audio_guidance)
+                                         args.audio_guidance, args.text_guidance)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

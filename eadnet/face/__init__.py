@@ -25,7 +25,7 @@ from eadnet.face.alignment import (
     warp_to_crop,
 )
 from eadnet.face.detection import FaceDetection, FaceDetector, MediaPipeFaceDetector, NoFaceError
-from eadnet.face.mask import MASK_MODES, mouth_mask
+from eadnet.face.mask import MASK_MODES, mouth_mask, mouth_region
 from eadnet.face.processor import NO_FACE_POLICIES, AlignedFaces, FaceProcessor, border_feather
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "invert_affine",
     "landmarks_to_points5",
     "mouth_mask",
+    "mouth_region",
     "smooth_points",
     "template_points5",
     "transform_points",

@@ -35,6 +35,8 @@ _LOWER_FACE_TOP = 0.53
 _NOSE_NOTCH = (0.37, 0.63, 0.60)  # x0, x1, bottom y
 _FACE_ELLIPSE_CENTRE = (0.5, 0.575)
 _FACE_AXES = (0.36, 0.385)
+_MOUTH_CENTRE = (0.5, 0.73)  # the template mouth (y 0.70), shifted down for an opening jaw
+_MOUTH_AXES = (0.2, 0.13)  # corner to corner with a margin; from under the nose (0.60) to the chin (0.86)
 
 
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,3 +98,23 @@ def mouth_mask(size: int, mode: str = "lower_face") -> np.ndarray:
     if not isinstance(size, (int, np.integer)) or size < 8:
         raise ValueError(f"size must be an int >= 8, got {size!r}")
     return _cached_mask(int(size), mode).copy()
+
+
+@lru_cache(maxsize=16)
+def _cached_mouth_region(size: int) -> np.ndarray:
+    x, y = _grid(size)
+    region = _feather(_inside_ellipse(x, y, _MOUTH_CENTRE, _MOUTH_AXES), size)
+    region.setflags(write=False)
+    return region
+
+
+def mouth_region(size: int) -> np.ndarray:
+    """The crop-space region of the lips and the opening jaw (an ellipse centred at ``(0.5, 0.73)`` with semi-axes
+    ``(0.2, 0.13)``, feathered like the masks), for weighting losses on the part of the face the audio drives.
+
+    Returns:
+        `np.ndarray`: float32 ``(S, S)`` in ``[0, 1]``, 1 inside the mouth region (a fresh, writable copy).
+    """
+    if not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    return _cached_mouth_region(int(size)).copy()

@@ -401,6 +401,11 @@ class SyncNet(ModelMixin, ConfigMixin):
         norm_num_groups (`int`, *optional*, defaults to 32): GroupNorm groups (every block width must divide by it).
         num_attention_heads (`int`, *optional*, defaults to 8): Heads of the attention blocks.
         dropout (`float`, *optional*, defaults to 0): Dropout inside the blocks.
+        visual_temporal_centering (`bool`, *optional*, defaults to `False`): Subtract from every frame of the window
+            the window's mean frame before the visual tower, so it sees the motion only. Face identity, colour and
+            lighting (all constant over a window) then cannot drown the small mouth movements of low-resolution
+            crops; a SyncNet that read them stayed at chance on the offline corpus. LatentSync's nets read the
+            plain frames (off).
     """
 
     _supports_gradient_checkpointing = True
@@ -422,6 +427,7 @@ class SyncNet(ModelMixin, ConfigMixin):
         norm_num_groups: int = 32,
         num_attention_heads: int = 8,
         dropout: float = 0.0,
+        visual_temporal_centering: bool = False,
     ):
         super().__init__()
         if audio_block_out_channels[-1] != visual_block_out_channels[-1]:
@@ -490,6 +496,9 @@ class SyncNet(ModelMixin, ConfigMixin):
             )
         if tuple(mel.shape[1:]) != self.audio_input_shape:
             raise ValueError(f"mel must be (B, {', '.join(map(str, self.audio_input_shape))}), got {tuple(mel.shape)}")
+        if self.config.visual_temporal_centering:
+            frames = visual_inputs.unflatten(1, (self.config.num_frames, self.config.image_channels))
+            visual_inputs = (frames - frames.mean(dim=1, keepdim=True)).flatten(1, 2)
         vision_embeds = F.normalize(self.visual_encoder(visual_inputs).flatten(1), p=2, dim=1)
         audio_embeds = F.normalize(self.audio_encoder(mel).flatten(1), p=2, dim=1)
         similarity = (vision_embeds * audio_embeds).sum(dim=1)

@@ -187,6 +187,15 @@ class LossConfig:
         trepa (`float`, *optional*, defaults to 0.0): Weight of TREPA (stage 2).
         pixel_l1 (`float`, *optional*, defaults to 0.0): Weight of an L1 loss on decoded pixels (stage 2).
         syncnet (`str`, *optional*): SyncNet folder (``save_pretrained``) or LatentSync ``stable_syncnet.pt``.
+        mouth_weight (`float`, *optional*, defaults to 1.0): Weight of the ε-MSE inside the mouth region
+            (:func:`eadnet.face.mouth_region`) relative to the background; the region the audio drives is a few
+            latent pixels of a small model's crop and is otherwise drowned by the rest of the frame.
+        face_weight (`float`, *optional*, defaults to 1.0): Weight of the ε-MSE inside the regenerated mask
+            (brows, eyes, cheeks: where the emotion shows) relative to the background. The weight map is
+            normalised to mean 1, so the loss scale, and the learning rate that suits it, stay as they were.
+        snr_gamma (`float`, *optional*): Min-SNR-γ timestep weighting ``min(SNR_t, γ) / SNR_t`` of the ε-MSE
+            (Hang et al., arXiv 2303.09556; γ = 5 there): the nearly clean timesteps, where the noisy latents already
+            show the mouth and the model need not listen to the audio, stop dominating the loss.
         trepa_model (`str`, *optional*): A transformers ``VideoMAEModel`` folder (LatentSync uses VideoMAE-v2 g).
     """
 
@@ -195,6 +204,9 @@ class LossConfig:
     lpips: float = 0.0
     trepa: float = 0.0
     pixel_l1: float = 0.0
+    mouth_weight: float = 1.0
+    face_weight: float = 1.0
+    snr_gamma: float | None = None
     syncnet: str | None = None
     trepa_model: str | None = None
 
@@ -302,6 +314,10 @@ class UNetTrainConfig(RecipeMixin):
         losses = self.loss
         if run.stage == 1 and any(getattr(losses, n) for n in ("sync", "lpips", "trepa", "pixel_l1")):
             raise ValueError("stage 1 trains with the latent MSE only; set train.stage: 2 for pixel losses")
+        if losses.mouth_weight <= 0 or losses.face_weight <= 0:
+            raise ValueError("loss.mouth_weight and loss.face_weight must be > 0")
+        if losses.snr_gamma is not None and losses.snr_gamma <= 0:
+            raise ValueError(f"loss.snr_gamma must be > 0 (or null for no timestep weighting), got {losses.snr_gamma}")
         if losses.sync and not losses.syncnet:
             raise ValueError("loss.sync > 0 needs loss.syncnet (a SyncNet folder or stable_syncnet.pt)")
         if losses.trepa and not losses.trepa_model:

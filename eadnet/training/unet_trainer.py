@@ -144,7 +144,7 @@ class UNetTrainer(CheckpointedRun):
         from accelerate.utils import set_seed
         from diffusers.optimization import get_scheduler
 
-        from eadnet.face import mouth_mask
+        from eadnet.face import mouth_mask, mouth_region
         from eadnet.hub.loading import load_components
         from eadnet.hub.local import resolve_model
 
@@ -180,6 +180,10 @@ class UNetTrainer(CheckpointedRun):
         self.mask_mode = config.data.mask_mode or info.mask_mode
         keep = 1.0 - torch.from_numpy(np.ascontiguousarray(mouth_mask(info.crop_size, self.mask_mode), np.float32))
         self.keep_pixels = keep[None, None].to(accelerator.device)  # (1, 1, S, S): 1 where the reference is kept
+        losses = config.loss
+        weight = (1.0 + (losses.face_weight - 1.0) * (1.0 - keep)
+                  + (losses.mouth_weight - 1.0) * torch.from_numpy(mouth_region(info.crop_size)))
+        self.loss_weight_pixels = (weight / weight.mean())[None, None].to(accelerator.device)  # mean 1
         self.dataset = self._dataset(config.data.train_split, with_mel=config.loss.sync > 0)
         logger.info("Training on %d clip(s) of %s", len(self.dataset), config.data.root)
 
@@ -289,12 +293,28 @@ class UNetTrainer(CheckpointedRun):
         with self.accelerator.autocast():
             noise_pred = self.unet(unet_input, timesteps, audio_embeds=audio, text_embeds=text_tokens,
                                    text_attention_mask=text_mask).sample
-        terms = {"mse": F.mse_loss(noise_pred.float(), noise.float())}
+        terms = {"mse": self._weighted_mse(noise_pred.float(), noise.float(), timesteps)}
         if config.train.stage == 2:
             terms.update(self._pixel_losses(batch, pixels, noise_pred, timesteps, noisy))
         weights = dataclasses.asdict(config.loss)
         terms["loss"] = sum(weights[name] * value for name, value in terms.items())
         return terms
+
+    def _weighted_mse(self, prediction: torch.Tensor, target: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """The ε-MSE with the recipe's spatial weights (mouth, face; a mean-1 map at latent size) and Min-SNR-γ
+        timestep weights; the plain MSE when neither is set."""
+        losses = self.config.loss
+        squared = (prediction - target) ** 2  # (B, C, F, h, w)
+        if losses.mouth_weight != 1.0 or losses.face_weight != 1.0:
+            size = squared.shape[-1]
+            weight = F.interpolate(self.loss_weight_pixels, size=(size, size), mode="area")
+            squared = squared * (weight / weight.mean())[:, :, None]
+        per_sample = squared.flatten(1).mean(1)
+        if losses.snr_gamma is not None:
+            alphas = self.scheduler.alphas_cumprod.to(per_sample.device)[timesteps.to(per_sample.device)]
+            snr = alphas / (1.0 - alphas)
+            per_sample = per_sample * torch.clamp(snr, max=losses.snr_gamma) / snr
+        return per_sample.mean()
 
     def _pixel_losses(self, batch, pixels, noise_pred, timesteps, noisy) -> dict[str, torch.Tensor]:
         losses = self.config.loss

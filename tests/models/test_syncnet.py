@@ -169,6 +169,27 @@ def test_forward_shapes_and_unit_embeddings():
     torch.testing.assert_close(as_tuple[2], output.similarity)
 
 
+def test_visual_temporal_centering_sees_only_motion():
+    """With visual_temporal_centering the visual embedding ignores anything constant over the window (identity,
+    colour, lighting) and still follows the motion; without it, a constant change moves the embedding."""
+    torch.manual_seed(0)
+    centred = SyncNet(**TINY, visual_temporal_centering=True).eval()
+    plain = SyncNet(**TINY).eval()
+    plain.load_state_dict(centred.state_dict())
+    visual, mel = random_inputs(centred, batch=2)
+    frames, channels = centred.config.num_frames, centred.config.image_channels
+    still = torch.randn(2, 1, channels, *visual.shape[-2:]).expand(-1, frames, -1, -1, -1).flatten(1, 2)
+    moved = visual.unflatten(1, (frames, channels)).clone()
+    moved[:, 3:9] += 0.5  # a change that varies over the window
+    with torch.no_grad():
+        base = centred(visual, mel).vision_embeds
+        torch.testing.assert_close(centred(visual + still, mel).vision_embeds, base, atol=1e-5, rtol=1e-4)
+        assert not torch.allclose(centred(moved.flatten(1, 2), mel).vision_embeds, base, atol=1e-3)
+        assert not torch.allclose(plain(visual + still, mel).vision_embeds, plain(visual, mel).vision_embeds,
+                                  atol=1e-3)
+    assert SyncNet.from_config(centred.config).config.visual_temporal_centering is True
+
+
 def test_wrong_input_shapes_and_bad_configs_raise():
     model = SyncNet(**TINY)
     visual, mel = random_inputs(model)

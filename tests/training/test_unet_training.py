@@ -240,3 +240,53 @@ def test_neutral_reference_and_own_autoencoder(tmp_path, clip_dataset, tiny_mode
         UNetTrainer(recipe(tmp_path, dataset, tiny_model_dir, components={"vae": str(tmp_path)})).setup()
     with pytest.raises(ValueError, match="data.reference"):
         recipe(tmp_path, dataset, tiny_model_dir, data={"reference": "mirror"})
+
+
+def test_mouth_face_and_min_snr_weighting_of_the_mse(tmp_path, clip_dataset, tiny_model_dir):
+    """loss.mouth_weight/face_weight weight the ε-MSE by region (a mean-1 map, so unit weights give the plain MSE)
+    and loss.snr_gamma by timestep (Min-SNR-γ); a recipe with them trains."""
+    from eadnet.face import mouth_mask, mouth_region
+
+    plain = UNetTrainer(recipe(tmp_path, clip_dataset, tiny_model_dir))
+    plain.setup()
+    weighted = UNetTrainer(recipe(tmp_path, clip_dataset, tiny_model_dir,
+                                  loss={"mouth_weight": 10.0, "face_weight": 3.0, "snr_gamma": 5.0}))
+    weighted.setup()
+    size = 8  # the tiny model's latent size (64 px crops, 8x autoencoder)
+    generator = torch.Generator().manual_seed(0)
+    prediction, target = torch.randn(2, 4, 3, size, size, generator=generator), torch.zeros(2, 4, 3, size, size)
+    timesteps = torch.tensor([10, 900])
+    assert torch.allclose(plain._weighted_mse(prediction, target, timesteps), (prediction**2).mean())
+
+    # an error in the mouth counts more than the same error in the background, under the same timestep weight
+    region = torch.from_numpy(mouth_region(64))[None, None]
+    mouth = torch.nn.functional.interpolate(region, size=(size, size), mode="area")[0, 0] > 0.9
+    background = torch.nn.functional.interpolate(torch.from_numpy(mouth_mask(64, "face"))[None, None],
+                                                 size=(size, size), mode="area")[0, 0] == 0
+    assert mouth.any() and background.any()
+    late = torch.tensor([999, 999])
+    error_mouth, error_background = torch.zeros_like(target), torch.zeros_like(target)
+    error_mouth[..., mouth] = 1.0
+    error_background[..., background] = 1.0
+    scale = mouth.sum() / background.sum()  # same total squared error in both
+    in_mouth = weighted._weighted_mse(error_mouth, target, late)
+    in_background = weighted._weighted_mse(error_background * scale.sqrt(), target, late)
+    assert in_mouth > 5 * in_background
+    assert torch.allclose(plain._weighted_mse(error_mouth, target, late),
+                          plain._weighted_mse(error_background * scale.sqrt(), target, late))
+
+    # Min-SNR-γ: a nearly clean timestep (SNR >> 5) is down-weighted by γ/SNR, a noisy one (SNR < 5) is not
+    alphas = weighted.scheduler.alphas_cumprod
+    snr = alphas / (1 - alphas)
+    uniform = torch.ones_like(target)
+    early, noisy = torch.tensor([10, 10]), torch.tensor([900, 900])
+    assert snr[10] > 5 > snr[900]
+    ratio = weighted._weighted_mse(uniform, target, early) / weighted._weighted_mse(uniform, target, noisy)
+    assert torch.isclose(ratio, 5 / snr[10], rtol=1e-4)
+
+    summary = weighted.train()
+    assert summary["step"] == 12 and all(np.isfinite(losses(summary)))
+    with pytest.raises(ValueError, match="snr_gamma"):
+        recipe(tmp_path, clip_dataset, tiny_model_dir, loss={"snr_gamma": 0.0})
+    with pytest.raises(ValueError, match="mouth_weight"):
+        recipe(tmp_path, clip_dataset, tiny_model_dir, loss={"mouth_weight": -1.0})
