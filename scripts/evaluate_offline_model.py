@@ -57,7 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emotion: str, out: Path, steps: int,
              seed: int, strength: float | None = None, audio_guidance: float | None = None,
              text_guidance: float | None = None) -> dict:
-    """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds."""
+    """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength and guidance
+    default (None) to the model's."""
     import torch
 
     from eadnet.io import VideoWriter
@@ -144,8 +145,7 @@ def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
 
 
 def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_from: Path | None,
-              strength: float | None = None, audio_guidance: float | None = None,
-              text_guidance: float | None = None) -> dict:
+              **sampling: float | None) -> dict:
     """A ≥30 s clip of held-out sentences in the held-out voice: ground truth rendered, generated from the still
     portrait; landmark jitter and seam jitter of both."""
     from eadnet.data.corpus import neutral_still
@@ -186,7 +186,7 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
     audio, rate = load_audio(gt_video)
     source = neutral_still(talker, None)
     timing = generate(pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", steps, seed,
-                      strength, audio_guidance, text_guidance)
+                      **sampling)
     result = {"seconds_of_audio": np.asarray(audio).shape[-1] / rate, "generation": timing, "emotion": f"{emotion}:{intensity}",
               "voice": voice}
     for name in ("gen", "gt"):
@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     from eadnet.pipelines import EADNetPipeline
 
     corpus, out = Path(args.corpus).expanduser(), Path(args.out).expanduser()
+    sampling = {"strength": args.strength, "audio_guidance": args.audio_guidance, "text_guidance": args.text_guidance}
     gt_from = Path(args.gt_from).expanduser() if args.gt_from else None
     dataset = corpus / "dataset"
     info = read_dataset_info(dataset)
@@ -242,8 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         if not gen_path.is_file():
             image = np.asarray(Image.open(source_path).convert("RGB"))
             timing = generate(pipe, image, load_clip_audio(dataset, record), info.sample_rate,
-                              f"{record.emotion}:{record.intensity}", gen_path, steps, args.seed, args.strength,
-                              args.audio_guidance, args.text_guidance)
+                              f"{record.emotion}:{record.intensity}", gen_path, steps, args.seed, **sampling)
             timings.append(timing)
             logger.info("[%d/%d] %s (%s:%s): %d frames in %.1f s", number, len(records), record.id, record.emotion,
                         record.intensity, timing["frames"], timing["seconds"])
@@ -266,8 +266,7 @@ def main(argv: list[str] | None = None) -> None:
                                  "seconds": sum(t["seconds"] for t in timings)}
     if not args.no_long:
         results["long_clip"] = long_clip(corpus, talker, pipe, out / "long", steps, args.seed,
-                                         gt_from / "long" if gt_from is not None else None, args.strength,
-                                         args.audio_guidance, args.text_guidance)
+                                         gt_from / "long" if gt_from is not None else None, **sampling)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

@@ -39,6 +39,12 @@ _MOUTH_CENTRE = (0.5, 0.73)  # the template mouth (y 0.70), shifted down for an 
 _MOUTH_AXES = (0.2, 0.13)  # corner to corner with a margin; from under the nose (0.60) to the chin (0.86)
 
 
+def _check_size(size) -> int:
+    if not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    return int(size)
+
+
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Normalised coordinates of the pixel centres, ``(1, S)`` x and ``(S, 1)`` y."""
     coords = (np.arange(size, dtype=np.float64) + 0.5) / size
@@ -95,9 +101,7 @@ def mouth_mask(size: int, mode: str = "lower_face") -> np.ndarray:
     """
     if mode not in MASK_MODES:
         raise ValueError(f"mode must be one of {MASK_MODES}, got {mode!r}")
-    if not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be an int >= 8, got {size!r}")
-    return _cached_mask(int(size), mode).copy()
+    return _cached_mask(_check_size(size), mode).copy()
 
 
 @lru_cache(maxsize=16)
@@ -115,6 +119,4 @@ def mouth_region(size: int) -> np.ndarray:
     Returns:
         `np.ndarray`: float32 ``(S, S)`` in ``[0, 1]``, 1 inside the mouth region (a fresh, writable copy).
     """
-    if not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be an int >= 8, got {size!r}")
-    return _cached_mouth_region(int(size)).copy()
+    return _cached_mouth_region(_check_size(size)).copy()

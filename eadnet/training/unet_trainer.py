@@ -181,9 +181,12 @@ class UNetTrainer(CheckpointedRun):
         keep = 1.0 - torch.from_numpy(np.ascontiguousarray(mouth_mask(info.crop_size, self.mask_mode), np.float32))
         self.keep_pixels = keep[None, None].to(accelerator.device)  # (1, 1, S, S): 1 where the reference is kept
         losses = config.loss
-        weight = (1.0 + (losses.face_weight - 1.0) * (1.0 - keep)
-                  + (losses.mouth_weight - 1.0) * torch.from_numpy(mouth_region(info.crop_size)))
-        self.loss_weight_pixels = (weight / weight.mean())[None, None].to(accelerator.device)  # mean 1
+        self.loss_weight_pixels = None  # the ε-MSE's region weights (mouth, face), or None for the plain MSE
+        if losses.mouth_weight != 1.0 or losses.face_weight != 1.0:
+            weight = (1.0 + (losses.face_weight - 1.0) * (1.0 - keep)
+                      + (losses.mouth_weight - 1.0) * torch.from_numpy(mouth_region(info.crop_size)))
+            self.loss_weight_pixels = weight[None, None].to(accelerator.device)
+        self._loss_weights: dict[int, torch.Tensor] = {}  # latent size → mean-1 map (1, 1, 1, h, w)
         self.dataset = self._dataset(config.data.train_split, with_mel=config.loss.sync > 0)
         logger.info("Training on %d clip(s) of %s", len(self.dataset), config.data.root)
 
@@ -305,10 +308,12 @@ class UNetTrainer(CheckpointedRun):
         timestep weights; the plain MSE when neither is set."""
         losses = self.config.loss
         squared = (prediction - target) ** 2  # (B, C, F, h, w)
-        if losses.mouth_weight != 1.0 or losses.face_weight != 1.0:
+        if self.loss_weight_pixels is not None:
             size = squared.shape[-1]
-            weight = F.interpolate(self.loss_weight_pixels, size=(size, size), mode="area")
-            squared = squared * (weight / weight.mean())[:, :, None]
+            if size not in self._loss_weights:
+                weight = F.interpolate(self.loss_weight_pixels, size=(size, size), mode="area")
+                self._loss_weights[size] = (weight / weight.mean())[:, :, None]
+            squared = squared * self._loss_weights[size]
         per_sample = squared.flatten(1).mean(1)
         if losses.snr_gamma is not None:
             alphas = self.scheduler.alphas_cumprod.to(per_sample.device)[timesteps.to(per_sample.device)]
