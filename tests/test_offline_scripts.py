@@ -55,6 +55,18 @@ def test_every_stage_resumes_and_the_ablation_differs_only_in_stda_and_tfrm(tmp_
         driver.stage_commands(driver.parse_args(["--corpus", "c", "--set", "max_steps=3"]))
 
 
+def test_timings_of_drivers_sharing_a_runs_folder_add_up(tmp_path):
+    driver = load_script("train_offline_model")
+    runs = tmp_path / "r"
+    runs.mkdir()
+    driver.add_timing(runs, "vae", 60.0)
+    # each call reads the file again: a stage finished by another driver on the same RUNS is kept, not overwritten
+    driver.add_timing(runs, "syncnet", 30.0)
+    table = driver.add_timing(runs, "vae", 15.0)
+    assert table == json.loads((runs / "timings.json").read_text()) == {"vae": 75.0, "syncnet": 30.0}
+    assert not list(runs.glob("*.partial"))
+
+
 def test_export_copies_the_unet_and_vae_with_their_digests(tmp_path, tiny_model_dir):
     import shutil
 
