@@ -58,19 +58,17 @@ def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emoti
              seed: int, strength: float | None = None, audio_guidance: float | None = None,
              text_guidance: float | None = None) -> dict:
     """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength and guidance
-    default (None) to the model's."""
+    default (None) to the model's (the pipeline's `sampling_defaults`)."""
     import torch
 
     from eadnet.io import VideoWriter
 
-    preset = pipe.preset
     start = time.perf_counter()
     frames = 0
     with VideoWriter(out, 25.0, overwrite=True) as writer:
         for window in pipe.generate_windows(
             image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, num_inference_steps=steps,
-            audio_guidance_scale=preset.default_audio_guidance if audio_guidance is None else audio_guidance,
-            text_guidance_scale=preset.default_text_guidance if text_guidance is None else text_guidance,
+            audio_guidance_scale=audio_guidance, text_guidance_scale=text_guidance,
             generator=torch.Generator().manual_seed(seed), fps=25.0, strength=strength,
         ):
             writer.write(window.frames)
@@ -211,7 +209,6 @@ def main(argv: list[str] | None = None) -> None:
     from eadnet.pipelines import EADNetPipeline
 
     corpus, out = Path(args.corpus).expanduser(), Path(args.out).expanduser()
-    sampling = {"strength": args.strength, "audio_guidance": args.audio_guidance, "text_guidance": args.text_guidance}
     gt_from = Path(args.gt_from).expanduser() if args.gt_from else None
     dataset = corpus / "dataset"
     info = read_dataset_info(dataset)
@@ -227,7 +224,9 @@ def main(argv: list[str] | None = None) -> None:
     preset, local_paths = resolve_model(args.model)
     pipe = EADNetPipeline.from_preset(preset, local_paths=local_paths)
     pipe.set_progress_bar_config(disable=True)
-    steps = args.steps or preset.default_steps
+    steps, audio_guidance, text_guidance, strength = pipe.sampling_defaults(
+        args.steps, args.audio_guidance, args.text_guidance, args.strength)
+    sampling = {"strength": strength, "audio_guidance": audio_guidance, "text_guidance": text_guidance}
     talker = SyntheticTalker(example_portrait_path())
     labels, timings = {}, []
     for number, record in enumerate(records, 1):
@@ -255,10 +254,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copyfile(gt_from / "gt.json", out / "gt.json")
     else:
         gt = run_evaluate(out / "gt", out / "labels.json", out / "gt.json", METRICS, out / "sources")
-    strength = args.strength if args.strength is not None else preset.default_strength
-    guidance = args.audio_guidance if args.audio_guidance is not None else preset.default_audio_guidance
-    text_guidance = args.text_guidance if args.text_guidance is not None else preset.default_text_guidance
-    results = {"model": args.model, "steps": steps, "strength": strength, "audio_guidance": guidance,
+    results = {"model": args.model, "steps": steps, "strength": strength, "audio_guidance": audio_guidance,
                "text_guidance": text_guidance,
                "split": args.split, **aggregate(gen, gt, labels)}
     if timings:

@@ -96,15 +96,21 @@ def stage_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     return commands
 
 
+def read_timings(runs: Path) -> dict:
+    """RUNS/timings.json: wall-clock seconds per stage ({} before the first stage ends)."""
+    path = runs / "timings.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def add_timing(runs: Path, name: str, seconds: float) -> dict:
     """Adds a stage's wall-clock seconds to RUNS/timings.json (read again just before writing, so that two drivers
     running at once on the same RUNS keep each other's entries) and returns the whole table."""
-    path = runs / "timings.json"
-    timings = json.loads(path.read_text()) if path.is_file() else {}
+    from eadnet.io.atomic import atomic_output
+
+    timings = read_timings(runs)
     timings[name] = timings.get(name, 0.0) + seconds
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(timings, indent=2))
-    partial.replace(path)
+    with atomic_output(runs / "timings.json", overwrite=True) as partial:
+        partial.write_text(json.dumps(timings, indent=2))
     return timings
 
 
@@ -192,9 +198,7 @@ def main(argv: list[str] | None = None) -> None:
             names += [f"{name}{suffix}" for name in names for suffix in ablation]
         if names:
             _run_parallel(names, commands, runs)
-    timings_path = runs / "timings.json"
-    timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
-    logger.info("training wall-clock (min): %s", {k: round(v / 60, 1) for k, v in timings.items()})
+    logger.info("training wall-clock (min): %s", {k: round(v / 60, 1) for k, v in read_timings(runs).items()})
     if args.export:
         target = REPO / "eadnet" / "weights" / "eadnet-mini"
         files = export_model(runs / args.export_from / "model", target)
