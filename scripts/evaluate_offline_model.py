@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--strength", type=float, default=None, help="denoising strength (default: the model's)")
     parser.add_argument("--audio-guidance", type=float, default=None, help="audio guidance (default: the model's)")
     parser.add_argument("--text-guidance", type=float, default=None, help="emotion-text guidance (default: the model's)")
+    parser.add_argument("--audio-offset", type=float, default=None,
+                        help="audio offset in video frames (default: the model's; see EADNetPipeline.__call__)")
     parser.add_argument("--gt-from", default=None, help="an earlier OUT whose ground-truth reports are reused")
     parser.add_argument("--no-long", action="store_true", help="skip the 30 s clip")
     return parser.parse_args(argv)
@@ -56,9 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emotion: str, out: Path, steps: int,
              seed: int, strength: float | None = None, audio_guidance: float | None = None,
-             text_guidance: float | None = None) -> dict:
-    """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength and guidance
-    default (None) to the model's (the pipeline's `sampling_defaults`)."""
+             text_guidance: float | None = None, audio_offset: float | None = None) -> dict:
+    """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength, guidance and
+    audio offset default (None) to the model's (the pipeline's `sampling_defaults` and `audio_shift`)."""
     import torch
 
     from eadnet.io import VideoWriter
@@ -69,7 +71,7 @@ def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emoti
         for window in pipe.generate_windows(
             image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, num_inference_steps=steps,
             audio_guidance_scale=audio_guidance, text_guidance_scale=text_guidance,
-            generator=torch.Generator().manual_seed(seed), fps=25.0, strength=strength,
+            generator=torch.Generator().manual_seed(seed), fps=25.0, strength=strength, audio_offset=audio_offset,
         ):
             writer.write(window.frames)
             frames += len(window.frames)
@@ -226,7 +228,10 @@ def main(argv: list[str] | None = None) -> None:
     pipe.set_progress_bar_config(disable=True)
     steps, audio_guidance, text_guidance, strength = pipe.sampling_defaults(
         args.steps, args.audio_guidance, args.text_guidance, args.strength)
-    sampling = {"strength": strength, "audio_guidance": audio_guidance, "text_guidance": text_guidance}
+    audio_offset = (args.audio_offset if args.audio_offset is not None
+                    else getattr(getattr(pipe, "preset", None), "default_audio_offset", 0.0))
+    sampling = {"strength": strength, "audio_guidance": audio_guidance, "text_guidance": text_guidance,
+                "audio_offset": audio_offset}
     talker = SyntheticTalker(example_portrait_path())
     labels, timings = {}, []
     for number, record in enumerate(records, 1):
@@ -255,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         gt = run_evaluate(out / "gt", out / "labels.json", out / "gt.json", METRICS, out / "sources")
     results = {"model": args.model, "steps": steps, "strength": strength, "audio_guidance": audio_guidance,
-               "text_guidance": text_guidance,
+               "text_guidance": text_guidance, "audio_offset": audio_offset,
                "split": args.split, **aggregate(gen, gt, labels)}
     if timings:
         results["generation"] = {"clips": len(timings), "frames": sum(t["frames"] for t in timings),

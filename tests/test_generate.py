@@ -304,3 +304,26 @@ def test_generate_help_is_readable(capsys):
         assert option in text
     assert "examples:" in text
 
+
+
+def test_model_folder_carries_its_audio_offset_and_the_cli_overrides_it(tmp_path, short_speech, capsys):
+    import json
+
+    from eadnet.hub.local import MODEL_FILE
+    from eadnet.testing import save_tiny_model_folder
+
+    folder = save_tiny_model_folder(tmp_path / "model")
+    settings = json.loads((folder / MODEL_FILE).read_text())
+    assert settings["default_audio_offset"] == 0.0
+    settings["default_audio_offset"] = 1.0
+    (folder / MODEL_FILE).write_text(json.dumps(settings))
+    preset, paths = _model(folder)
+    assert preset.default_audio_offset == 1.0
+    pipe = EADNetPipeline.from_preset(preset, local_paths=paths)
+    assert pipe.audio_shift(None, 25.0) == 2 and pipe.audio_shift(0.0, 25.0) == 0
+    out = tmp_path / "offset.mp4"
+    assert generate("--model", folder, "--audio", short_speech, "--output", out, "--audio-offset", "-0.5") == 0
+    assert probe(out)["codec"] == "h264"
+    bad = tmp_path / "bad.mp4"
+    assert generate("--model", folder, "--audio", short_speech, "--output", bad, "--audio-offset", "nan") != 0
+    assert "audio_offset" in capsys.readouterr().err and not bad.exists()

@@ -58,6 +58,9 @@ def register(subparsers) -> None:
     parser.add_argument("--strength", type=float,
                         help="denoising strength in (0, 1]: 1 starts from pure noise, lower starts from the noised "
                              "portrait and runs that fraction of the steps (default: the preset's)")
+    parser.add_argument("--audio-offset", type=float,
+                        help="condition each frame on the audio this many frames later (negative: earlier), to "
+                             "re-align a mouth that trails or leads the speech (default: the preset's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
@@ -161,6 +164,7 @@ def run_generate(args: argparse.Namespace) -> int:
         text_guidance_scale=(args.text_guidance if args.text_guidance is not None
                              else preset.default_text_guidance),
         strength=args.strength if args.strength is not None else preset.default_strength,
+        audio_offset=args.audio_offset if args.audio_offset is not None else preset.default_audio_offset,
         generator=torch.Generator(device="cpu").manual_seed(args.seed),
         fps=args.fps,
         no_face=args.no_face,

@@ -2,7 +2,7 @@
 
 Layout: one ``save_pretrained`` folder per component (``unet/``, ``vae/``, ``audio_encoder/``,
 ``text_encoder/``, ``scheduler/``) and ``eadnet_model.json`` with what a preset says beyond the weights
-(crop resolution, mask mode, whether it is trained, default steps and guidance).
+(crop resolution, mask mode, whether it is trained, default steps, guidance and audio offset).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def save_model_folder(
     default_audio_guidance: float = 1.5,
     default_text_guidance: float = 1.0,
     default_strength: float = 1.0,
+    default_audio_offset: float = 0.0,
     description: str = "",
 ) -> Path:
     """Writes ``components`` (as returned by ``load_components``) and the model settings to ``directory``."""
@@ -52,6 +53,7 @@ def save_model_folder(
         "default_audio_guidance": default_audio_guidance,
         "default_text_guidance": default_text_guidance,
         "default_strength": default_strength,
+        "default_audio_offset": default_audio_offset,
     }
     (directory / MODEL_FILE).write_text(json.dumps(settings, indent=2))
     return directory
@@ -88,6 +90,7 @@ def load_model_folder(directory: str | os.PathLike) -> tuple[Preset, dict[str, P
         default_audio_guidance=float(settings.get("default_audio_guidance", 1.5)),
         default_text_guidance=float(settings.get("default_text_guidance", 1.0)),
         default_strength=float(settings.get("default_strength", 1.0)),
+        default_audio_offset=float(settings.get("default_audio_offset", 0.0)),
     )
     return preset, paths
 

@@ -389,6 +389,33 @@ class WhisperAudioEncoder(torch.nn.Module):
         # Every full chunk is a multiple of 320 samples, so the valid frames are a prefix of the concatenation.
         return states[:, :num_tokens]
 
+    @staticmethod
+    def outlier_frames(features: torch.Tensor, factor: float = 3.0) -> torch.Tensor:
+        r"""Whisper frames holding a massive activation: a state whose norm is more than ``factor`` times that
+        layer's median over the track.
+
+        Whisper's last layers put activations tens of times larger than usual on a few frames, mostly in the
+        pauses between sentences (the "massive activations" of Sun et al. 2024, arXiv 2402.17762). Single-sentence
+        training clips never contain them (on the offline corpus no frame exceeds 1.5× its layer's median), and
+        a U-Net that meets them renders noise instead of a face; the pipeline gives those frames the null audio
+        (:meth:`EADNetPipeline.prepare_audio`).
+
+        Args:
+            features (`torch.Tensor` of shape `(B, T_whisper, num_states, D)`): Output of
+                :meth:`encode_whisper_features`.
+            factor (`float`, *optional*, defaults to 3): How many times its layer's median norm a state must
+                exceed.
+
+        Returns:
+            `torch.BoolTensor` of shape `(B, T_whisper)`.
+        """
+        if not isinstance(features, torch.Tensor) or features.ndim != 4:
+            shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+            raise ValueError(f"`features` must be a 4-D tensor (B, T_whisper, num_states, D), got {shape}.")
+        norms = features.float().norm(dim=-1)  # (B, T, S)
+        median = norms.median(dim=1, keepdim=True).values.clamp_min(torch.finfo(torch.float32).tiny)
+        return (norms > factor * median).any(dim=-1)
+
     # ------------------------------------------------------------------------------------------------ windowing
     def num_video_frames(self, num_samples: int, sample_rate: float) -> int:
         """Number of video frames covering ``num_samples`` samples: ``ceil(duration * fps)`` computed exactly."""
@@ -402,6 +429,7 @@ class WhisperAudioEncoder(torch.nn.Module):
         device: torch.device | None = None,
         start_frame: int = 0,
         fps: float | None = None,
+        shift: int = 0,
     ) -> torch.Tensor:
         """Whisper frame indices gathered for each video frame.
 
@@ -412,6 +440,9 @@ class WhisperAudioEncoder(torch.nn.Module):
             start_frame (`int`, *optional*, defaults to 0): Index of the first video frame, so that a window of a
                 long clip gets the same tokens as the whole clip sliced at once.
             fps (`float`, *optional*): Video frame rate; defaults to the encoder's ``fps``.
+            shift (`int`, *optional*, defaults to 0): Whisper frames (20 ms each) added to every window centre: a
+                positive shift gives each video frame the audio that comes ``shift`` × 20 ms later (a model whose
+                mouth trails the speech is re-aligned this way; see ``Preset.default_audio_offset``).
 
         Returns:
             `torch.LongTensor` of shape `(F, window_size)`: indices into the Whisper frames, clamped to
@@ -421,10 +452,13 @@ class WhisperAudioEncoder(torch.nn.Module):
         whisper_rate = Fraction(self.sampling_rate, self.samples_per_token)  # 50 Hz
         if isinstance(start_frame, bool) or not isinstance(start_frame, (int, np.integer)) or start_frame < 0:
             raise ValueError(f"`start_frame` must be an int >= 0, got {start_frame!r}.")
+        if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)):
+            raise ValueError(f"`shift` must be an int (Whisper frames), got {shift!r}.")
         ratio = whisper_rate / _as_fraction(self.fps if fps is None else fps)
         # Exact floor(i * 50 / fps) (LatentSync's int(vid_idx * 50 / fps)).
         centers = torch.tensor(
-            [(i * ratio.numerator) // ratio.denominator for i in range(start_frame, start_frame + num_frames)],
+            [(i * ratio.numerator) // ratio.denominator + int(shift)
+             for i in range(start_frame, start_frame + num_frames)],
             dtype=torch.long,
             device=device,
         )
@@ -435,7 +469,8 @@ class WhisperAudioEncoder(torch.nn.Module):
         return (centers[:, None] + offsets[None, :]).clamp_(0, num_whisper_frames - 1)
 
     def slice_frames(
-        self, features: torch.Tensor, num_frames: int, start_frame: int = 0, fps: float | None = None
+        self, features: torch.Tensor, num_frames: int, start_frame: int = 0, fps: float | None = None,
+        shift: int = 0,
     ) -> torch.Tensor:
         r"""Gather the per-video-frame windows from stacked Whisper states.
 
@@ -448,6 +483,8 @@ class WhisperAudioEncoder(torch.nn.Module):
                 Index of the first of those video frames in the clip (windowed generation of long clips).
             fps (`float`, *optional*):
                 Video frame rate; defaults to the encoder's ``fps``.
+            shift (`int`, *optional*, defaults to 0):
+                Whisper frames added to every window centre (see :meth:`frame_indices`).
 
         Returns:
             `torch.Tensor` of shape `(B, F, window_size * num_states, D)`: tokens ordered whisper-frame-major,
@@ -463,7 +500,7 @@ class WhisperAudioEncoder(torch.nn.Module):
             raise ValueError("`num_frames` must be an int >= 1, got None.")
         batch, num_tokens, num_states, dim = features.shape
         index = self.frame_indices(
-            int(num_frames), num_tokens, device=features.device, start_frame=start_frame, fps=fps
+            int(num_frames), num_tokens, device=features.device, start_frame=start_frame, fps=fps, shift=shift
         )  # (F, W)
         windows = features[:, index.reshape(-1)]  # (B, F * W, S, D)
         return windows.reshape(batch, int(num_frames), index.shape[1] * num_states, dim)

@@ -234,8 +234,14 @@ class EADNetPipeline(DiffusionPipeline):
             uncond = self.text_encoder.encode_unconditional(1, length=tokens.shape[1])
         return tokens, mask, uncond
 
-    def prepare_audio(self, audio, sample_rate: int | float, fps: float) -> tuple[torch.Tensor, int]:
-        """Stacked Whisper features for the whole track and the number of output frames."""
+    def prepare_audio(self, audio, sample_rate: int | float, fps: float,
+                      null_outliers: bool = True) -> tuple[torch.Tensor, int]:
+        """Stacked Whisper features for the whole track and the number of output frames.
+
+        With ``null_outliers`` the Whisper frames holding a massive activation
+        (:meth:`WhisperAudioEncoder.outlier_frames`, mostly pauses between sentences) are zeroed: zero tokens are
+        the null audio the U-Net learns with audio dropout. Never seen in training, those frames turned the face
+        into noise."""
         if audio is None:
             raise ValueError("audio is required: a waveform (T,), (C, T) or (1, C, T) and its sample_rate")
         if sample_rate is None:
@@ -252,6 +258,12 @@ class EADNetPipeline(DiffusionPipeline):
         num_samples = waveform.shape[-1]
         num_frames = max(1, math.ceil(num_samples * fps / sample_rate))
         features = self.audio_encoder.encode_whisper_features(waveform, sample_rate)
+        if null_outliers:
+            outliers = self.audio_encoder.outlier_frames(features)
+            if outliers.any():
+                logger.info("audio: %d of %d Whisper frames hold massive activations; they get the null audio",
+                            int(outliers.sum()), outliers.numel())
+                features = features.masked_fill(outliers[:, :, None, None], 0.0)
         return features, num_frames
 
     def prepare_faces(self, image, video, num_frames: int, fps: float, video_fps: float | None,
@@ -297,6 +309,20 @@ class EADNetPipeline(DiffusionPipeline):
         given = (num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         return tuple(default if value is None else value for value, default in zip(given, defaults, strict=True))
 
+    def audio_shift(self, audio_offset: float | None, fps: float) -> int:
+        """Whisper frames (20 ms) the audio windows move by for ``audio_offset`` video frames (`None`: the preset's
+        ``default_audio_offset``, else 0) at ``fps``."""
+        if audio_offset is None:
+            audio_offset = getattr(getattr(self, "preset", None), "default_audio_offset", 0.0)
+        if isinstance(audio_offset, bool) or not isinstance(audio_offset, (int, float)) or not math.isfinite(
+                audio_offset):
+            raise ValueError(f"audio_offset must be a finite number of frames, got {audio_offset!r}")
+        whisper_rate = self.audio_encoder.sampling_rate / self.audio_encoder.samples_per_token
+        shift = round(float(audio_offset) * whisper_rate / float(fps))
+        if abs(shift) > 5 * whisper_rate:
+            raise ValueError(f"audio_offset must be within 5 s, got {audio_offset!r} frames at {fps} fps")
+        return int(shift)
+
     def check_inputs(self, num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
                      window_overlap, output_type, fps, callback_on_step_end_tensor_inputs, strength=1.0):
         if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
@@ -335,6 +361,7 @@ class EADNetPipeline(DiffusionPipeline):
         audio_guidance_scale: float | None = None,
         text_guidance_scale: float | None = None,
         strength: float | None = None,
+        audio_offset: float | None = None,
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
@@ -359,6 +386,7 @@ class EADNetPipeline(DiffusionPipeline):
             num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
                           window_overlap, "pil", fps, callback_on_step_end_tensor_inputs, strength)
+        self.audio_shift(audio_offset, fps)  # a bad offset fails before any work
         self.timings = {}
         with self._timed("audio"):
             features, num_frames = self.prepare_audio(audio, sample_rate, fps)
@@ -371,7 +399,8 @@ class EADNetPipeline(DiffusionPipeline):
         yield from self.denoise_windows(
             plan, features, num_frames, text, num_inference_steps=num_inference_steps,
             audio_guidance_scale=audio_guidance_scale, text_guidance_scale=text_guidance_scale, strength=strength,
-            generator=generator, fps=fps, window_size=window_size, window_overlap=window_overlap, decode_chunk_size=decode_chunk_size,
+            audio_offset=audio_offset, generator=generator, fps=fps, window_size=window_size,
+            window_overlap=window_overlap, decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
         )
@@ -388,6 +417,7 @@ class EADNetPipeline(DiffusionPipeline):
         audio_guidance_scale: float | None = None,
         text_guidance_scale: float | None = None,
         strength: float | None = None,
+        audio_offset: float | None = None,
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
@@ -431,6 +461,7 @@ class EADNetPipeline(DiffusionPipeline):
             # the face's layout comes from the reference, the model only runs the last steps of the schedule.
             timesteps = timesteps[len(timesteps) - max(1, round(num_inference_steps * strength)):]
         self.total_steps = len(starts) * len(timesteps)
+        shift = self.audio_shift(audio_offset, fps)
 
         source_cache: dict[int, torch.Tensor] = {}
         previous: torch.Tensor | None = None  # clean latents of the previous window
@@ -445,7 +476,8 @@ class EADNetPipeline(DiffusionPipeline):
                     masked_latents, ref_latents = self._source_latents(
                         plan, sources, keep_mask_pixels, source_cache, device, dtype
                     )
-                audio_embeds = self.audio_encoder.slice_frames(features, length, start_frame=start, fps=fps)
+                audio_embeds = self.audio_encoder.slice_frames(features, length, start_frame=start, fps=fps,
+                                                               shift=shift)
                 audio_embeds = audio_embeds.to(device=device, dtype=dtype)
 
                 if strength < 1.0:
@@ -595,6 +627,7 @@ class EADNetPipeline(DiffusionPipeline):
         audio_guidance_scale: float | None = None,
         text_guidance_scale: float | None = None,
         strength: float | None = None,
+        audio_offset: float | None = None,
         generator: torch.Generator | None = None,
         fps: float = 25.0,
         window_size: int = 16,
@@ -630,6 +663,9 @@ class EADNetPipeline(DiffusionPipeline):
             strength (`float`, *optional*): In ``(0, 1]``: 1 starts every window from pure noise (LatentSync); a
                 lower value starts from the reference face noised to that point of the schedule and runs only
                 that fraction of the steps (SDEdit). Defaults to the preset's (1.0 without a preset).
+            audio_offset (`float`, *optional*): Condition each frame on the audio this many video frames later
+                (negative: earlier), rounded to Whisper's 20 ms; re-aligns a model whose mouth trails or leads the
+                speech. Defaults to the preset's (eadnet-mini: see its model card; 0 without a preset).
             generator (`torch.Generator`, *optional*): Makes the result reproducible.
             fps (`float`, *optional*, defaults to 25): Output frame rate (the audio decides the frame count).
             window_size (`int`, *optional*, defaults to 16): Frames denoised together.
@@ -657,8 +693,8 @@ class EADNetPipeline(DiffusionPipeline):
             image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, emotion_text=emotion_text,
             emotion_reference=emotion_reference, video=video, video_fps=video_fps,
             num_inference_steps=num_inference_steps, audio_guidance_scale=audio_guidance_scale,
-            text_guidance_scale=text_guidance_scale, strength=strength, generator=generator, fps=fps,
-            window_size=window_size,
+            text_guidance_scale=text_guidance_scale, strength=strength, audio_offset=audio_offset,
+            generator=generator, fps=fps, window_size=window_size,
             window_overlap=window_overlap, no_face=no_face, decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,

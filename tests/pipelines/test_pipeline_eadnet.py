@@ -266,3 +266,44 @@ def test_strength_starts_from_the_noised_reference_and_runs_the_last_steps(pipe,
     for bad in (0.0, 1.5, -1):
         with pytest.raises(ValueError, match="strength"):
             run(pipe, portrait, strength=bad)
+
+
+def test_audio_offset_feeds_each_frame_the_later_audio(pipe, portrait):
+    def first_audio(**kwargs):
+        captured = []
+        hook = pipe.unet.register_forward_pre_hook(
+            lambda module, args, kwargs: captured.append(kwargs["audio_embeds"][0].clone()), with_kwargs=True)
+        try:
+            run(pipe, portrait, seconds=0.5, **kwargs)
+        finally:
+            hook.remove()
+        return captured[0]  # (F, tokens, D) of the first window's conditional branch
+
+    plain, later = first_audio(), first_audio(audio_offset=1.0)
+    assert not torch.equal(plain, later)
+    assert torch.equal(later[:-1], plain[1:])  # frame t now hears what frame t+1 heard (one frame = 40 ms)
+    assert torch.equal(first_audio(audio_offset=0.0), plain)  # no preset: the default offset is 0
+    assert pipe.audio_shift(None, 25.0) == 0
+    assert pipe.audio_shift(1.5, 25.0) == 3 and pipe.audio_shift(-0.5, 25.0) == -1
+    assert pipe.audio_shift(1.0, 50.0) == 1  # one 50 fps frame is one 20 ms Whisper frame
+    for bad in (float("nan"), True, "1", 1000.0):
+        with pytest.raises(ValueError, match="audio_offset"):
+            run(pipe, portrait, audio_offset=bad)
+
+
+
+def test_whisper_frames_with_massive_activations_get_the_null_audio(pipe, monkeypatch):
+    track = speech(1.0)
+    raw, num_frames = pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=False)
+    assert not pipe.audio_encoder.outlier_frames(raw).any()
+    assert torch.equal(pipe.prepare_audio(track, SAMPLE_RATE, 25.0)[0], raw)  # nothing to null: unchanged
+    massive = raw.clone()
+    massive[:, 20:23, -1] *= 30.0  # what whisper-tiny(.en) puts on a few frames of a pause between sentences
+    monkeypatch.setattr(pipe.audio_encoder, "encode_whisper_features", lambda *args: massive.clone())
+    features, same_frames = pipe.prepare_audio(track, SAMPLE_RATE, 25.0)
+    assert same_frames == num_frames
+    assert torch.count_nonzero(features[:, 20:23]) == 0  # zero tokens: the null audio of audio dropout
+    keep = torch.ones(raw.shape[1], dtype=torch.bool)
+    keep[20:23] = False
+    assert torch.equal(features[:, keep], raw[:, keep])
+    assert torch.equal(pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=False)[0], massive)
