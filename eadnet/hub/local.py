@@ -30,6 +30,7 @@ def save_model_folder(
     default_text_guidance: float = 1.0,
     default_strength: float = 1.0,
     default_audio_offset: float = 0.0,
+    null_audio_outliers: bool = True,
     description: str = "",
 ) -> Path:
     """Writes ``components`` (as returned by ``load_components``) and the model settings to ``directory``."""
@@ -54,6 +55,7 @@ def save_model_folder(
         "default_text_guidance": default_text_guidance,
         "default_strength": default_strength,
         "default_audio_offset": default_audio_offset,
+        "null_audio_outliers": null_audio_outliers,
     }
     (directory / MODEL_FILE).write_text(json.dumps(settings, indent=2))
     return directory
@@ -91,6 +93,7 @@ def load_model_folder(directory: str | os.PathLike) -> tuple[Preset, dict[str, P
         default_text_guidance=float(settings.get("default_text_guidance", 1.0)),
         default_strength=float(settings.get("default_strength", 1.0)),
         default_audio_offset=float(settings.get("default_audio_offset", 0.0)),
+        null_audio_outliers=bool(settings.get("null_audio_outliers", True)),
     )
     return preset, paths
 

@@ -209,6 +209,10 @@ class Preset:
         default_audio_offset (`float`): Default audio offset in video frames (multiples of half a frame at 25
             fps, Whisper's 20 ms): each frame is conditioned on the audio this much later. A trained model whose
             mouth trails the speech by a steady amount is re-aligned with it; measured on the validation split.
+        null_audio_outliers (`bool`): Give Whisper frames with massive activations the null audio
+            (``WhisperAudioEncoder.outlier_frames``; mostly pauses between sentences). Right for models trained on
+            single sentences (EAD-Net's own corpus), which never see them; off for LatentSync's U-Net, trained on
+            real talking video with pauses.
         notes (`str`): Anything a user should know (licences, untrained modules).
     """
 
@@ -225,6 +229,7 @@ class Preset:
     default_text_guidance: float = 1.0
     default_strength: float = 1.0
     default_audio_offset: float = 0.0
+    null_audio_outliers: bool = True
     notes: str = ""
 
     def __post_init__(self):
@@ -395,6 +400,7 @@ def _latentsync_preset(name: str, version: str, resolution: int, unet: Component
         default_steps=20,
         default_audio_guidance=1.5,
         default_text_guidance=1.0,
+        null_audio_outliers=False,  # LatentSync's U-Net was trained on real video, pauses included
         notes=_LATENTSYNC_NOTES,
     )
 

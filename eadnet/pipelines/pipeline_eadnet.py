@@ -235,13 +235,13 @@ class EADNetPipeline(DiffusionPipeline):
         return tokens, mask, uncond
 
     def prepare_audio(self, audio, sample_rate: int | float, fps: float,
-                      null_outliers: bool = True) -> tuple[torch.Tensor, int]:
+                      null_outliers: bool | None = None) -> tuple[torch.Tensor, int]:
         """Stacked Whisper features for the whole track and the number of output frames.
 
-        With ``null_outliers`` the Whisper frames holding a massive activation
-        (:meth:`WhisperAudioEncoder.outlier_frames`, mostly pauses between sentences) are zeroed: zero tokens are
-        the null audio the U-Net learns with audio dropout. Never seen in training, those frames turned the face
-        into noise."""
+        With ``null_outliers`` (`None`: the preset's ``null_audio_outliers``, else on) the Whisper frames holding a
+        massive activation (:meth:`WhisperAudioEncoder.outlier_frames`, mostly pauses between sentences) are
+        zeroed: zero tokens are the null audio the U-Net learns with audio dropout. Never seen in training on
+        single sentences, those frames turned eadnet-mini's face into noise."""
         if audio is None:
             raise ValueError("audio is required: a waveform (T,), (C, T) or (1, C, T) and its sample_rate")
         if sample_rate is None:
@@ -258,6 +258,8 @@ class EADNetPipeline(DiffusionPipeline):
         num_samples = waveform.shape[-1]
         num_frames = max(1, math.ceil(num_samples * fps / sample_rate))
         features = self.audio_encoder.encode_whisper_features(waveform, sample_rate)
+        if null_outliers is None:
+            null_outliers = getattr(getattr(self, "preset", None), "null_audio_outliers", True)
         if null_outliers:
             outliers = self.audio_encoder.outlier_frames(features)
             if outliers.any():

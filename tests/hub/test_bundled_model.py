@@ -130,6 +130,7 @@ def test_pause_between_sentences_keeps_a_face(converted_whisper_tiny_en, one_thr
     pipe = EADNetPipeline.from_preset(offline=True)
     pipe.set_progress_bar_config(disable=True)
     speech, rate = sf.read(Path(__file__).parents[1] / "pipelines" / "data" / "two_sentences.flac", dtype="float32")
+    assert pipe.preset.null_audio_outliers and pipe.preset.default_audio_offset == 1.0  # the shipped defaults
     raw, num_frames = pipe.prepare_audio(speech, rate, 25.0, null_outliers=False)
     assert pipe.audio_encoder.outlier_frames(raw)[0].nonzero().flatten().tolist() == [62]  # 1.24 s: the pause
     portrait = load_image(example_portrait_path())
@@ -145,7 +146,7 @@ def test_pause_between_sentences_keeps_a_face(converted_whisper_tiny_en, one_thr
         assert len(frames) == num_frames == 40
         return np.flatnonzero(np.isnan(face_landmarks(frames)).any(axis=(1, 2))).tolist()
 
-    assert frames_without_a_face(True) == []
+    assert frames_without_a_face(None) == []  # the preset's default: on
     assert 31 in frames_without_a_face(False)  # the frame over Whisper frame 62 turns to noise without the fix
 
 

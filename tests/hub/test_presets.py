@@ -71,6 +71,7 @@ def test_latentsync_presets_match_the_design():
         assert scheduler["_class_name"] == "DDIMScheduler" and scheduler["steps_offset"] == 1
         assert (scheduler["beta_start"], scheduler["beta_end"], scheduler["clip_sample"]) == (0.00085, 0.012, False)
         assert (preset.default_steps, preset.default_audio_guidance, preset.default_text_guidance) == (20, 1.5, 1.0)
+        assert preset.null_audio_outliers is False  # trained on real video, pauses included
 
 
 def test_offline_demo_is_marked_untrained():

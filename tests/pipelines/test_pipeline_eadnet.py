@@ -307,3 +307,15 @@ def test_whisper_frames_with_massive_activations_get_the_null_audio(pipe, monkey
     keep[20:23] = False
     assert torch.equal(features[:, keep], raw[:, keep])
     assert torch.equal(pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=False)[0], massive)
+
+
+def test_null_audio_outliers_follows_the_preset(pipe, monkeypatch):
+    track = speech(0.5)
+    raw, _ = pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=False)
+    massive = raw.clone()
+    massive[:, 5, 0] *= 30.0
+    monkeypatch.setattr(pipe.audio_encoder, "encode_whisper_features", lambda *args: massive.clone())
+    assert torch.count_nonzero(pipe.prepare_audio(track, SAMPLE_RATE, 25.0)[0][:, 5]) == 0  # no preset: on
+    monkeypatch.setattr(pipe, "preset", SimpleNamespace(null_audio_outliers=False), raising=False)
+    assert torch.equal(pipe.prepare_audio(track, SAMPLE_RATE, 25.0)[0], massive)
+    assert torch.count_nonzero(pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=True)[0][:, 5]) == 0
