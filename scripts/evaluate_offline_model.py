@@ -60,7 +60,7 @@ def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emoti
              seed: int, strength: float | None = None, audio_guidance: float | None = None,
              text_guidance: float | None = None, audio_offset: float | None = None) -> dict:
     """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength, guidance and
-    audio offset default (None) to the model's (the pipeline's `sampling_defaults` and `audio_shift`)."""
+    audio offset default (None) to the model's (the pipeline's `sampling_defaults` and `resolve_audio_offset`)."""
     import torch
 
     from eadnet.io import VideoWriter
@@ -228,8 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     pipe.set_progress_bar_config(disable=True)
     steps, audio_guidance, text_guidance, strength = pipe.sampling_defaults(
         args.steps, args.audio_guidance, args.text_guidance, args.strength)
-    audio_offset = (args.audio_offset if args.audio_offset is not None
-                    else getattr(getattr(pipe, "preset", None), "default_audio_offset", 0.0))
+    audio_offset = pipe.resolve_audio_offset(args.audio_offset)
     sampling = {"strength": strength, "audio_guidance": audio_guidance, "text_guidance": text_guidance,
                 "audio_offset": audio_offset}
     talker = SyntheticTalker(example_portrait_path())

@@ -305,7 +305,6 @@ def test_generate_help_is_readable(capsys):
     assert "examples:" in text
 
 
-
 def test_model_folder_carries_its_audio_offset_and_the_cli_overrides_it(tmp_path, short_speech, capsys):
     import json
 

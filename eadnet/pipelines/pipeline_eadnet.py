@@ -311,11 +311,16 @@ class EADNetPipeline(DiffusionPipeline):
         given = (num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         return tuple(default if value is None else value for value, default in zip(given, defaults, strict=True))
 
-    def audio_shift(self, audio_offset: float | None, fps: float) -> int:
-        """Whisper frames (20 ms) the audio windows move by for ``audio_offset`` video frames (`None`: the preset's
-        ``default_audio_offset``, else 0) at ``fps``."""
+    def resolve_audio_offset(self, audio_offset: float | None = None) -> float:
+        """``audio_offset`` in video frames, or for `None` the preset's ``default_audio_offset`` (0 without one)."""
         if audio_offset is None:
-            audio_offset = getattr(getattr(self, "preset", None), "default_audio_offset", 0.0)
+            return getattr(getattr(self, "preset", None), "default_audio_offset", 0.0)
+        return audio_offset
+
+    def audio_shift(self, audio_offset: float | None, fps: float) -> int:
+        """Whisper frames (20 ms) the audio windows move by for ``audio_offset`` video frames (`None`: see
+        :meth:`resolve_audio_offset`) at ``fps``."""
+        audio_offset = self.resolve_audio_offset(audio_offset)
         if isinstance(audio_offset, bool) or not isinstance(audio_offset, (int, float)) or not math.isfinite(
                 audio_offset):
             raise ValueError(f"audio_offset must be a finite number of frames, got {audio_offset!r}")

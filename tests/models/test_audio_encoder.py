@@ -265,7 +265,6 @@ def test_shift_moves_every_window_by_whole_whisper_frames(encoder):
             encoder.frame_indices(2, 300, shift=bad)
 
 
-
 def test_outlier_frames_flag_massive_activations_only():
     torch.manual_seed(0)
     features = torch.randn(2, 60, NUM_STATES, D_MODEL)

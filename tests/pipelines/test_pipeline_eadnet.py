@@ -291,7 +291,6 @@ def test_audio_offset_feeds_each_frame_the_later_audio(pipe, portrait):
             run(pipe, portrait, audio_offset=bad)
 
 
-
 def test_whisper_frames_with_massive_activations_get_the_null_audio(pipe, monkeypatch):
     track = speech(1.0)
     raw, num_frames = pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=False)
