@@ -16,9 +16,11 @@ FPS = 25.0
 
 
 class EADNetGenerate:
-    DESCRIPTION = ("Animates one portrait to the speech with the chosen emotion (label + intensity, or a free text "
-                   "that overrides the label) in one node. For source videos, reference-frame emotions or window "
-                   "settings use the staged nodes (Audio Encode, Emotion, Face Crop, Sampler, Decode, Paste Back).")
+    DESCRIPTION = (
+        "Animates one portrait to the speech with the chosen emotion (label + intensity, or a free text "
+        "that overrides the label) in one node. For source videos, reference-frame emotions or window "
+        "settings use the staged nodes (Audio Encode, Emotion, Face Crop, Sampler, Decode, Paste Back)."
+    )
     CATEGORY = "EAD-Net"
     RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
     RETURN_NAMES = ("frames", "fps", "caption")
@@ -32,21 +34,41 @@ class EADNetGenerate:
                 "image": ("IMAGE", {"tooltip": "One portrait with a clearly visible face."}),
                 "audio": ("AUDIO", {"tooltip": "The speech to lip-sync (e.g. from Load Audio); one clip."}),
                 "emotion_label": (emotion_labels(), {"default": "neutral", "tooltip": "MEAD emotion to show."}),
-                "intensity": ("INT", {"default": 2, "min": 1, "max": 3, "step": 1,
-                                      "tooltip": "1 = slight, 2 = clear, 3 = strong."}),
-                "emotion_text": ("STRING", {"default": "", "multiline": True,
-                                            "tooltip": "Optional free description; when not empty it replaces "
-                                                       "the label."}),
+                "intensity": (
+                    "INT",
+                    {"default": 2, "min": 1, "max": 3, "step": 1, "tooltip": "1 = slight, 2 = clear, 3 = strong."},
+                ),
+                "emotion_text": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "multiline": True,
+                        "tooltip": "Optional free description; when not empty it replaces the label.",
+                    },
+                ),
                 **sampling_inputs(),
             }
         }
 
-    def generate(self, model: EADNetModel, image, audio, emotion_label: str, intensity: int, emotion_text: str,
-                 steps: int, audio_guidance: float, text_guidance: float, seed: int):
+    def generate(
+        self,
+        model: EADNetModel,
+        image,
+        audio,
+        emotion_label: str,
+        intensity: int,
+        emotion_text: str,
+        steps: int,
+        audio_guidance: float,
+        text_guidance: float,
+        seed: int,
+    ):
         if isinstance(image, torch.Tensor) and image.ndim == 4 and image.shape[0] > 1:
-            raise ValueError(f"image holds a batch of {image.shape[0]} images but EAD-Net Generate animates one "
-                             "portrait: connect one image, or pass video frames to EAD-Net Face Crop (the staged "
-                             "nodes) to dub a video")
+            raise ValueError(
+                f"image holds a batch of {image.shape[0]} images but EAD-Net Generate animates one "
+                "portrait: connect one image, or pass video frames to EAD-Net Face Crop (the staged "
+                "nodes) to dub a video"
+            )
         portrait = image_to_uint8(image)[0]
         waveform, sample_rate = audio_waveform(audio)
         text = emotion_text.strip() if emotion_text else ""
@@ -57,10 +79,16 @@ class EADNetGenerate:
         frames = []
         with model.active() as pipe:
             for window in pipe.generate_windows(
-                image=portrait, audio=waveform.numpy(), sample_rate=sample_rate,
-                emotion=None if text else f"{emotion_label}:{int(intensity)}", emotion_text=text or None,
-                num_inference_steps=int(steps), audio_guidance_scale=float(audio_guidance),
-                text_guidance_scale=float(text_guidance), generator=make_generator(seed), fps=FPS,
+                image=portrait,
+                audio=waveform.numpy(),
+                sample_rate=sample_rate,
+                emotion=None if text else f"{emotion_label}:{int(intensity)}",
+                emotion_text=text or None,
+                num_inference_steps=int(steps),
+                audio_guidance_scale=float(audio_guidance),
+                text_guidance_scale=float(text_guidance),
+                generator=make_generator(seed),
+                fps=FPS,
                 callback_on_step_end=monitor,
             ):
                 frames.append(uint8_to_image(window.frames))

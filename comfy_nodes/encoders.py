@@ -28,8 +28,9 @@ def emotion_labels() -> list[str]:
 def check_label(label: str) -> None:
     labels = emotion_labels()
     if label not in labels:
-        raise ValueError(f"unknown emotion label {label!r}: choose one of {', '.join(labels)} "
-                         "(or describe the emotion as text)")
+        raise ValueError(
+            f"unknown emotion label {label!r}: choose one of {', '.join(labels)} (or describe the emotion as text)"
+        )
 
 
 def check_intensity(intensity: int) -> None:
@@ -38,8 +39,10 @@ def check_intensity(intensity: int) -> None:
 
 
 class EADNetAudioEncode:
-    DESCRIPTION = ("Encodes speech with Whisper into per-frame features; the clip gets as many frames as the speech "
-                   "lasts at the chosen fps. Any sample rate and channel count.")
+    DESCRIPTION = (
+        "Encodes speech with Whisper into per-frame features; the clip gets as many frames as the speech "
+        "lasts at the chosen fps. Any sample rate and channel count."
+    )
     CATEGORY = "EAD-Net/conditioning"
     RETURN_TYPES = (EADNET_AUDIO,)
     RETURN_NAMES = ("audio",)
@@ -51,8 +54,16 @@ class EADNetAudioEncode:
             "required": {
                 "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
                 "audio": ("AUDIO", {"tooltip": "The speech the face lip-syncs to (e.g. from Load Audio); one clip."}),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 120.0, "step": 1.0,
-                                  "tooltip": "Frame rate of the generated video (the model is trained at 25)."}),
+                "fps": (
+                    "FLOAT",
+                    {
+                        "default": 25.0,
+                        "min": 1.0,
+                        "max": 120.0,
+                        "step": 1.0,
+                        "tooltip": "Frame rate of the generated video (the model is trained at 25).",
+                    },
+                ),
             }
         }
 
@@ -60,14 +71,23 @@ class EADNetAudioEncode:
         waveform, sample_rate = audio_waveform(audio)
         with model.active() as pipe:
             features, num_frames = pipe.prepare_audio(waveform.numpy(), sample_rate, float(fps))
-        return (EADNetAudio(features=features.detach().cpu(), num_frames=num_frames, fps=float(fps),
-                              waveform=waveform, sample_rate=sample_rate),)
+        return (
+            EADNetAudio(
+                features=features.detach().cpu(),
+                num_frames=num_frames,
+                fps=float(fps),
+                waveform=waveform,
+                sample_rate=sample_rate,
+            ),
+        )
 
 
 class EADNetEmotion:
-    DESCRIPTION = ("The emotion to show, turned into the description that guides generation: a MEAD label with an "
-                   "intensity, free text, or reference frames described by a vision-language model (SmolVLM2 by "
-                   "default, downloaded on first use). Also outputs that description as text.")
+    DESCRIPTION = (
+        "The emotion to show, turned into the description that guides generation: a MEAD label with an "
+        "intensity, free text, or reference frames described by a vision-language model (SmolVLM2 by "
+        "default, downloaded on first use). Also outputs that description as text."
+    )
     CATEGORY = "EAD-Net/conditioning"
     RETURN_TYPES = (EADNET_EMOTION, "STRING")
     RETURN_NAMES = ("emotion", "caption")
@@ -78,26 +98,52 @@ class EADNetEmotion:
         return {
             "required": {
                 "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
-                "source": (list(EMOTION_SOURCES), {"default": "label",
-                                                   "tooltip": "Which input describes the emotion: the label, the "
-                                                              "text, or the reference frames."}),
+                "source": (
+                    list(EMOTION_SOURCES),
+                    {
+                        "default": "label",
+                        "tooltip": "Which input describes the emotion: the label, the text, or the reference frames.",
+                    },
+                ),
                 "label": (emotion_labels(), {"default": "neutral", "tooltip": "MEAD emotion (source = label)."}),
-                "intensity": ("INT", {"default": 2, "min": 1, "max": 3, "step": 1,
-                                      "tooltip": "1 = slight, 2 = clear, 3 = strong (source = label)."}),
-                "text": ("STRING", {"default": "", "multiline": True,
-                                    "tooltip": "Free description, e.g. 'calm, warm smile' (source = text)."}),
+                "intensity": (
+                    "INT",
+                    {
+                        "default": 2,
+                        "min": 1,
+                        "max": 3,
+                        "step": 1,
+                        "tooltip": "1 = slight, 2 = clear, 3 = strong (source = label).",
+                    },
+                ),
+                "text": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "multiline": True,
+                        "tooltip": "Free description, e.g. 'calm, warm smile' (source = text).",
+                    },
+                ),
             },
             "optional": {
-                "reference": ("IMAGE", {"tooltip": "Image(s) or video frames showing the emotion "
-                                                   "(source = reference)."}),
-                "vlm": ("STRING", {"default": "",
-                                   "tooltip": "Vision-language model (Hub id or folder) describing the reference; "
-                                              "empty = SmolVLM2 default."}),
+                "reference": (
+                    "IMAGE",
+                    {"tooltip": "Image(s) or video frames showing the emotion (source = reference)."},
+                ),
+                "vlm": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "tooltip": "Vision-language model (Hub id or folder) describing the reference; "
+                        "empty = SmolVLM2 default.",
+                    },
+                ),
             },
         }
 
-    def describe(self, model: EADNetModel, source: str, label: str, intensity: int, text: str,
-                 reference=None, vlm: str = ""):
+    def describe(
+        self, model: EADNetModel, source: str, label: str, intensity: int, text: str, reference=None, vlm: str = ""
+    ):
         if source == "label":
             check_label(label)
             check_intensity(intensity)
@@ -105,14 +151,17 @@ class EADNetEmotion:
                 description = pipe.describe_emotion(emotion=f"{label}:{int(intensity)}")
         elif source == "text":
             if not text.strip():
-                raise ValueError("source is 'text' but the text is empty: describe the emotion, or choose "
-                                 "source 'label'")
+                raise ValueError(
+                    "source is 'text' but the text is empty: describe the emotion, or choose source 'label'"
+                )
             with model.active() as pipe:
                 description = pipe.describe_emotion(emotion_text=text.strip())
         elif source == "reference":
             if reference is None:
-                raise ValueError("source is 'reference' but no reference IMAGE is connected: connect image(s) or "
-                                 "video frames (e.g. Get Video Components → images)")
+                raise ValueError(
+                    "source is 'reference' but no reference IMAGE is connected: connect image(s) or "
+                    "video frames (e.g. Get Video Components → images)"
+                )
             frames = image_to_uint8(reference)
             with model.active():
                 description = reference_captioner(model, vlm).caption(_reference_spec(frames))

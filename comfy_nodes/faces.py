@@ -30,15 +30,20 @@ def plan_faces(pipe, frames, num_frames: int, fps: float, video_fps: float, no_f
     try:
         return pipe.prepare_faces(portrait, video, num_frames, fps, video_fps or None, no_face)
     except NoFaceError as error:
-        hint = ("use a portrait where one face is clearly visible" if video is None else
-                "set no_face to 'skip' or 'hold' to pass over frames without a face, or trim the video")
+        hint = (
+            "use a portrait where one face is clearly visible"
+            if video is None
+            else "set no_face to 'skip' or 'hold' to pass over frames without a face, or trim the video"
+        )
         raise ValueError(f"{error} ({hint})") from error
 
 
 class EADNetFaceCrop:
-    DESCRIPTION = ("Finds and aligns the face: one image is a portrait that is animated; several images are the "
-                   "frames of a source video to dub (resampled to the output fps and played back and forth when "
-                   "shorter than the speech). Outputs the face plan and the aligned crops for preview.")
+    DESCRIPTION = (
+        "Finds and aligns the face: one image is a portrait that is animated; several images are the "
+        "frames of a source video to dub (resampled to the output fps and played back and forth when "
+        "shorter than the speech). Outputs the face plan and the aligned crops for preview."
+    )
     CATEGORY = "EAD-Net/face"
     RETURN_TYPES = (EADNET_FACE, "IMAGE")
     RETURN_NAMES = ("face", "crops")
@@ -49,15 +54,30 @@ class EADNetFaceCrop:
         return {
             "required": {
                 "model": (EADNET_MODEL, {"tooltip": "From EAD-Net Model Loader."}),
-                "image": ("IMAGE", {"tooltip": "One portrait, or the frames of a source video (e.g. Get Video "
-                                               "Components → images)."}),
+                "image": (
+                    "IMAGE",
+                    {"tooltip": "One portrait, or the frames of a source video (e.g. Get Video Components → images)."},
+                ),
                 "audio": (EADNET_AUDIO, {"tooltip": "From EAD-Net Audio Encode: sets how many frames to make."}),
-                "no_face": (list(NO_FACE_CHOICES), {"default": "error",
-                                                    "tooltip": "Video frames without a face: stop with an error, "
-                                                               "skip them, or hold the last face."}),
-                "video_fps": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 240.0, "step": 0.01,
-                                        "tooltip": "Frame rate of the source video frames (ignored for a portrait; "
-                                                   "0 = same as the output)."}),
+                "no_face": (
+                    list(NO_FACE_CHOICES),
+                    {
+                        "default": "error",
+                        "tooltip": "Video frames without a face: stop with an error, "
+                        "skip them, or hold the last face.",
+                    },
+                ),
+                "video_fps": (
+                    "FLOAT",
+                    {
+                        "default": 25.0,
+                        "min": 0.0,
+                        "max": 240.0,
+                        "step": 0.01,
+                        "tooltip": "Frame rate of the source video frames (ignored for a portrait; "
+                        "0 = same as the output).",
+                    },
+                ),
             }
         }
 
@@ -69,8 +89,10 @@ class EADNetFaceCrop:
 
 
 class EADNetPasteBack:
-    DESCRIPTION = ("Pastes generated face crops back into the portrait or source frames (feathered along the face "
-                   "mask) → full frames and their fps, ready for Create Video.")
+    DESCRIPTION = (
+        "Pastes generated face crops back into the portrait or source frames (feathered along the face "
+        "mask) → full frames and their fps, ready for Create Video."
+    )
     CATEGORY = "EAD-Net/face"
     RETURN_TYPES = ("IMAGE", "FLOAT")
     RETURN_NAMES = ("frames", "fps")
@@ -90,8 +112,10 @@ class EADNetPasteBack:
         crops = image_to_uint8(crops)
         size = face.plan.crops.shape[1:3]
         if crops.shape[1:3] != size or len(crops) != face.num_frames:
-            raise ValueError(f"crops are {len(crops)} × {crops.shape[1]}×{crops.shape[2]} but the face plan needs "
-                             f"{face.num_frames} × {size[0]}×{size[1]}: connect EAD-Net Decode made from this face")
+            raise ValueError(
+                f"crops are {len(crops)} × {crops.shape[1]}×{crops.shape[2]} but the face plan needs "
+                f"{face.num_frames} × {size[0]}×{size[1]}: connect EAD-Net Decode made from this face"
+            )
         with model.active() as pipe:
             frames = pipe.paste_back(face.plan, crops, start=0)
         return (uint8_to_image(frames), float(face.fps))

@@ -29,10 +29,12 @@ def model_choices() -> list[str]:
 
 
 class EADNetModelLoader:
-    DESCRIPTION = ("Loads EAD-Net (denoiser, autoencoder, Whisper audio encoder, emotion text encoder, face "
-                   "alignment). The default, eadnet-mini, ships inside the package and needs no download; other "
-                   "presets download their pinned weights into models/eadnet on first use; model folders placed "
-                   "in models/eadnet load from disk.")
+    DESCRIPTION = (
+        "Loads EAD-Net (denoiser, autoencoder, Whisper audio encoder, emotion text encoder, face "
+        "alignment). The default, eadnet-mini, ships inside the package and needs no download; other "
+        "presets download their pinned weights into models/eadnet on first use; model folders placed "
+        "in models/eadnet load from disk."
+    )
     CATEGORY = "EAD-Net/loaders"
     RETURN_TYPES = (EADNET_MODEL,)
     RETURN_NAMES = ("model",)
@@ -43,20 +45,33 @@ class EADNetModelLoader:
         choices = model_choices()
         return {
             "required": {
-                "model": (choices, {"default": DEFAULT_MODEL if DEFAULT_MODEL in choices else choices[0],
-                                    "tooltip": "A weights preset or a model folder found in models/eadnet. "
-                                               f"'{DEFAULT_MODEL}' (default) is the small trained model bundled "
-                                               "with EAD-Net (64 px face, no download); latentsync-* presets "
-                                               "download on first use into models/eadnet; 'offline-demo' is "
-                                               "untrained: the face comes out as noise."}),
-                "precision": (list(PRECISIONS), {"default": "fp32",
-                                                 "tooltip": "Weights dtype: fp16/bf16 halve GPU memory; use fp32 "
-                                                            "on CPU."}),
-                "device": (list(DEVICES), {"default": "auto",
-                                           "tooltip": "Where the model runs: auto = ComfyUI's device."}),
-                "offload": (list(OFFLOAD_CHOICES), {"default": OFFLOAD_CHOICES[0],
-                                                      "tooltip": "Move the weights to CPU after each node runs "
-                                                                 "(frees GPU memory) or keep them on the device."}),
+                "model": (
+                    choices,
+                    {
+                        "default": DEFAULT_MODEL if DEFAULT_MODEL in choices else choices[0],
+                        "tooltip": "A weights preset or a model folder found in models/eadnet. "
+                        f"'{DEFAULT_MODEL}' (default) is the small trained model bundled "
+                        "with EAD-Net (64 px face, no download); latentsync-* presets "
+                        "download on first use into models/eadnet; 'offline-demo' is "
+                        "untrained: the face comes out as noise.",
+                    },
+                ),
+                "precision": (
+                    list(PRECISIONS),
+                    {"default": "fp32", "tooltip": "Weights dtype: fp16/bf16 halve GPU memory; use fp32 on CPU."},
+                ),
+                "device": (
+                    list(DEVICES),
+                    {"default": "auto", "tooltip": "Where the model runs: auto = ComfyUI's device."},
+                ),
+                "offload": (
+                    list(OFFLOAD_CHOICES),
+                    {
+                        "default": OFFLOAD_CHOICES[0],
+                        "tooltip": "Move the weights to CPU after each node runs "
+                        "(frees GPU memory) or keep them on the device.",
+                    },
+                ),
             }
         }
 
@@ -71,14 +86,25 @@ class EADNetModelLoader:
         folder = local_model_path(model)
         preset, local_paths = resolve_model(str(folder) if folder is not None else model)
         if not preset.trained:
-            logger.warning("EAD-Net model %r carries UNTRAINED weights: the face region will be noise, not a "
-                           "talking face. Load trained weights (e.g. %s) for real results.", model, DEFAULT_MODEL)
+            logger.warning(
+                "EAD-Net model %r carries UNTRAINED weights: the face region will be noise, not a "
+                "talking face. Load trained weights (e.g. %s) for real results.",
+                model,
+                DEFAULT_MODEL,
+            )
         target = torch_device(device)
-        pipe = EADNetPipeline.from_preset(preset, device="cpu", dtype=PRECISIONS[precision],
-                                          local_paths=local_paths, models_dir=models_dir())
+        pipe = EADNetPipeline.from_preset(
+            preset, device="cpu", dtype=PRECISIONS[precision], local_paths=local_paths, models_dir=models_dir()
+        )
         pipe.set_progress_bar_config(disable=True)  # ComfyUI's own bar is driven per step instead
-        wrapped = EADNetModel(pipeline=pipe, preset=preset, name=model, device=target,
-                                dtype=PRECISIONS[precision], offload=offload == OFFLOAD_CHOICES[0])
+        wrapped = EADNetModel(
+            pipeline=pipe,
+            preset=preset,
+            name=model,
+            device=target,
+            dtype=PRECISIONS[precision],
+            offload=offload == OFFLOAD_CHOICES[0],
+        )
         if not wrapped.offload:
             pipe.to(target)
         return (wrapped,)

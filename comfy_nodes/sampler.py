@@ -38,23 +38,49 @@ def sampling_inputs() -> dict:
 
     preset = get_preset(DEFAULT_MODEL)
     return {
-        "steps": ("INT", {"default": preset.default_steps, "min": 1, "max": 200,
-                          "tooltip": f"Denoising steps per window (more = slower, finer; {DEFAULT_MODEL}'s "
-                                     f"default is {preset.default_steps}, the LatentSync presets' 20)."}),
-        "audio_guidance": ("FLOAT", {"default": preset.default_audio_guidance, "min": 0.0, "max": 10.0, "step": 0.1,
-                                     "tooltip": "Classifier-free guidance on the speech: higher = stronger lip "
-                                                "sync (1 = off)."}),
-        "text_guidance": ("FLOAT", {"default": preset.default_text_guidance, "min": 0.0, "max": 10.0, "step": 0.1,
-                                    "tooltip": "Classifier-free guidance on the emotion description: higher = "
-                                               "stronger expression (1 = off)."}),
-        "seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
-                         "tooltip": "Seed of the initial noise (shared by all frames)."}),
+        "steps": (
+            "INT",
+            {
+                "default": preset.default_steps,
+                "min": 1,
+                "max": 200,
+                "tooltip": f"Denoising steps per window (more = slower, finer; {DEFAULT_MODEL}'s "
+                f"default is {preset.default_steps}, the LatentSync presets' 20).",
+            },
+        ),
+        "audio_guidance": (
+            "FLOAT",
+            {
+                "default": preset.default_audio_guidance,
+                "min": 0.0,
+                "max": 10.0,
+                "step": 0.1,
+                "tooltip": "Classifier-free guidance on the speech: higher = stronger lip sync (1 = off).",
+            },
+        ),
+        "text_guidance": (
+            "FLOAT",
+            {
+                "default": preset.default_text_guidance,
+                "min": 0.0,
+                "max": 10.0,
+                "step": 0.1,
+                "tooltip": "Classifier-free guidance on the emotion description: higher = "
+                "stronger expression (1 = off).",
+            },
+        ),
+        "seed": (
+            "INT",
+            {"default": 0, "min": 0, "max": MAX_SEED, "tooltip": "Seed of the initial noise (shared by all frames)."},
+        ),
     }
 
 
 class EADNetSampler:
-    DESCRIPTION = ("Generates the talking face: denoises the face crops window by window (overlapping windows keep "
-                   "long clips coherent), guided by the speech and the emotion. Outputs latents for EAD-Net Decode.")
+    DESCRIPTION = (
+        "Generates the talking face: denoises the face crops window by window (overlapping windows keep "
+        "long clips coherent), guided by the speech and the emotion. Outputs latents for EAD-Net Decode."
+    )
     CATEGORY = "EAD-Net/sampling"
     RETURN_TYPES = (EADNET_LATENTS,)
     RETURN_NAMES = ("latents",)
@@ -69,19 +95,45 @@ class EADNetSampler:
                 "audio": (EADNET_AUDIO, {"tooltip": "From EAD-Net Audio Encode (the same one the face crop used)."}),
                 "emotion": (EADNET_EMOTION, {"tooltip": "From EAD-Net Emotion."}),
                 **sampling_inputs(),
-                "window": ("INT", {"default": 16, "min": 1, "max": 128,
-                                   "tooltip": "Frames denoised together; memory grows with it."}),
-                "overlap": ("INT", {"default": 2, "min": 0, "max": 64,
-                                    "tooltip": "Frames shared by consecutive windows (smooth seams); less than "
-                                               "window."}),
+                "window": (
+                    "INT",
+                    {
+                        "default": 16,
+                        "min": 1,
+                        "max": 128,
+                        "tooltip": "Frames denoised together; memory grows with it.",
+                    },
+                ),
+                "overlap": (
+                    "INT",
+                    {
+                        "default": 2,
+                        "min": 0,
+                        "max": 64,
+                        "tooltip": "Frames shared by consecutive windows (smooth seams); less than window.",
+                    },
+                ),
             }
         }
 
-    def sample(self, model: EADNetModel, face: EADNetFace, audio: EADNetAudio, emotion: EmotionValue,
-               steps: int, audio_guidance: float, text_guidance: float, seed: int, window: int, overlap: int):
+    def sample(
+        self,
+        model: EADNetModel,
+        face: EADNetFace,
+        audio: EADNetAudio,
+        emotion: EmotionValue,
+        steps: int,
+        audio_guidance: float,
+        text_guidance: float,
+        seed: int,
+        window: int,
+        overlap: int,
+    ):
         if face.num_frames != audio.num_frames:
-            raise ValueError(f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
-                             "the same EAD-Net Audio Encode to Face Crop and Sampler")
+            raise ValueError(
+                f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
+                "the same EAD-Net Audio Encode to Face Crop and Sampler"
+            )
         if not 0 <= overlap < window:
             raise ValueError(f"overlap ({overlap}) must be smaller than window ({window})")
         monitor = StepMonitor()
@@ -89,18 +141,29 @@ class EADNetSampler:
         with model.active() as pipe:
             text = pipe.encode_emotion(emotion.description, float(text_guidance))
             for output in pipe.denoise_windows(
-                face.plan, audio.features, audio.num_frames, text, num_inference_steps=int(steps),
-                audio_guidance_scale=float(audio_guidance), text_guidance_scale=float(text_guidance),
-                generator=make_generator(seed), fps=audio.fps, window_size=int(window),
-                window_overlap=int(overlap), decode=False, callback_on_step_end=monitor,
+                face.plan,
+                audio.features,
+                audio.num_frames,
+                text,
+                num_inference_steps=int(steps),
+                audio_guidance_scale=float(audio_guidance),
+                text_guidance_scale=float(text_guidance),
+                generator=make_generator(seed),
+                fps=audio.fps,
+                window_size=int(window),
+                window_overlap=int(overlap),
+                decode=False,
+                callback_on_step_end=monitor,
             ):
                 parts.append(output.latents.detach().cpu())
         return (EADNetLatents(latents=torch.cat(parts, dim=2), fps=audio.fps),)
 
 
 class EADNetDecode:
-    DESCRIPTION = ("Decodes the sampler's latents into face crops, keeping the reference outside the face mask. "
-                   "Connect the crops to EAD-Net Paste Back.")
+    DESCRIPTION = (
+        "Decodes the sampler's latents into face crops, keeping the reference outside the face mask. "
+        "Connect the crops to EAD-Net Paste Back."
+    )
     CATEGORY = "EAD-Net/sampling"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("crops",)
@@ -118,8 +181,10 @@ class EADNetDecode:
 
     def decode(self, model: EADNetModel, latents: EADNetLatents, face: EADNetFace):
         if latents.num_frames != face.num_frames:
-            raise ValueError(f"latents have {latents.num_frames} frames but the face plan {face.num_frames}: "
-                             "connect the face crop the sampler used")
+            raise ValueError(
+                f"latents have {latents.num_frames} frames but the face plan {face.num_frames}: "
+                "connect the face crop the sampler used"
+            )
         with model.active() as pipe:
             crops = pipe.decode_crops(latents.latents, face.plan, start=0)
         return (uint8_to_image(crops),)

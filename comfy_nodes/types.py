@@ -125,8 +125,10 @@ def uint8_to_image(frames: np.ndarray) -> torch.Tensor:
 def audio_waveform(audio: Any) -> tuple[torch.Tensor, int]:
     """Core ``AUDIO`` → ``(C, T)`` float waveform and sample rate, with errors a user can act on."""
     if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise ValueError("audio must be a ComfyUI AUDIO value ({'waveform': [1, C, T], 'sample_rate': int}); "
-                         "connect a Load Audio node")
+        raise ValueError(
+            "audio must be a ComfyUI AUDIO value ({'waveform': [1, C, T], 'sample_rate': int}); "
+            "connect a Load Audio node"
+        )
     waveform = torch.as_tensor(audio["waveform"])
     if waveform.ndim == 3:
         if waveform.shape[0] != 1:

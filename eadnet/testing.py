@@ -30,7 +30,6 @@ TINY_SYNCNET_CONFIG = {
 }
 
 
-
 def tiny_text_encoder(seed: int = 0, hidden_size: int = 24) -> EmotionTextEncoder:
     """A one-layer BERT with a word-piece vocabulary written on the fly."""
     from transformers import BertConfig, BertModel, BertTokenizer
@@ -206,6 +205,12 @@ def save_tiny_model_folder(directory, seed: int = 0) -> Path:
     components = tiny_components(seed=seed, face_processor=object())
     components.pop("face_processor")
     return save_model_folder(
-        directory, components, resolution=TINY_CROP_SIZE, mask_mode="face", trained=False, default_steps=1,
-        default_audio_guidance=1.0, default_text_guidance=1.0,
+        directory,
+        components,
+        resolution=TINY_CROP_SIZE,
+        mask_mode="face",
+        trained=False,
+        default_steps=1,
+        default_audio_guidance=1.0,
+        default_text_guidance=1.0,
     )

@@ -13,7 +13,13 @@ from gradio_app.service import MAX_STEPS, GenerationCancelledError, GenerationSe
 
 MODE_CHOICES = [("Label + intensity", "label"), ("Free text", "text"), ("Reference video", "reference")]
 #: The examples: the bundled portrait and speech with several emotions, ``(label, intensity)`` or free text.
-EXAMPLE_EMOTIONS = (("happy", 2), ("sad", 2), ("angry", 3), ("surprised", 2), "a calm speaker with a faint, warm smile")
+EXAMPLE_EMOTIONS = (
+    ("happy", 2),
+    ("sad", 2),
+    ("angry", 3),
+    ("surprised", 2),
+    "a calm speaker with a faint, warm smile",
+)
 GPU_SECONDS_PER_AUDIO_SECOND = 4.0
 GPU_BASE_SECONDS = 30.0
 GPU_MAX_SECONDS = 300.0
@@ -68,15 +74,40 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
     cancel_events: dict[str, threading.Event] = {}
 
     @gpu_decorator(gpu_seconds)
-    def generate(portrait, video, audio, emotion_mode, label, intensity, text, reference, steps, audio_guidance,
-                 text_guidance, seed, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+    def generate(
+        portrait,
+        video,
+        audio,
+        emotion_mode,
+        label,
+        intensity,
+        text,
+        reference,
+        steps,
+        audio_guidance,
+        text_guidance,
+        seed,
+        request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
+    ):
         session = request.session_hash if request is not None else "default"
         event = threading.Event()
         cancel_events[session] = event
         try:
             return service.generate(
-                portrait, video, audio, emotion_mode, label, intensity, text, reference, steps, audio_guidance,
-                text_guidance, seed, progress_callback=lambda fraction, message: progress(fraction, desc=message),
+                portrait,
+                video,
+                audio,
+                emotion_mode,
+                label,
+                intensity,
+                text,
+                reference,
+                steps,
+                audio_guidance,
+                text_guidance,
+                seed,
+                progress_callback=lambda fraction, message: progress(fraction, desc=message),
                 cancel_event=event,
             )
         except GenerationCancelledError as error:
@@ -93,8 +124,10 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             gr.Info("Cancelling after the current step…")
 
     with gr.Blocks(title="EAD-Net", delete_cache=(1800, 3600)) as demo:
-        gr.Markdown("# EAD-Net: emotion-aware talking heads\nA portrait (or a source video) + speech + an emotion "
-                    "→ a talking-head video.")
+        gr.Markdown(
+            "# EAD-Net: emotion-aware talking heads\nA portrait (or a source video) + speech + an emotion "
+            "→ a talking-head video."
+        )
         notice = service.model_notice()
         if notice:
             gr.Markdown(notice)
@@ -110,12 +143,19 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                 text = gr.Textbox(label="Emotion text", placeholder="a warm smile with raised brows", visible=False)
                 reference = gr.Video(label="Emotion reference video", sources=["upload"], visible=False)
                 with gr.Accordion("Advanced", open=False):
-                    steps = gr.Number(label="Denoising steps (empty: model default)", value=None, precision=0,
-                                      minimum=1, maximum=MAX_STEPS)
-                    audio_guidance = gr.Number(label="Audio guidance (empty: model default)", value=None,
-                                               minimum=0, maximum=10)
-                    text_guidance = gr.Number(label="Text guidance (empty: model default)", value=None,
-                                              minimum=0, maximum=10)
+                    steps = gr.Number(
+                        label="Denoising steps (empty: model default)",
+                        value=None,
+                        precision=0,
+                        minimum=1,
+                        maximum=MAX_STEPS,
+                    )
+                    audio_guidance = gr.Number(
+                        label="Audio guidance (empty: model default)", value=None, minimum=0, maximum=10
+                    )
+                    text_guidance = gr.Number(
+                        label="Text guidance (empty: model default)", value=None, minimum=0, maximum=10
+                    )
                     seed = gr.Number(label="Seed", value=0, precision=0)
                 with gr.Row():
                     run = gr.Button("Generate", variant="primary")
@@ -125,15 +165,37 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                 description = gr.Textbox(label="Emotion description used", interactive=False)
                 timings = gr.Textbox(label="Timings (s)", interactive=False)
 
-        inputs = [portrait, video, audio, emotion_mode, label, intensity, text, reference, steps, audio_guidance,
-                  text_guidance, seed]
+        inputs = [
+            portrait,
+            video,
+            audio,
+            emotion_mode,
+            label,
+            intensity,
+            text,
+            reference,
+            steps,
+            audio_guidance,
+            text_guidance,
+            seed,
+        ]
         emotion_mode.change(
-            lambda mode: (gr.update(visible=mode == "label"), gr.update(visible=mode == "label"),
-                          gr.update(visible=mode == "text"), gr.update(visible=mode == "reference")),
-            inputs=emotion_mode, outputs=[label, intensity, text, reference], api_visibility="private",
+            lambda mode: (
+                gr.update(visible=mode == "label"),
+                gr.update(visible=mode == "label"),
+                gr.update(visible=mode == "text"),
+                gr.update(visible=mode == "reference"),
+            ),
+            inputs=emotion_mode,
+            outputs=[label, intensity, text, reference],
+            api_visibility="private",
         )
-        gr.Examples(examples=example_rows(), inputs=inputs, cache_examples=False,
-                    label="Examples: the bundled portrait and speech with different emotions")
+        gr.Examples(
+            examples=example_rows(),
+            inputs=inputs,
+            cache_examples=False,
+            label="Examples: the bundled portrait and speech with different emotions",
+        )
         run.click(generate, inputs=inputs, outputs=[output, description, timings], api_name="generate")
         stop.click(cancel, inputs=None, outputs=None, queue=False, api_visibility="private")
     demo.queue(default_concurrency_limit=1)

@@ -71,8 +71,11 @@ class GenerationService:
         self.model = str(model or os.environ.get("EADNET_MODEL") or DEFAULT_MODEL)
         self.allowed_dirs = [Path(d).resolve() for d in allowed_dirs]
         self.max_upload_bytes = int(max_upload_bytes)
-        self.max_audio_seconds = (float(max_audio_seconds) if max_audio_seconds is not None
-                                  else _env_float("EADNET_MAX_AUDIO_SECONDS", DEFAULT_MAX_AUDIO_SECONDS))
+        self.max_audio_seconds = (
+            float(max_audio_seconds)
+            if max_audio_seconds is not None
+            else _env_float("EADNET_MAX_AUDIO_SECONDS", DEFAULT_MAX_AUDIO_SECONDS)
+        )
         self.output_max_age = float(output_max_age)
         self.device = device
         self.output_dir = Path(tempfile.mkdtemp(prefix="eadnet-gradio-"))
@@ -117,9 +120,11 @@ class GenerationService:
         if not preset.trained:
             return f"**Note:** the `{preset.name}` model is untrained: the face region will be noise."
         if preset.name == DEFAULT_MODEL:
-            return (f"Model: `{preset.name}`, the small trained EAD-Net bundled with the package (runs offline; "
-                    f"the face is generated at {preset.resolution} px). Its model card, "
-                    "`eadnet/weights/eadnet-mini/MODEL_CARD.md`, says what it was trained on and where it fails.")
+            return (
+                f"Model: `{preset.name}`, the small trained EAD-Net bundled with the package (runs offline; "
+                f"the face is generated at {preset.resolution} px). Its model card, "
+                "`eadnet/weights/eadnet-mini/MODEL_CARD.md`, says what it was trained on and where it fails."
+            )
         return f"Model: `{preset.name}`."
 
     # ------------------------------------------------------------------------------------------- inputs
@@ -135,8 +140,9 @@ class GenerationService:
             raise ServiceError(f"The {what} {resolved.name!r} does not exist (upload it again).")
         size = resolved.stat().st_size
         if size > self.max_upload_bytes:
-            raise ServiceError(f"The {what} is {size / 2**20:.1f} MB; the limit is "
-                               f"{self.max_upload_bytes / 2**20:.1f} MB.")
+            raise ServiceError(
+                f"The {what} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:.1f} MB."
+            )
         if size == 0:
             raise ServiceError(f"The {what} is an empty file.")
         return resolved
@@ -178,8 +184,9 @@ class GenerationService:
             waveform, sample_rate = load_audio(path, max_duration=self.max_audio_seconds)
         except AudioError as error:
             if "long" in str(error).lower() or "longer" in str(error).lower():
-                raise ServiceError(f"The speech is too long: the limit is {self.max_audio_seconds:g} seconds. "
-                                   f"({error})") from error
+                raise ServiceError(
+                    f"The speech is too long: the limit is {self.max_audio_seconds:g} seconds. ({error})"
+                ) from error
             raise ServiceError(f"The speech is not a readable audio file (checked by content): {error}") from error
         except OSError as error:
             raise ServiceError(f"The speech could not be read: {error}") from error
@@ -277,8 +284,9 @@ class GenerationService:
         waveform, sample_rate = self._read_audio(audio)
         image = frames = video_fps = None
         if video is not None:
-            frames, video_fps = self._read_video(video, "source video",
-                                                 max_frames=int(self.max_audio_seconds * 60) + 1)
+            frames, video_fps = self._read_video(
+                video, "source video", max_frames=int(self.max_audio_seconds * 60) + 1
+            )
         else:
             image = self._read_image(portrait, "portrait")
         emotion_reference = None
@@ -303,11 +311,14 @@ class GenerationService:
                 try:
                     from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
 
-                    pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(DEFAULT_VLM_ID,
-                                                                                     device=pipe.device))
+                    pipe.register_modules(
+                        captioner=EmotionCaptioner.from_pretrained(DEFAULT_VLM_ID, device=pipe.device)
+                    )
                 except Exception as error:  # a missing VLM must read as a refused request, not a crash
-                    raise ServiceError(f"Emotion from a reference video needs the vision-language model, which "
-                                       f"could not be loaded here: {error}") from error
+                    raise ServiceError(
+                        f"Emotion from a reference video needs the vision-language model, which "
+                        f"could not be loaded here: {error}"
+                    ) from error
             load_seconds = time.perf_counter() - load_start
             preset = self._preset
 
@@ -325,15 +336,24 @@ class GenerationService:
             num_frames = 0
             try:
                 windows = pipe.generate_windows(
-                    image=image, video=frames, video_fps=video_fps, audio=waveform, sample_rate=sample_rate,
-                    emotion=emotion, emotion_text=emotion_text, emotion_reference=emotion_reference,
+                    image=image,
+                    video=frames,
+                    video_fps=video_fps,
+                    audio=waveform,
+                    sample_rate=sample_rate,
+                    emotion=emotion,
+                    emotion_text=emotion_text,
+                    emotion_reference=emotion_reference,
                     num_inference_steps=int(steps) if steps else preset.default_steps,
-                    audio_guidance_scale=(float(audio_guidance) if audio_guidance is not None
-                                          else preset.default_audio_guidance),
-                    text_guidance_scale=(float(text_guidance) if text_guidance is not None
-                                         else preset.default_text_guidance),
+                    audio_guidance_scale=(
+                        float(audio_guidance) if audio_guidance is not None else preset.default_audio_guidance
+                    ),
+                    text_guidance_scale=(
+                        float(text_guidance) if text_guidance is not None else preset.default_text_guidance
+                    ),
                     generator=torch.Generator(device="cpu").manual_seed(int(seed or 0)),
-                    fps=FPS, callback_on_step_end=on_step,
+                    fps=FPS,
+                    callback_on_step_end=on_step,
                 )
                 with VideoWriter(output, FPS) as writer:
                     for window in windows:
@@ -360,13 +380,21 @@ class GenerationService:
             timings = dict(pipe.timings)
 
         report(1.0, "done")
-        stages = {"load": load_seconds, "face": timings.get("face", 0.0), "audio": timings.get("audio", 0.0),
-                  "emotion": timings.get("emotion", 0.0), "encode": timings.get("encode", 0.0),
-                  "denoise": timings.get("denoise", 0.0),
-                  "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0), "mux": write_seconds}
-        timings_text = (f"{num_frames} frames at {FPS:g} fps ({num_frames / FPS:.2f} s); "
-                        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
-                        + f", total {time.perf_counter() - started:.2f} s")
+        stages = {
+            "load": load_seconds,
+            "face": timings.get("face", 0.0),
+            "audio": timings.get("audio", 0.0),
+            "emotion": timings.get("emotion", 0.0),
+            "encode": timings.get("encode", 0.0),
+            "denoise": timings.get("denoise", 0.0),
+            "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0),
+            "mux": write_seconds,
+        }
+        timings_text = (
+            f"{num_frames} frames at {FPS:g} fps ({num_frames / FPS:.2f} s); "
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+            + f", total {time.perf_counter() - started:.2f} s"
+        )
         if not preset.trained:
             timings_text += f"\nNote: model '{preset.name}' is untrained; the face region is noise."
         return str(output), description, timings_text

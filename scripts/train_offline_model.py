@@ -40,15 +40,26 @@ HELDOUT_EMOTIONS = ["angry:3", "sad:2"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", required=True, help="corpus folder (made here when CORPUS/dataset is missing)")
     parser.add_argument("--runs", default="runs/eadnet-mini", help="output folder of the training runs")
-    parser.add_argument("--stages", nargs="*", default=["corpus", "vae", "syncnet", "stage1"],
-                        help="stages to run (default: corpus vae syncnet stage1; add stage2 for the pixel losses)")
+    parser.add_argument(
+        "--stages",
+        nargs="*",
+        default=["corpus", "vae", "syncnet", "stage1"],
+        help="stages to run (default: corpus vae syncnet stage1; add stage2 for the pixel losses)",
+    )
     parser.add_argument("--no-ablation", action="store_true", help="skip the STDA/TFRM-off ablation runs")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE:KEY=VALUE",
-                        help="recipe override for one stage, e.g. stage1:train.max_steps=100 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="STAGE:KEY=VALUE",
+        help="recipe override for one stage, e.g. stage1:train.max_steps=100 (repeatable)",
+    )
     parser.add_argument("--export", action="store_true", help="copy the trained model into eadnet/weights/")
     parser.add_argument("--export-from", default="stage1", help="run whose model is exported (default stage1)")
     return parser.parse_args(argv)
@@ -75,22 +86,66 @@ def stage_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     vae = str(runs / "vae" / "vae")
     syncnet = str(runs / "syncnet" / "syncnet")
     commands = {
-        "vae": _eadnet("train", "vae", "--config", "recipes/vae_eadnet_mini.yaml", "--resume", "latest",
-                       "--set", f"data.root={data}", "--set", f"train.output_dir={runs / 'vae'}"),
-        "syncnet": _eadnet("train", "syncnet", "--config", "recipes/syncnet_eadnet_mini.yaml", "--resume",
-                           "--set", f"data_root={data}", "--set", f"output_dir={runs / 'syncnet'}"),
+        "vae": _eadnet(
+            "train",
+            "vae",
+            "--config",
+            "recipes/vae_eadnet_mini.yaml",
+            "--resume",
+            "latest",
+            "--set",
+            f"data.root={data}",
+            "--set",
+            f"train.output_dir={runs / 'vae'}",
+        ),
+        "syncnet": _eadnet(
+            "train",
+            "syncnet",
+            "--config",
+            "recipes/syncnet_eadnet_mini.yaml",
+            "--resume",
+            "--set",
+            f"data_root={data}",
+            "--set",
+            f"output_dir={runs / 'syncnet'}",
+        ),
     }
     for suffix, extra in (("", []), ("-ablation", ABLATION)):
         overrides = [item for pair in zip(["--set"] * len(extra), extra, strict=True) for item in pair]
         commands[f"stage1{suffix}"] = _eadnet(
-            "train", "unet", "--config", "recipes/eadnet_mini_stage1.yaml", "--resume", "latest",
-            "--set", f"data.root={data}", "--set", f"components.vae={vae}",
-            "--set", f"train.output_dir={runs / ('stage1' + suffix)}", *overrides)
+            "train",
+            "unet",
+            "--config",
+            "recipes/eadnet_mini_stage1.yaml",
+            "--resume",
+            "latest",
+            "--set",
+            f"data.root={data}",
+            "--set",
+            f"components.vae={vae}",
+            "--set",
+            f"train.output_dir={runs / ('stage1' + suffix)}",
+            *overrides,
+        )
         commands[f"stage2{suffix}"] = _eadnet(
-            "train", "unet", "--config", "recipes/eadnet_mini_stage2.yaml", "--resume", "latest",
-            "--set", f"data.root={data}", "--set", f"components.vae={vae}",
-            "--set", f"unet.init={runs / ('stage1' + suffix) / 'model'}", "--set", f"loss.syncnet={syncnet}",
-            "--set", f"train.output_dir={runs / ('stage2' + suffix)}", *overrides)
+            "train",
+            "unet",
+            "--config",
+            "recipes/eadnet_mini_stage2.yaml",
+            "--resume",
+            "latest",
+            "--set",
+            f"data.root={data}",
+            "--set",
+            f"components.vae={vae}",
+            "--set",
+            f"unet.init={runs / ('stage1' + suffix) / 'model'}",
+            "--set",
+            f"loss.syncnet={syncnet}",
+            "--set",
+            f"train.output_dir={runs / ('stage2' + suffix)}",
+            *overrides,
+        )
     for name in commands:
         commands[name] += _overrides(args, name.replace("-ablation", ""))
     return commands
@@ -124,8 +179,11 @@ def _run_parallel(names: list[str], commands: dict[str, list[str]], runs: Path) 
             continue
         log = (runs / f"{name}.log").open("a")
         logger.info("%s: %s", name, " ".join(commands[name]))
-        running[name] = (subprocess.Popen(commands[name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT),
-                         time.perf_counter(), log)
+        running[name] = (
+            subprocess.Popen(commands[name], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT),
+            time.perf_counter(),
+            log,
+        )
     failed = []
     for name, (process, start, log) in running.items():
         code = process.wait()
@@ -185,8 +243,18 @@ def main(argv: list[str] | None = None) -> None:
     if "corpus" in stages:
         start = time.perf_counter()
         if not (corpus / "dataset" / "manifest.jsonl").is_file():
-            subprocess.run([sys.executable, str(REPO / "scripts" / "make_offline_corpus.py"), "--out", str(corpus),
-                            "--heldout-emotions", *HELDOUT_EMOTIONS], cwd=REPO, check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "scripts" / "make_offline_corpus.py"),
+                    "--out",
+                    str(corpus),
+                    "--heldout-emotions",
+                    *HELDOUT_EMOTIONS,
+                ],
+                cwd=REPO,
+                check=True,
+            )
         from eadnet.data.corpus import write_reference_frames
 
         write_reference_frames(corpus)

@@ -51,8 +51,16 @@ def tiny_video_model_dir(tmp_path_factory):
     from transformers import VideoMAEConfig, VideoMAEModel
 
     torch.manual_seed(0)
-    config = VideoMAEConfig(image_size=32, patch_size=8, num_frames=8, tubelet_size=2, hidden_size=32,
-                            num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    config = VideoMAEConfig(
+        image_size=32,
+        patch_size=8,
+        num_frames=8,
+        tubelet_size=2,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
     directory = tmp_path_factory.mktemp("videomae")
     VideoMAEModel(config).save_pretrained(directory)
     return directory

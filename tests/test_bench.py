@@ -28,10 +28,29 @@ def bench_result(tiny_model_dir, tmp_path_factory):
     path = tmp_path_factory.mktemp("bench") / "tiny.json"
     threads = torch.get_num_threads()
     # One thread: on a loaded 2-core machine two OpenMP threads can be many times slower than one.
-    code, stdout, stderr = _run_cli([
-        "bench", "generate", "--models", str(tiny_model_dir), "--durations", *map(str, DURATIONS), "--steps", "1",
-        "--resolutions", "64", "128", "--threads", "1", "--warmup", "1", "--repeats", "1", "--json", str(path),
-    ])
+    code, stdout, stderr = _run_cli(
+        [
+            "bench",
+            "generate",
+            "--models",
+            str(tiny_model_dir),
+            "--durations",
+            *map(str, DURATIONS),
+            "--steps",
+            "1",
+            "--resolutions",
+            "64",
+            "128",
+            "--threads",
+            "1",
+            "--warmup",
+            "1",
+            "--repeats",
+            "1",
+            "--json",
+            str(path),
+        ]
+    )
     return code, stdout, stderr, path, threads
 
 
@@ -112,10 +131,23 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 def test_isolated_run_reports_a_row(tiny_model_dir, tmp_path):
     path = tmp_path / "isolated.json"
-    code, _, stderr = _run_cli([
-        "bench", "generate", "--models", str(tiny_model_dir), "--durations", "0.5", "--warmup", "0",
-        "--threads", "1", "--isolate", "--json", str(path),
-    ])
+    code, _, stderr = _run_cli(
+        [
+            "bench",
+            "generate",
+            "--models",
+            str(tiny_model_dir),
+            "--durations",
+            "0.5",
+            "--warmup",
+            "0",
+            "--threads",
+            "1",
+            "--isolate",
+            "--json",
+            str(path),
+        ]
+    )
     assert code == 0, stderr
     (row,) = json.loads(path.read_text())["rows"]
     assert row["isolated"] and row["frames"] == 13 and row["total_s"] > 0 and row["peak_rss_mib"] > 0

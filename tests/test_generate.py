@@ -78,11 +78,14 @@ def test_fps_and_odd_image_inputs(model_dir, portrait, short_speech, tmp_path):
     Image.fromarray(portrait[..., 1].astype(np.uint16) * 257).save(sixteen)
     odd = tmp_path / "odd.jpg"
     Image.fromarray(portrait[:509, :511]).save(odd, quality=95)
-    for index, (image, size) in enumerate([(gray, (512, 512)), (rgba, (512, 512)), (sixteen, (512, 512)),
-                                           (odd, (510, 508))]):
+    for index, (image, size) in enumerate(
+        [(gray, (512, 512)), (rgba, (512, 512)), (sixteen, (512, 512)), (odd, (510, 508))]
+    ):
         out = tmp_path / f"out{index}.mp4"
-        assert generate("--model", model_dir, "--image", image, "--audio", short_speech, "--output", out,
-                        "--fps", 30) == 0, image
+        assert (
+            generate("--model", model_dir, "--image", image, "--audio", short_speech, "--output", out, "--fps", 30)
+            == 0
+        ), image
         info = probe(out)
         assert info["size"] == size and info["fps"] == 30
         assert abs(info["frames"] - round(1.3 * 30)) <= 1
@@ -92,11 +95,16 @@ def test_huge_image_is_scaled_to_max_size(model_dir, portrait, short_speech, tmp
     import cv2
 
     big = tmp_path / "big.png"
-    cv2.imwrite(str(big), cv2.resize(portrait[..., ::-1], (8000, 8000), interpolation=cv2.INTER_LINEAR),
-                [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    cv2.imwrite(
+        str(big),
+        cv2.resize(portrait[..., ::-1], (8000, 8000), interpolation=cv2.INTER_LINEAR),
+        [cv2.IMWRITE_PNG_COMPRESSION, 1],
+    )
     out = tmp_path / "big.mp4"
-    assert generate("--model", model_dir, "--image", big, "--audio", short_speech, "--output", out,
-                    "--max-size", 1024) == 0
+    assert (
+        generate("--model", model_dir, "--image", big, "--audio", short_speech, "--output", out, "--max-size", 1024)
+        == 0
+    )
     assert probe(out)["size"] == (1024, 1024)
     assert "8000x8000" in capsys.readouterr().err
 
@@ -147,8 +155,21 @@ def test_video_dubbing_loops_a_short_source(model_dir, portrait, short_speech, t
     with VideoWriter(source, 25) as writer:
         writer.write(frames)
     out = tmp_path / "dub.mp4"
-    assert generate("--model", model_dir, "--video", source, "--audio", short_speech, "--output", out,
-                    "--emotion-text", "a calm, relaxed smile") == 0
+    assert (
+        generate(
+            "--model",
+            model_dir,
+            "--video",
+            source,
+            "--audio",
+            short_speech,
+            "--output",
+            out,
+            "--emotion-text",
+            "a calm, relaxed smile",
+        )
+        == 0
+    )
     info = probe(out)
     assert info["size"] == (512, 512)
     assert abs(info["frames"] / 25 - 1.3) <= 1 / 25
@@ -162,8 +183,12 @@ def test_emotion_from_a_reference_video_through_a_vlm(model_dir, portrait, short
     with VideoWriter(reference, 25) as writer:
         writer.write(np.stack([portrait] * 6))
     out = tmp_path / "out.mp4"
-    assert generate("--model", model_dir, "--audio", short_speech, "--output", out, "--emotion-video", reference,
-                    "--vlm", vlm) == 0
+    assert (
+        generate(
+            "--model", model_dir, "--audio", short_speech, "--output", out, "--emotion-video", reference, "--vlm", vlm
+        )
+        == 0
+    )
     emotion_lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("emotion: ")]
     assert len(emotion_lines) == 1 and len(emotion_lines[0]) > len("emotion: ")
     assert probe(out)["frames"] > 0
@@ -202,8 +227,9 @@ def test_cancellation_leaves_no_output_file(model_dir, portrait, tmp_path):
         return kwargs
 
     with pytest.raises(GenerationCancelled), VideoWriter(out, 25) as writer:
-        for window in pipe.generate_windows(image=portrait, audio=speech, sample_rate=rate, num_inference_steps=1,
-                                            callback_on_step_end=cancel):
+        for window in pipe.generate_windows(
+            image=portrait, audio=speech, sample_rate=rate, num_inference_steps=1, callback_on_step_end=cancel
+        ):
             writer.write(window.frames)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
@@ -230,8 +256,9 @@ def _write(path, data, rate=16000):
         ("offline-weights", "latentsync_unet.pt"),
     ],
 )
-def test_bad_input_gives_a_clear_error_and_no_output(model_dir, short_speech, tmp_path, capsys, case, message,
-                                                      monkeypatch):
+def test_bad_input_gives_a_clear_error_and_no_output(
+    model_dir, short_speech, tmp_path, capsys, case, message, monkeypatch
+):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     image, audio, model, out = example_portrait_path(), short_speech, model_dir, tmp_path / "out.mp4"
     extra = []
@@ -299,8 +326,21 @@ def test_generate_help_is_readable(capsys):
     with pytest.raises(SystemExit):
         main(["generate", "--help"])
     text = capsys.readouterr().out
-    for option in ("--image", "--video", "--audio", "--emotion", "--emotion-text", "--emotion-video", "--output",
-                   "--model", "--steps", "--guidance", "--seed", "--device", "--fps"):
+    for option in (
+        "--image",
+        "--video",
+        "--audio",
+        "--emotion",
+        "--emotion-text",
+        "--emotion-video",
+        "--output",
+        "--model",
+        "--steps",
+        "--guidance",
+        "--seed",
+        "--device",
+        "--fps",
+    ):
         assert option in text
     assert "examples:" in text
 

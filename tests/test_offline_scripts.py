@@ -19,15 +19,19 @@ def load_script(name):
 
 
 def _value(command, key):
-    values = [command[i + 1].split("=", 1)[1] for i, item in enumerate(command[:-1])
-              if item == "--set" and command[i + 1].startswith(f"{key}=")]
+    values = [
+        command[i + 1].split("=", 1)[1]
+        for i, item in enumerate(command[:-1])
+        if item == "--set" and command[i + 1].startswith(f"{key}=")
+    ]
     return values[-1] if values else None
 
 
 def test_every_stage_resumes_and_the_ablation_differs_only_in_stda_and_tfrm(tmp_path):
     driver = load_script("train_offline_model")
-    args = driver.parse_args(["--corpus", str(tmp_path / "c"), "--runs", str(tmp_path / "r"),
-                              "--set", "stage1:train.max_steps=7"])
+    args = driver.parse_args(
+        ["--corpus", str(tmp_path / "c"), "--runs", str(tmp_path / "r"), "--set", "stage1:train.max_steps=7"]
+    )
     commands = driver.stage_commands(args)
     assert set(commands) == {"vae", "syncnet", "stage1", "stage1-ablation", "stage2", "stage2-ablation"}
     data = str(tmp_path / "c" / "dataset")
@@ -38,17 +42,29 @@ def test_every_stage_resumes_and_the_ablation_differs_only_in_stda_and_tfrm(tmp_
         main, ablation = commands[stage], commands[f"{stage}-ablation"]
         assert _value(main, "model.use_stda") is None and _value(ablation, "model.use_stda") == "false"
         assert _value(ablation, "model.use_tfrm") == "false"
-        assert _value(main, "components.vae") == _value(ablation, "components.vae") == str(
-            tmp_path / "r" / "vae" / "vae")
+        assert (
+            _value(main, "components.vae") == _value(ablation, "components.vae") == str(tmp_path / "r" / "vae" / "vae")
+        )
+
         # apart from the two switches and its own output (and stage-1 init) folders, the same command
         def pairs(command):
-            return [item for item in command if "use_stda" not in item and "use_tfrm" not in item
-                    and "output_dir" not in item and "unet.init" not in item]
+            return [
+                item
+                for item in command
+                if "use_stda" not in item
+                and "use_tfrm" not in item
+                and "output_dir" not in item
+                and "unet.init" not in item
+            ]
+
         assert [item for item in pairs(ablation) if item != "--set"] == [
-            item for item in pairs(main) if item != "--set"]
+            item for item in pairs(main) if item != "--set"
+        ]
         assert _value(ablation, "train.output_dir") == str(tmp_path / "r" / f"{stage}-ablation")
     # same budget: the override reaches both stage-1 runs, and stage 2 starts from its own variant's stage 1
-    assert _value(commands["stage1"], "train.max_steps") == _value(commands["stage1-ablation"], "train.max_steps") == "7"
+    assert (
+        _value(commands["stage1"], "train.max_steps") == _value(commands["stage1-ablation"], "train.max_steps") == "7"
+    )
     assert _value(commands["stage2-ablation"], "unet.init") == str(tmp_path / "r" / "stage1-ablation" / "model")
     assert _value(commands["stage2"], "loss.syncnet") == str(tmp_path / "r" / "syncnet" / "syncnet")
     with pytest.raises(SystemExit, match="STAGE:KEY=VALUE"):
@@ -78,8 +94,12 @@ def test_export_copies_the_unet_and_vae_with_their_digests(tmp_path, tiny_model_
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
     shutil.rmtree(model / "vae")
-    diffusers.AutoencoderTiny(encoder_block_out_channels=(8, 8, 8), decoder_block_out_channels=(8, 8, 8),
-                              num_encoder_blocks=(1, 1, 1), num_decoder_blocks=(1, 1, 1)).save_pretrained(model / "vae")
+    diffusers.AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8),
+        num_encoder_blocks=(1, 1, 1),
+        num_decoder_blocks=(1, 1, 1),
+    ).save_pretrained(model / "vae")
     target = tmp_path / "weights" / "eadnet-mini"
     (target / "unet").mkdir(parents=True)
     (target / "unet" / "stale.bin").write_bytes(b"old")
@@ -88,8 +108,9 @@ def test_export_copies_the_unet_and_vae_with_their_digests(tmp_path, tiny_model_
         config["_name_or_path"] = "/some/training/machine/folder"
         (model / component / "config.json").write_text(json.dumps(config))
     files = driver.export_model(model, target)
-    assert set(files) == {f"{c}/{n}" for c in ("unet", "vae")
-                          for n in ("config.json", "diffusion_pytorch_model.safetensors")}
+    assert set(files) == {
+        f"{c}/{n}" for c in ("unet", "vae") for n in ("config.json", "diffusion_pytorch_model.safetensors")
+    }
     for relative, (size, digest) in files.items():
         assert (target / relative).stat().st_size == size and sha256_file(target / relative) == digest
         if relative.endswith(".safetensors"):
@@ -115,17 +136,41 @@ def _report(scores: dict) -> dict:
 def test_aggregate_compares_generated_with_ground_truth():
     evaluation = load_script("evaluate_offline_model")
     labels = {"a": "happy", "b": "sad", "c": "sad"}
-    gen = _report({
-        "a": {"mouth_sync_corr": 0.4, "mouth_sync_best_lag": 0, "landmark_jitter": 2.0, "geometry_emotion": "happy"},
-        "b": {"mouth_sync_corr": 0.2, "mouth_sync_best_lag": 3, "landmark_jitter": 4.0, "geometry_emotion": "fear"},
-        "c": {"mouth_sync_corr": 0.3, "mouth_sync_best_lag": -1, "landmark_jitter": 3.0, "geometry_emotion": "sad"},
-    })
-    gt = _report({
-        "a": {"mouth_sync_corr": 0.6, "mouth_sync_best_lag": 0, "landmark_jitter": 2.0, "geometry_emotion": "happy"},
-        "b": {"mouth_sync_corr": 0.6, "mouth_sync_best_lag": 1, "landmark_jitter": 2.0, "geometry_emotion": "sad"},
-        "c": {"mouth_sync_corr": 0.6, "mouth_sync_best_lag": 0, "landmark_jitter": 2.0, "geometry_emotion": "sad"},
-        "d": {"mouth_sync_corr": 0.9},  # not generated: left out
-    })
+    gen = _report(
+        {
+            "a": {
+                "mouth_sync_corr": 0.4,
+                "mouth_sync_best_lag": 0,
+                "landmark_jitter": 2.0,
+                "geometry_emotion": "happy",
+            },
+            "b": {
+                "mouth_sync_corr": 0.2,
+                "mouth_sync_best_lag": 3,
+                "landmark_jitter": 4.0,
+                "geometry_emotion": "fear",
+            },
+            "c": {
+                "mouth_sync_corr": 0.3,
+                "mouth_sync_best_lag": -1,
+                "landmark_jitter": 3.0,
+                "geometry_emotion": "sad",
+            },
+        }
+    )
+    gt = _report(
+        {
+            "a": {
+                "mouth_sync_corr": 0.6,
+                "mouth_sync_best_lag": 0,
+                "landmark_jitter": 2.0,
+                "geometry_emotion": "happy",
+            },
+            "b": {"mouth_sync_corr": 0.6, "mouth_sync_best_lag": 1, "landmark_jitter": 2.0, "geometry_emotion": "sad"},
+            "c": {"mouth_sync_corr": 0.6, "mouth_sync_best_lag": 0, "landmark_jitter": 2.0, "geometry_emotion": "sad"},
+            "d": {"mouth_sync_corr": 0.9},  # not generated: left out
+        }
+    )
     result = evaluation.aggregate(gen, gt, {**labels, "d": "happy"})
     table = result["table"]
     assert result["clips"] == 3

@@ -58,7 +58,9 @@ def test_install_py_prepares_models_folder_idempotently(tmp_path, capsys):
     assert (tmp_path / "ComfyUI" / "models" / "eadnet").is_dir()
     assert "models/eadnet" in outputs[0] and "models/eadnet" in outputs[1]
     # The example workflows' inputs: copied once when missing, an existing file left alone.
-    assert (input_dir / "eadnet_portrait.png").read_bytes() == (ROOT / "eadnet" / "assets" / "portrait.png").read_bytes()
+    assert (input_dir / "eadnet_portrait.png").read_bytes() == (
+        ROOT / "eadnet" / "assets" / "portrait.png"
+    ).read_bytes()
     assert (input_dir / "eadnet_speech.flac").read_bytes() == b"the user's own file"
     assert "eadnet_portrait.png" in outputs[0] and "eadnet_portrait.png" not in outputs[1]
     assert sorted(p.name for p in input_dir.iterdir()) == ["eadnet_portrait.png", "eadnet_speech.flac"]
@@ -70,7 +72,8 @@ def test_metadata_torch_is_a_range_and_extras_exist():
     assert torch_requirements and "==" not in torch_requirements[0] and "<" in torch_requirements[0]
     assert {"comfy", "gradio", "train", "dev", "all"} <= set(project["optional-dependencies"])
     requirements = [
-        line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     names = {re.split(r"[<>=\[ ]", req)[0].lower() for req in requirements}
@@ -85,8 +88,11 @@ def test_metadata_torch_is_a_range_and_extras_exist():
 def test_readme_quick_start_and_ci_agree():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    commands = [line for line in re.findall(r"```bash\n(.*?)```", section, re.S)[0].splitlines()
-                if line.strip() and not line.startswith("#")]
+    commands = [
+        line
+        for line in re.findall(r"```bash\n(.*?)```", section, re.S)[0].splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci, "CI must run the README's test command"

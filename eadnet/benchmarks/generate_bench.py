@@ -159,8 +159,10 @@ def check_model(model: str) -> tuple[Preset, dict[str, Path] | None]:
 
     looks_like_path = os.sep in model or model.startswith((".", "~")) or (os.altsep and os.altsep in model)
     if looks_like_path and not Path(model).expanduser().exists():
-        raise FileNotFoundError(f"model {model!r}: no such folder; give a preset name "
-                                f"({', '.join(list_presets())}) or an EAD-Net model folder")
+        raise FileNotFoundError(
+            f"model {model!r}: no such folder; give a preset name "
+            f"({', '.join(list_presets())}) or an EAD-Net model folder"
+        )
     return resolve_model(Path(model).expanduser() if looks_like_path else model)
 
 
@@ -253,8 +255,13 @@ def _load_model(model: str, settings: GenerateBenchSettings) -> _LoadedModel:
 
     preset, local_paths = check_model(model)
     start = time.perf_counter()
-    pipe = EADNetPipeline.from_preset(preset, device=settings.device, dtype=DTYPES[settings.dtype],
-                                      local_paths=local_paths, models_dir=settings.models_dir)
+    pipe = EADNetPipeline.from_preset(
+        preset,
+        device=settings.device,
+        dtype=DTYPES[settings.dtype],
+        local_paths=local_paths,
+        models_dir=settings.models_dir,
+    )
     pipe.set_progress_bar_config(disable=True)
     if settings.device.startswith("cuda"):
         pipe._timed = _synchronized_stage_timer(pipe._timed, settings.device)
@@ -287,8 +294,16 @@ def _reset_peak_memory(device: str) -> str:
         return "process-lifetime"
 
 
-def _generate_once(loaded: _LoadedModel, inputs: _Inputs, speech: np.ndarray, steps: int, audio_guidance: float,
-                   text_guidance: float, settings: GenerateBenchSettings, output: Path) -> dict:
+def _generate_once(
+    loaded: _LoadedModel,
+    inputs: _Inputs,
+    speech: np.ndarray,
+    steps: int,
+    audio_guidance: float,
+    text_guidance: float,
+    settings: GenerateBenchSettings,
+    output: Path,
+) -> dict:
     """One generation written to ``output``; stage seconds, frame count, denoising steps and peak memory."""
     from eadnet.io import VideoWriter
 
@@ -302,9 +317,15 @@ def _generate_once(loaded: _LoadedModel, inputs: _Inputs, speech: np.ndarray, st
     mux = 0.0
     start = time.perf_counter()
     windows = pipe.generate_windows(
-        image=inputs.portrait, audio=speech, sample_rate=inputs.sample_rate, emotion=settings.emotion,
-        num_inference_steps=steps, audio_guidance_scale=audio_guidance, text_guidance_scale=text_guidance,
-        generator=torch.Generator(device="cpu").manual_seed(settings.seed), fps=settings.fps,
+        image=inputs.portrait,
+        audio=speech,
+        sample_rate=inputs.sample_rate,
+        emotion=settings.emotion,
+        num_inference_steps=steps,
+        audio_guidance_scale=audio_guidance,
+        text_guidance_scale=text_guidance,
+        generator=torch.Generator(device="cpu").manual_seed(settings.seed),
+        fps=settings.fps,
     )
     with VideoWriter(output, settings.fps, overwrite=True) as writer:
         for window in windows:
@@ -332,8 +353,14 @@ def _generate_once(loaded: _LoadedModel, inputs: _Inputs, speech: np.ndarray, st
     }
 
 
-def measure_case(loaded: _LoadedModel, inputs: _Inputs, model: str, duration: float, steps: int | None,
-                 settings: GenerateBenchSettings) -> dict:
+def measure_case(
+    loaded: _LoadedModel,
+    inputs: _Inputs,
+    model: str,
+    duration: float,
+    steps: int | None,
+    settings: GenerateBenchSettings,
+) -> dict:
     """Warm-up runs, then ``settings.repeats`` timed runs of one (model, duration, steps) case → one result row.
 
     The row reports the run with the median total (the lower median for an even count), so its stages add up; the
@@ -350,8 +377,14 @@ def measure_case(loaded: _LoadedModel, inputs: _Inputs, model: str, duration: fl
         for index in range(settings.warmup + settings.repeats):
             run = _generate_once(loaded, inputs, speech, steps, audio_guidance, text_guidance, settings, output)
             warm = index < settings.warmup
-            logger.info("%s, %g s, %d steps: %s run %.2f s", model, duration, steps, "warm-up" if warm else "timed",
-                        run["total_s"])
+            logger.info(
+                "%s, %g s, %d steps: %s run %.2f s",
+                model,
+                duration,
+                steps,
+                "warm-up" if warm else "timed",
+                run["total_s"],
+            )
             if not warm:
                 runs.append(run)
     totals = [run["total_s"] for run in runs]
@@ -387,8 +420,9 @@ def measure_case(loaded: _LoadedModel, inputs: _Inputs, model: str, duration: fl
     }
 
 
-def _measure_cases_in_process(model: str, cases: list[tuple[float, int | None]], settings: GenerateBenchSettings,
-                              inputs: _Inputs) -> Iterable[dict]:
+def _measure_cases_in_process(
+    model: str, cases: list[tuple[float, int | None]], settings: GenerateBenchSettings, inputs: _Inputs
+) -> Iterable[dict]:
     loaded = _load_model(model, settings)
     try:
         for duration, steps in cases:
@@ -417,16 +451,21 @@ def _case_in_child(connection, model: str, duration: float, steps: int | None, s
 def _measure_case_isolated(model: str, duration: float, steps: int | None, settings: GenerateBenchSettings) -> dict:
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_case_in_child, args=(sender, model, duration, steps, asdict(settings)),
-                              name=f"eadnet-bench-{duration:g}s")
+    process = context.Process(
+        target=_case_in_child,
+        args=(sender, model, duration, steps, asdict(settings)),
+        name=f"eadnet-bench-{duration:g}s",
+    )
     process.start()
     sender.close()
     try:
         kind, payload = receiver.recv()
     except EOFError:
         process.join()
-        raise RuntimeError(f"the benchmark process for {model!r} at {duration:g} s ended without a result (exit code "
-                           f"{process.exitcode}; out of memory?)") from None
+        raise RuntimeError(
+            f"the benchmark process for {model!r} at {duration:g} s ended without a result (exit code "
+            f"{process.exitcode}; out of memory?)"
+        ) from None
     finally:
         receiver.close()
     process.join()
@@ -445,8 +484,12 @@ def linear_fit(frames: list[int], seconds: list[float]) -> dict | None:
     slope, intercept = np.polyfit(x, y, 1)
     residual = float(((y - (intercept + slope * x)) ** 2).sum())
     spread = float(((y - y.mean()) ** 2).sum())
-    return {"intercept_s": float(intercept), "seconds_per_frame": float(slope),
-            "r2": 1.0 - residual / spread if spread > 0 else 1.0, "points": len(frames)}
+    return {
+        "intercept_s": float(intercept),
+        "seconds_per_frame": float(slope),
+        "r2": 1.0 - residual / spread if spread > 0 else 1.0,
+        "points": len(frames),
+    }
 
 
 def fit_rows(rows: list[dict]) -> list[dict]:
@@ -458,8 +501,16 @@ def fit_rows(rows: list[dict]) -> list[dict]:
     for (model, name, resolution, steps), members in groups.items():
         fit = linear_fit([row["frames"] for row in members], [row["total_s"] for row in members])
         if fit is not None:
-            fits.append({"model": model, "model_name": name, "resolution": resolution, "steps": steps, **fit,
-                         "frames": [row["frames"] for row in members]})
+            fits.append(
+                {
+                    "model": model,
+                    "model_name": name,
+                    "resolution": resolution,
+                    "steps": steps,
+                    **fit,
+                    "frames": [row["frames"] for row in members],
+                }
+            )
     return fits
 
 
@@ -478,8 +529,10 @@ def load_report(path: str | os.PathLike) -> dict:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON: {error}") from error
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
-        raise ValueError(f"{path} is not an `eadnet bench generate --json` result (expected schema {SCHEMA!r}); "
-                         "re-run the benchmark with this version of eadnet")
+        raise ValueError(
+            f"{path} is not an `eadnet bench generate --json` result (expected schema {SCHEMA!r}); "
+            "re-run the benchmark with this version of eadnet"
+        )
     return report
 
 
@@ -492,15 +545,18 @@ def compare_reports(first: dict, second: dict) -> dict:
     rows = []
     for key in common:
         a, b = first_rows[key], second_rows[key]
-        rows.append({
-            "key": key,
-            "total_s": (a["total_s"], b["total_s"]),
-            "fps": (a["fps"], b["fps"]),
-            "total_ratio": b["total_s"] / a["total_s"],
-            "fps_ratio": b["fps"] / a["fps"],
-            "denoise_per_step_ratio": (b["denoise_per_step_s"] / a["denoise_per_step_s"]
-                                       if a["denoise_per_step_s"] > 0 else None),
-        })
+        rows.append(
+            {
+                "key": key,
+                "total_s": (a["total_s"], b["total_s"]),
+                "fps": (a["fps"], b["fps"]),
+                "total_ratio": b["total_s"] / a["total_s"],
+                "fps_ratio": b["fps"] / a["fps"],
+                "denoise_per_step_ratio": (
+                    b["denoise_per_step_s"] / a["denoise_per_step_s"] if a["denoise_per_step_s"] > 0 else None
+                ),
+            }
+        )
 
     def geometric_mean(values):
         values = [value for value in values if value]
@@ -524,8 +580,11 @@ def plan_resolutions(preset: Preset, requested: list[int] | None) -> tuple[int, 
     resolution whatever is requested, and each other requested size is noted as not run.
     """
     own = int(preset.resolution)
-    notes = [f"{preset.name}: crop resolution is fixed at {own} px by the model; {size} px not run"
-             for size in dict.fromkeys(requested or []) if int(size) != own]
+    notes = [
+        f"{preset.name}: crop resolution is fixed at {own} px by the model; {size} px not run"
+        for size in dict.fromkeys(requested or [])
+        if int(size) != own
+    ]
     if requested and own not in requested:
         notes.append(f"{preset.name}: measured at its own {own} px instead")
     return own, notes

@@ -60,8 +60,16 @@ def count_unet_flops(config_name: str, ead: bool, frames: int = 16, latent_size:
     return sum(p.numel() for p in model.parameters()) / 1e6, counter.get_total_flops()
 
 
-def time_unet_forward(config_name: str, ead: bool, frames: int = 16, latent_size: int = 32, text_tokens: int = 77,
-                      repeats: int = 1, device: str = "cpu", dtype=torch.float32) -> float:
+def time_unet_forward(
+    config_name: str,
+    ead: bool,
+    frames: int = 16,
+    latent_size: int = 32,
+    text_tokens: int = 77,
+    repeats: int = 1,
+    device: str = "cpu",
+    dtype=torch.float32,
+) -> float:
     """Median wall time in seconds of ``repeats`` forwards, after one warm-up forward."""
     model = EADUNet3DModel.from_named_config(config_name, **dict.fromkeys(EAD_SWITCHES, ead))
     model = model.to(device).eval()
@@ -81,16 +89,25 @@ def time_unet_forward(config_name: str, ead: bool, frames: int = 16, latent_size
     return statistics.median(times)
 
 
-def unet_costs(config_names=("base", "small"), frames: int = 16, latent_size: int = 32, measure_time: bool = True,
-               repeats: int = 1, device: str = "cpu") -> list[UNetCost]:
+def unet_costs(
+    config_names=("base", "small"),
+    frames: int = 16,
+    latent_size: int = 32,
+    measure_time: bool = True,
+    repeats: int = 1,
+    device: str = "cpu",
+) -> list[UNetCost]:
     results = []
     for name in config_names:
         if name not in UNET_CONFIGS:
             raise ValueError(f"config_names: unknown config {name!r}; known: {sorted(UNET_CONFIGS)}")
         for ead in (False, True):
             params, flops = count_unet_flops(name, ead, frames, latent_size)
-            seconds = time_unet_forward(name, ead, frames, latent_size, repeats=repeats, device=device) if (
-                measure_time) else None
+            seconds = (
+                time_unet_forward(name, ead, frames, latent_size, repeats=repeats, device=device)
+                if (measure_time)
+                else None
+            )
             results.append(UNetCost(name, ead, params, flops / 1e12, seconds))
     return results
 
@@ -131,8 +148,11 @@ def _attention_case(kind: str, channels: int, frames: int, latent_size: int, rep
             peak = torch.cuda.max_memory_allocated() - baseline
         else:
             peak = _max_rss_bytes() - baseline
-    return {"gflops": counter.get_total_flops() / 1e9, "seconds": statistics.median(times),
-            "peak_mib": max(peak, 0) / 2**20}
+    return {
+        "gflops": counter.get_total_flops() / 1e9,
+        "seconds": statistics.median(times),
+        "peak_mib": max(peak, 0) / 2**20,
+    }
 
 
 def _attention_case_in_child(queue, *args):
@@ -140,8 +160,14 @@ def _attention_case_in_child(queue, *args):
     queue.put(_attention_case(*args))
 
 
-def attention_costs(frames=(16, 32, 64), channels: int = 320, latent_size: int = 32, repeats: int = 3,
-                    device: str = "cpu", kinds=("stda", "full")) -> list[AttentionCost]:
+def attention_costs(
+    frames=(16, 32, 64),
+    channels: int = 320,
+    latent_size: int = 32,
+    repeats: int = 3,
+    device: str = "cpu",
+    kinds=("stda", "full"),
+) -> list[AttentionCost]:
     """STDA against full spatio-temporal attention of the same width, per clip length."""
     results = []
     for kind in kinds:

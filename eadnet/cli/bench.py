@@ -55,31 +55,58 @@ def register(subparsers) -> None:
         epilog=GENERATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    generate.add_argument("--models", "--model", nargs="+", default=["eadnet-mini"], metavar="MODEL",
-                          help="weights presets and/or model folders (default: eadnet-mini, the bundled model "
-                               "`eadnet generate` uses)")
-    generate.add_argument("--resolutions", type=int, nargs="+", metavar="PX",
-                          help="face crop sizes; a model whose preset fixes its size (all of them today) runs at its "
-                               "own size only, and the others are noted as not run")
-    generate.add_argument("--durations", type=float, nargs="+", default=[2.0, 4.0, 8.0], metavar="SECONDS",
-                          help="speech lengths (default: 2 4 8); two or more give a linear fit of time vs frames")
-    generate.add_argument("--steps", type=int, nargs="+", metavar="N",
-                          help="denoising step counts (default: each model's preset default)")
+    generate.add_argument(
+        "--models",
+        "--model",
+        nargs="+",
+        default=["eadnet-mini"],
+        metavar="MODEL",
+        help="weights presets and/or model folders (default: eadnet-mini, the bundled model `eadnet generate` uses)",
+    )
+    generate.add_argument(
+        "--resolutions",
+        type=int,
+        nargs="+",
+        metavar="PX",
+        help="face crop sizes; a model whose preset fixes its size (all of them today) runs at its "
+        "own size only, and the others are noted as not run",
+    )
+    generate.add_argument(
+        "--durations",
+        type=float,
+        nargs="+",
+        default=[2.0, 4.0, 8.0],
+        metavar="SECONDS",
+        help="speech lengths (default: 2 4 8); two or more give a linear fit of time vs frames",
+    )
+    generate.add_argument(
+        "--steps",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="denoising step counts (default: each model's preset default)",
+    )
     generate.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's)")
     generate.add_argument("--text-guidance", type=float, help="emotion-text guidance scale (default: the preset's)")
     generate.add_argument("--emotion", default="happy", help="emotion label spec (default: happy); 'none' for none")
     generate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
-    generate.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                          help="model dtype (default auto: float16 on CUDA, float32 on CPU)")
+    generate.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "float16", "bfloat16"],
+        help="model dtype (default auto: float16 on CUDA, float32 on CPU)",
+    )
     generate.add_argument("--warmup", type=int, default=1, help="untimed runs per case before timing (default 1)")
     generate.add_argument("--repeats", type=int, default=1, help="timed runs per case; the median is reported")
-    generate.add_argument("--isolate", action="store_true",
-                          help="measure every case in a fresh process (peak memory of that case alone)")
+    generate.add_argument(
+        "--isolate", action="store_true", help="measure every case in a fresh process (peak memory of that case alone)"
+    )
     generate.add_argument("--threads", type=int, help="torch CPU threads (default: torch's default)")
     generate.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
     generate.add_argument("--image", type=Path, help="portrait (default: the shipped example)")
-    generate.add_argument("--audio", type=Path, help="speech, repeated or cut to each duration (default: the shipped "
-                                                     "example)")
+    generate.add_argument(
+        "--audio", type=Path, help="speech, repeated or cut to each duration (default: the shipped example)"
+    )
     generate.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--json", type=Path, help="also write the results (with a machine description) to this file")
@@ -103,28 +130,36 @@ def run_model_bench(args: argparse.Namespace) -> int:
         raise ValueError(f"--resolution must be a multiple of 8, got {args.resolution}")
     latent = args.resolution // 8
     print(f"device={args.device} threads={torch.get_num_threads()} torch={torch.__version__}")
-    print(f"\n(a) U-Net forward, batch 1, {args.frames} frames, {args.resolution} px ({latent}x{latent} latent), "
-          "77 text tokens")
+    print(
+        f"\n(a) U-Net forward, batch 1, {args.frames} frames, {args.resolution} px ({latent}x{latent} latent), "
+        "77 text tokens"
+    )
     print(f"{'config':<8}{'EAD':<5}{'params (M)':>12}{'TFLOPs':>10}{'seconds':>10}")
-    costs = unet_costs(args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats,
-                       device=args.device)
+    costs = unet_costs(
+        args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats, device=args.device
+    )
     for cost in costs:
         seconds = "-" if cost.seconds is None else f"{cost.seconds:.3f}"
-        print(f"{cost.config:<8}{'on' if cost.ead else 'off':<5}{cost.params_m:>12.1f}{cost.tflops:>10.3f}"
-              f"{seconds:>10}")
+        print(
+            f"{cost.config:<8}{'on' if cost.ead else 'off':<5}{cost.params_m:>12.1f}{cost.tflops:>10.3f}{seconds:>10}"
+        )
     for name in args.configs:
         off, on = (next(c for c in costs if c.config == name and c.ead == ead) for ead in (False, True))
         overhead = on.tflops / off.tflops - 1
-        line = f"{name}: EAD modules add {overhead:+.2%} FLOPs (target <= {MAX_EAD_FLOP_OVERHEAD:.0%}: " \
-               f"{'met' if overhead <= MAX_EAD_FLOP_OVERHEAD else 'NOT met'})"
+        line = (
+            f"{name}: EAD modules add {overhead:+.2%} FLOPs (target <= {MAX_EAD_FLOP_OVERHEAD:.0%}: "
+            f"{'met' if overhead <= MAX_EAD_FLOP_OVERHEAD else 'NOT met'})"
+        )
         if on.seconds is not None:
             line += f", time ratio on/off {on.seconds / off.seconds:.3f}"
         print(line)
 
     report = {"unet": as_rows(costs)}
     if not args.skip_attention:
-        print(f"\n(b) STDA vs full spatio-temporal attention, width {args.stda_channels}, "
-              f"{args.stda_latent}x{args.stda_latent} latent")
+        print(
+            f"\n(b) STDA vs full spatio-temporal attention, width {args.stda_channels}, "
+            f"{args.stda_latent}x{args.stda_latent} latent"
+        )
         print(f"{'kind':<6}{'frames':>7}{'GFLOPs':>12}{'seconds':>10}{'peak MiB':>10}")
         attention = attention_costs(args.stda_frames, args.stda_channels, args.stda_latent, device=args.device)
         for cost in attention:
@@ -133,16 +168,20 @@ def run_model_bench(args: argparse.Namespace) -> int:
         first, last = min(args.stda_frames), max(args.stda_frames)
         for kind in ("stda", "full"):
             a, b = by_key[(kind, first)], by_key[(kind, last)]
-            print(f"{kind}: F={last} / F={first}: time x{b.seconds / a.seconds:.2f}, "
-                  f"FLOPs x{b.gflops / a.gflops:.2f}, peak memory x{b.peak_mib / max(a.peak_mib, 1e-9):.2f}")
+            print(
+                f"{kind}: F={last} / F={first}: time x{b.seconds / a.seconds:.2f}, "
+                f"FLOPs x{b.gflops / a.gflops:.2f}, peak memory x{b.peak_mib / max(a.peak_mib, 1e-9):.2f}"
+            )
         stda, full = by_key[("stda", last)], by_key[("full", last)]
         growth = stda.seconds / by_key[("stda", first)].seconds
         speedup = full.seconds / stda.seconds
-        print(f"STDA time growth F={first}->{last}: x{growth:.2f} (target <= {MAX_STDA_GROWTH_16_TO_64}: "
-              f"{'met' if growth <= MAX_STDA_GROWTH_16_TO_64 else 'NOT met'}); full/STDA time at F={last}: "
-              f"x{speedup:.1f} (target >= {MIN_STDA_SPEEDUP_AT_64:.0f}: "
-              f"{'met' if speedup >= MIN_STDA_SPEEDUP_AT_64 else 'NOT met'}), "
-              f"memory x{full.peak_mib / max(stda.peak_mib, 1e-9):.1f}")
+        print(
+            f"STDA time growth F={first}->{last}: x{growth:.2f} (target <= {MAX_STDA_GROWTH_16_TO_64}: "
+            f"{'met' if growth <= MAX_STDA_GROWTH_16_TO_64 else 'NOT met'}); full/STDA time at F={last}: "
+            f"x{speedup:.1f} (target >= {MIN_STDA_SPEEDUP_AT_64:.0f}: "
+            f"{'met' if speedup >= MIN_STDA_SPEEDUP_AT_64 else 'NOT met'}), "
+            f"memory x{full.peak_mib / max(stda.peak_mib, 1e-9):.1f}"
+        )
         report["attention"] = as_rows(attention)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
@@ -154,24 +193,43 @@ MAX_SECONDS_4S_CLIP = 180.0
 MAX_MEMORY_RATIO_60_TO_10 = 1.25
 
 
-
-
 def _machine_line(machine: dict, settings: dict) -> str:
     cuda = machine.get("cuda")
     device = f"{cuda['device']} ({cuda['memory_gib']:.0f} GiB)" if cuda else "no CUDA"
     load = machine.get("load_average")
     load_text = f", load average {load[0]:.1f}" if load else ""
-    return (f"{machine['cpu_model']}, {machine['cpu_count']} cores, torch {machine['torch']} "
-            f"({settings['threads']} threads), {device}; measured on {settings['device']} {settings['dtype']}"
-            f"{load_text}")
+    return (
+        f"{machine['cpu_model']}, {machine['cpu_count']} cores, torch {machine['torch']} "
+        f"({settings['threads']} threads), {device}; measured on {settings['device']} {settings['dtype']}"
+        f"{load_text}"
+    )
 
 
 def _short(value: float) -> str:
     return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
 
 
-_TABLE_COLUMNS = ("model", "px", "speech", "frames", "steps", "face", "audio", "text", "encode", "denoise", "s/step",
-                  "decode", "paste", "mux", "other", "total", "s/frame", "fps", "peak MiB")
+_TABLE_COLUMNS = (
+    "model",
+    "px",
+    "speech",
+    "frames",
+    "steps",
+    "face",
+    "audio",
+    "text",
+    "encode",
+    "denoise",
+    "s/step",
+    "decode",
+    "paste",
+    "mux",
+    "other",
+    "total",
+    "s/frame",
+    "fps",
+    "peak MiB",
+)
 
 
 def _table_header() -> str:
@@ -180,12 +238,20 @@ def _table_header() -> str:
 
 def _table_row(row: dict) -> str:
     stages = row["stages_s"]
-    cells = [row["resolution"], f"{row['duration_s']:g}", row["frames"], row["steps"],
-             *(_short(stages[name]) for name in ("face", "audio", "text", "encode", "denoise")),
-             _short(row["denoise_per_step_s"]),
-             *(_short(stages[name]) for name in ("decode", "paste", "mux")),
-             _short(row["other_s"]), _short(row["total_s"]), _short(row["seconds_per_frame"]), _short(row["fps"]),
-             f"{(row['cuda_peak_mib'] if row['cuda_peak_mib'] is not None else row['peak_rss_mib']):.0f}"]
+    cells = [
+        row["resolution"],
+        f"{row['duration_s']:g}",
+        row["frames"],
+        row["steps"],
+        *(_short(stages[name]) for name in ("face", "audio", "text", "encode", "denoise")),
+        _short(row["denoise_per_step_s"]),
+        *(_short(stages[name]) for name in ("decode", "paste", "mux")),
+        _short(row["other_s"]),
+        _short(row["total_s"]),
+        _short(row["seconds_per_frame"]),
+        _short(row["fps"]),
+        f"{(row['cuda_peak_mib'] if row['cuda_peak_mib'] is not None else row['peak_rss_mib']):.0f}",
+    ]
     return f"{row['model_name'][:15]:<16}" + "".join(f"{cell:>8}" for cell in cells[:-1]) + f"{cells[-1]:>10}"
 
 
@@ -208,24 +274,44 @@ def run_generate_bench(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     settings = GenerateBenchSettings(
-        device=device, dtype=resolve_dtype(args.dtype, device), audio_guidance=args.guidance,
-        text_guidance=args.text_guidance, emotion=None if args.emotion.lower() == "none" else args.emotion,
-        fps=args.fps, warmup=args.warmup, repeats=args.repeats, seed=args.seed, isolate=args.isolate,
-        threads=args.threads, portrait=str(args.image) if args.image else None,
-        speech=str(args.audio) if args.audio else None, models_dir=str(args.models_dir) if args.models_dir else None,
+        device=device,
+        dtype=resolve_dtype(args.dtype, device),
+        audio_guidance=args.guidance,
+        text_guidance=args.text_guidance,
+        emotion=None if args.emotion.lower() == "none" else args.emotion,
+        fps=args.fps,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        seed=args.seed,
+        isolate=args.isolate,
+        threads=args.threads,
+        portrait=str(args.image) if args.image else None,
+        speech=str(args.audio) if args.audio else None,
+        models_dir=str(args.models_dir) if args.models_dir else None,
     )
     settings.check()
-    print(f"eadnet bench generate: {', '.join(args.models)}; speech {' '.join(f'{d:g}' for d in args.durations)} s; "
-          f"warm-up {args.warmup}, median of {args.repeats}; seconds per stage, peak memory in MiB "
-          f"({'CUDA allocated' if device.startswith('cuda') else 'CPU resident'})", flush=True)
+    print(
+        f"eadnet bench generate: {', '.join(args.models)}; speech {' '.join(f'{d:g}' for d in args.durations)} s; "
+        f"warm-up {args.warmup}, median of {args.repeats}; seconds per stage, peak memory in MiB "
+        f"({'CUDA allocated' if device.startswith('cuda') else 'CPU resident'})",
+        flush=True,
+    )
     print(_table_header(), flush=True)
-    report = run_bench(args.models, args.durations, settings, steps=args.steps, resolutions=args.resolutions,
-                       on_row=lambda row: print(_table_row(row), flush=True))
+    report = run_bench(
+        args.models,
+        args.durations,
+        settings,
+        steps=args.steps,
+        resolutions=args.resolutions,
+        on_row=lambda row: print(_table_row(row), flush=True),
+    )
     print(f"machine: {_machine_line(report['machine'], report['settings'])}")
     for fit in report["fits"]:
-        print(f"fit {fit['model_name']} @ {fit['resolution']} px, {fit['steps']} steps: seconds = "
-              f"{fit['intercept_s']:.3g} + {fit['seconds_per_frame']:.3g} x frames (R2 {fit['r2']:.3f}, "
-              f"{fit['points']} clip lengths)")
+        print(
+            f"fit {fit['model_name']} @ {fit['resolution']} px, {fit['steps']} steps: seconds = "
+            f"{fit['intercept_s']:.3g} + {fit['seconds_per_frame']:.3g} x frames (R2 {fit['r2']:.3f}, "
+            f"{fit['points']} clip lengths)"
+        )
     _print_targets(report["rows"])
     if args.json is not None:
         with atomic_output(args.json, overwrite=True) as tmp:
@@ -238,15 +324,19 @@ def _print_targets(rows: list[dict]) -> None:
     for row in rows:
         if row["duration_s"] == 4.0:
             wall = row["total_s"]
-            print(f"{row['model_name']}, {row['steps']} steps, 4 s clip: {wall:.1f} s (target <= "
-                  f"{MAX_SECONDS_4S_CLIP:.0f} s: {'met' if wall <= MAX_SECONDS_4S_CLIP else 'NOT met'})")
+            print(
+                f"{row['model_name']}, {row['steps']} steps, 4 s clip: {wall:.1f} s (target <= "
+                f"{MAX_SECONDS_4S_CLIP:.0f} s: {'met' if wall <= MAX_SECONDS_4S_CLIP else 'NOT met'})"
+            )
     by_key = {(row["model_name"], row["steps"], row["duration_s"]): row for row in rows}
     for (name, steps, duration), row in by_key.items():
         short = by_key.get((name, steps, 10.0))
         if duration == 60.0 and short is not None:
             ratio = row["peak_rss_mib"] / short["peak_rss_mib"]
-            print(f"{name}, {steps} steps, peak memory 60 s / 10 s: x{ratio:.3f} (target <= "
-                  f"{MAX_MEMORY_RATIO_60_TO_10}: {'met' if ratio <= MAX_MEMORY_RATIO_60_TO_10 else 'NOT met'})")
+            print(
+                f"{name}, {steps} steps, peak memory 60 s / 10 s: x{ratio:.3f} (target <= "
+                f"{MAX_MEMORY_RATIO_60_TO_10}: {'met' if ratio <= MAX_MEMORY_RATIO_60_TO_10 else 'NOT met'})"
+            )
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -255,20 +345,28 @@ def run_compare(args: argparse.Namespace) -> int:
     first, second = load_report(args.first), load_report(args.second)
     result = compare_reports(first, second)
     if not result["rows"]:
-        raise ValueError(f"{args.first} and {args.second} have no rows with the same (model, resolution, duration, "
-                         "steps); run both with the same --models, --durations and --steps")
+        raise ValueError(
+            f"{args.first} and {args.second} have no rows with the same (model, resolution, duration, "
+            "steps); run both with the same --models, --durations and --steps"
+        )
     print(f"A: {args.first}: {_machine_line(first['machine'], first['settings'])}")
     print(f"B: {args.second}: {_machine_line(second['machine'], second['settings'])}")
-    print(f"{'model':<16}{'px':>6}{'speech':>8}{'steps':>6}{'total A':>10}{'total B':>10}{'B/A':>8}"
-          f"{'fps A':>9}{'fps B':>9}{'B/A':>8}{'step B/A':>10}")
+    print(
+        f"{'model':<16}{'px':>6}{'speech':>8}{'steps':>6}{'total A':>10}{'total B':>10}{'B/A':>8}"
+        f"{'fps A':>9}{'fps B':>9}{'B/A':>8}{'step B/A':>10}"
+    )
     for row in result["rows"]:
         name, resolution, duration, steps = row["key"]
         step_ratio = row["denoise_per_step_ratio"]
-        print(f"{name[:15]:<16}{resolution:>6}{duration:>8g}{steps:>6}{row['total_s'][0]:>10.3g}"
-              f"{row['total_s'][1]:>10.3g}{row['total_ratio']:>8.3f}{row['fps'][0]:>9.3g}{row['fps'][1]:>9.3g}"
-              f"{row['fps_ratio']:>8.3f}{'-' if step_ratio is None else f'{step_ratio:.3f}':>10}")
-    print(f"geometric mean B/A over {len(result['rows'])} rows: total x{result['geomean_total_ratio']:.3f}, "
-          f"fps x{result['geomean_fps_ratio']:.3f}")
+        print(
+            f"{name[:15]:<16}{resolution:>6}{duration:>8g}{steps:>6}{row['total_s'][0]:>10.3g}"
+            f"{row['total_s'][1]:>10.3g}{row['total_ratio']:>8.3f}{row['fps'][0]:>9.3g}{row['fps'][1]:>9.3g}"
+            f"{row['fps_ratio']:>8.3f}{'-' if step_ratio is None else f'{step_ratio:.3f}':>10}"
+        )
+    print(
+        f"geometric mean B/A over {len(result['rows'])} rows: total x{result['geomean_total_ratio']:.3f}, "
+        f"fps x{result['geomean_fps_ratio']:.3f}"
+    )
     for label, keys in (("only in A", result["only_first"]), ("only in B", result["only_second"])):
         if keys:
             print(f"{label}: " + "; ".join(f"{k[0]} {k[1]} px {k[2]:g} s {k[3]} steps" for k in keys))

@@ -12,15 +12,24 @@ def register(subparsers) -> None:
         help="turn an emotion (label, free text or reference images) into the description that guides generation",
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--emotion", metavar="LABEL[:INTENSITY]",
-                        help="MEAD label (angry, contempt, disgusted, fear, happy, neutral, sad, surprised) "
-                             "with optional intensity 1-3, e.g. happy:3")
+    source.add_argument(
+        "--emotion",
+        metavar="LABEL[:INTENSITY]",
+        help="MEAD label (angry, contempt, disgusted, fear, happy, neutral, sad, surprised) "
+        "with optional intensity 1-3, e.g. happy:3",
+    )
     source.add_argument("--text", help="free-text description (validated and normalised)")
-    source.add_argument("--reference", type=Path, nargs="+", metavar="IMAGE",
-                        help="reference image(s) described by a vision-language model")
+    source.add_argument(
+        "--reference",
+        type=Path,
+        nargs="+",
+        metavar="IMAGE",
+        help="reference image(s) described by a vision-language model",
+    )
     source.add_argument("--all-labels", action="store_true", help="print all 8 x 3 label descriptions")
-    parser.add_argument("--vlm", default=None,
-                        help="vision-language model id or local folder for --reference (default: SmolVLM2-2.2B)")
+    parser.add_argument(
+        "--vlm", default=None, help="vision-language model id or local folder for --reference (default: SmolVLM2-2.2B)"
+    )
     parser.add_argument("--num-frames", type=int, default=4, help="reference frames given to the VLM")
     parser.set_defaults(handler=run_caption)
 

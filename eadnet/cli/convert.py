@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     latentsync.add_argument("checkpoint", type=Path, metavar="CHECKPOINT.pt")
     latentsync.add_argument("output_dir", type=Path, metavar="OUTPUT_DIR")
     latentsync.add_argument(
-        "--config", default="base", metavar="base|PATH.yaml",
+        "--config",
+        default="base",
+        metavar="base|PATH.yaml",
         help="named EAD-Net U-Net config, or a LatentSync model YAML (e.g. configs/unet/stage2.yaml); default: base",
     )
     latentsync.add_argument("--text-embed-dim", type=int, help="width of the emotion-text tokens (default: config's)")

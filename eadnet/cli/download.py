@@ -21,8 +21,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("preset", metavar="PRESET", help=f"weights preset: {', '.join(list_presets())}")
     parser.add_argument("--models-dir", type=Path, help="put the files in DIR/PRESET/COMPONENT/ instead of the cache")
-    parser.add_argument("--component", choices=COMPONENTS, action="append",
-                        help="only this component (repeatable); default: all")
+    parser.add_argument(
+        "--component", choices=COMPONENTS, action="append", help="only this component (repeatable); default: all"
+    )
     parser.add_argument("--no-verify", action="store_true", help="skip the SHA-256 check of files already present")
     parser.set_defaults(handler=run_download)
 
@@ -38,8 +39,9 @@ def run_download(args: argparse.Namespace) -> int:
     offline = None
     for name in components:
         try:
-            status = download_component(preset, name, models_dir=args.models_dir, verify=not args.no_verify,
-                                        offline=offline)
+            status = download_component(
+                preset, name, models_dir=args.models_dir, verify=not args.no_verify, offline=offline
+            )
         except MissingWeightsError as error:
             errors.append(error)
             print(f"  {name}: MISSING")

@@ -14,33 +14,70 @@ def register(subparsers) -> None:
         "evaluate",
         help="score a generated video (or a folder of them): lip sync, image quality, emotion, stability",
         description="Metrics whose inputs or weights are missing are left out and the reason is reported. "
-                    "Weights not given by flag are looked up in $EADNET_MODELS_DIR/eval "
-                    "(default ~/.cache/eadnet/models/eval) or --weights-dir.",
+        "Weights not given by flag are looked up in $EADNET_MODELS_DIR/eval "
+        "(default ~/.cache/eadnet/models/eval) or --weights-dir.",
     )
-    parser.add_argument("video", type=Path, metavar="VIDEO_OR_FOLDER",
-                        help="a video file, or a folder of videos (then --audio, --reference-video and "
-                             "--reference-portrait may be folders whose files are matched by stem)")
-    parser.add_argument("--audio", type=Path, metavar="AUDIO",
-                        help="driving speech (default: the video's own audio track); a folder for a video folder")
-    parser.add_argument("--reference-video", type=Path, metavar="VIDEO",
-                        help="ground-truth video for SSIM/PSNR/FID/FVD; a folder for a video folder")
-    parser.add_argument("--reference-portrait", type=Path, metavar="IMAGE",
-                        help="source portrait for identity drift; a folder (matched by stem) for a video folder")
-    parser.add_argument("--emotion", metavar="LABEL|FILE",
-                        help="intended MEAD emotion: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; "
-                             "for a folder also a .json file {video stem: label} or a .csv with columns stem,emotion")
-    parser.add_argument("--metrics", nargs="+", choices=METRICS, metavar="METRIC",
-                        help=f"metrics to run (default: all): {', '.join(METRICS)}")
+    parser.add_argument(
+        "video",
+        type=Path,
+        metavar="VIDEO_OR_FOLDER",
+        help="a video file, or a folder of videos (then --audio, --reference-video and "
+        "--reference-portrait may be folders whose files are matched by stem)",
+    )
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        metavar="AUDIO",
+        help="driving speech (default: the video's own audio track); a folder for a video folder",
+    )
+    parser.add_argument(
+        "--reference-video",
+        type=Path,
+        metavar="VIDEO",
+        help="ground-truth video for SSIM/PSNR/FID/FVD; a folder for a video folder",
+    )
+    parser.add_argument(
+        "--reference-portrait",
+        type=Path,
+        metavar="IMAGE",
+        help="source portrait for identity drift; a folder (matched by stem) for a video folder",
+    )
+    parser.add_argument(
+        "--emotion",
+        metavar="LABEL|FILE",
+        help="intended MEAD emotion: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; "
+        "for a folder also a .json file {video stem: label} or a .csv with columns stem,emotion",
+    )
+    parser.add_argument(
+        "--metrics",
+        nargs="+",
+        choices=METRICS,
+        metavar="METRIC",
+        help=f"metrics to run (default: all): {', '.join(METRICS)}",
+    )
     parser.add_argument("--syncnet-v2", type=Path, metavar="PATH", help="syncnet_python's syncnet_v2.model (LSE-C/D)")
-    parser.add_argument("--syncnet", type=Path, metavar="PATH",
-                        help="EAD-Net's own SyncNet: a saved model folder or LatentSync's stable_syncnet.pt")
-    parser.add_argument("--inception", type=Path, metavar="PATH",
-                        help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (FID)")
+    parser.add_argument(
+        "--syncnet",
+        type=Path,
+        metavar="PATH",
+        help="EAD-Net's own SyncNet: a saved model folder or LatentSync's stable_syncnet.pt",
+    )
+    parser.add_argument(
+        "--inception", type=Path, metavar="PATH", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (FID)"
+    )
     parser.add_argument("--i3d", type=Path, metavar="PATH", help="StyleGAN-V's i3d_torchscript.pt (FVD)")
-    parser.add_argument("--weights-dir", type=Path, metavar="DIR",
-                        help="folder searched for weight files not given by flag (default: $EADNET_MODELS_DIR/eval)")
-    parser.add_argument("--lse-crop", choices=("syncnet", "aligned"), default="syncnet",
-                        help="face crops for LSE: syncnet_python's box crop (default) or EAD-Net's aligned crop")
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder searched for weight files not given by flag (default: $EADNET_MODELS_DIR/eval)",
+    )
+    parser.add_argument(
+        "--lse-crop",
+        choices=("syncnet", "aligned"),
+        default="syncnet",
+        help="face crops for LSE: syncnet_python's box crop (default) or EAD-Net's aligned crop",
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
     parser.add_argument("--csv", type=Path, metavar="OUT", help="write the scores as CSV (one row per video)")
@@ -58,8 +95,10 @@ def _format(value: Any) -> str:
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    print(f"{report['video']}  ({report['num_frames']} frames, {report['fps']:.3g} fps, "
-          f"{report['width']}x{report['height']})")
+    print(
+        f"{report['video']}  ({report['num_frames']} frames, {report['fps']:.3g} fps, "
+        f"{report['width']}x{report['height']})"
+    )
     scores = report.get("scores", {})
     if scores:
         width = max(len(key) for key in scores)
@@ -82,8 +121,9 @@ def _print_folder(result: dict[str, Any]) -> None:
         cells = [f"{_format(report['scores'].get(c)):>{w}}" for c, w in zip(columns, widths, strict=True)]
         print("  ".join([f"{name:<{name_width}}", *cells]))
     if result["summary"]:
-        cells = [f"{_format(result['summary'].get(c, {}).get('mean')):>{w}}" for c, w in zip(columns, widths,
-                                                                                              strict=True)]
+        cells = [
+            f"{_format(result['summary'].get(c, {}).get('mean')):>{w}}" for c, w in zip(columns, widths, strict=True)
+        ]
         print("  ".join([f"{'mean':<{name_width}}", *cells]))
     for key, value in result["set_metrics"].items():
         print(f"folder {key}: {_format(value) if not isinstance(value, list) else value}")
@@ -121,8 +161,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from eadnet.evaluation.evaluate import evaluate_folder, evaluate_video, write_csv, write_json
     from eadnet.io import check_output_path
 
-    weights = {kind: path for kind, path in (("syncnet_v2", args.syncnet_v2), ("syncnet", args.syncnet),
-                                             ("inception", args.inception), ("i3d", args.i3d)) if path is not None}
+    weights = {
+        kind: path
+        for kind, path in (
+            ("syncnet_v2", args.syncnet_v2),
+            ("syncnet", args.syncnet),
+            ("inception", args.inception),
+            ("i3d", args.i3d),
+        )
+        if path is not None
+    }
     if not args.video.exists():
         raise FileNotFoundError(f"no such video or folder: {args.video}")
     for path in (args.json, args.csv):
@@ -139,9 +187,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.video.is_dir():
         for name, path in (("--audio", args.audio), ("--reference-video", args.reference_video)):
             if path is not None and not path.is_dir():
-                raise ValueError(f"{name} must be a folder (files matched by stem) when evaluating a folder, got {path}")
-        portrait_folder = args.reference_portrait if args.reference_portrait and args.reference_portrait.is_dir() \
-            else None
+                raise ValueError(
+                    f"{name} must be a folder (files matched by stem) when evaluating a folder, got {path}"
+                )
+        portrait_folder = (
+            args.reference_portrait if args.reference_portrait and args.reference_portrait.is_dir() else None
+        )
         result = evaluate_folder(
             args.video,
             reference_folder=args.reference_video,
@@ -159,14 +210,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
         _print_folder(result)
     else:
-        for name, path in (("--audio", args.audio), ("--reference-video", args.reference_video),
-                           ("--reference-portrait", args.reference_portrait)):
+        for name, path in (
+            ("--audio", args.audio),
+            ("--reference-video", args.reference_video),
+            ("--reference-portrait", args.reference_portrait),
+        ):
             if path is not None and path.is_dir():
                 raise ValueError(f"{name} must be a file when VIDEO is a file, got the folder {path}")
-        report = evaluate_video(args.video, audio_path=args.audio, reference_video=args.reference_video,
-                                reference_portrait=args.reference_portrait, emotion=args.emotion,
-                                metrics=args.metrics, weights=weights, weights_dir=args.weights_dir,
-                                device=args.device, lse_crop=args.lse_crop)
+        report = evaluate_video(
+            args.video,
+            audio_path=args.audio,
+            reference_video=args.reference_video,
+            reference_portrait=args.reference_portrait,
+            emotion=args.emotion,
+            metrics=args.metrics,
+            weights=weights,
+            weights_dir=args.weights_dir,
+            device=args.device,
+            lse_crop=args.lse_crop,
+        )
         _print_report(report)
         if args.json is not None:
             write_json(report, args.json)

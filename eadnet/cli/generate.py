@@ -36,40 +36,71 @@ def register(subparsers) -> None:
     face = parser.add_mutually_exclusive_group()
     face.add_argument("--image", type=Path, help="portrait image (jpg, png, webp, ...); default: the shipped example")
     face.add_argument("--video", type=Path, help="source video to dub instead of a portrait (its face is re-animated)")
-    parser.add_argument("--audio", type=Path,
-                        help="speech: wav, flac, mp3, ogg, m4a or a video's audio track; default: the shipped example")
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        help="speech: wav, flac, mp3, ogg, m4a or a video's audio track; default: the shipped example",
+    )
     emotion = parser.add_mutually_exclusive_group()
     emotion.add_argument("--emotion", metavar="LABEL[:INTENSITY]", help="e.g. happy, sad:3, surprised:1")
     emotion.add_argument("--emotion-text", metavar="TEXT", help='free text, e.g. "a warm smile with raised brows"')
-    emotion.add_argument("--emotion-video", type=Path, metavar="PATH",
-                         help="video or image whose facial emotion a vision-language model describes")
-    parser.add_argument("--vlm", metavar="MODEL",
-                        help="vision-language model id or folder for --emotion-video (default: SmolVLM2-2.2B)")
-    parser.add_argument("--output", "-o", type=Path,
-                        help="output mp4 (default: outputs/eadnet-DATE-TIME.mp4); never overwritten unless --overwrite")
+    emotion.add_argument(
+        "--emotion-video",
+        type=Path,
+        metavar="PATH",
+        help="video or image whose facial emotion a vision-language model describes",
+    )
+    parser.add_argument(
+        "--vlm",
+        metavar="MODEL",
+        help="vision-language model id or folder for --emotion-video (default: SmolVLM2-2.2B)",
+    )
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="output mp4 (default: outputs/eadnet-DATE-TIME.mp4); never overwritten unless --overwrite",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"weights preset name, or a model folder (default: {DEFAULT_MODEL}, the small trained "
-                             "model bundled with EAD-Net; runs offline)")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"weights preset name, or a model folder (default: {DEFAULT_MODEL}, the small trained "
+        "model bundled with EAD-Net; runs offline)",
+    )
     parser.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
     parser.add_argument("--steps", type=int, help="denoising steps (default: the preset's)")
     parser.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's; 1 = off)")
     parser.add_argument("--text-guidance", type=float, help="emotion-text guidance scale (default: the preset's)")
-    parser.add_argument("--strength", type=float,
-                        help="denoising strength in (0, 1]: 1 starts from pure noise, lower starts from the noised "
-                             "portrait and runs that fraction of the steps (default: the preset's)")
-    parser.add_argument("--audio-offset", type=float,
-                        help="condition each frame on the audio this many frames later (negative: earlier), to "
-                             "re-align a mouth that trails or leads the speech (default: the preset's)")
+    parser.add_argument(
+        "--strength",
+        type=float,
+        help="denoising strength in (0, 1]: 1 starts from pure noise, lower starts from the noised "
+        "portrait and runs that fraction of the steps (default: the preset's)",
+    )
+    parser.add_argument(
+        "--audio-offset",
+        type=float,
+        help="condition each frame on the audio this many frames later (negative: earlier), to "
+        "re-align a mouth that trails or leads the speech (default: the preset's)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
-    parser.add_argument("--no-face", choices=["error", "skip", "hold"], default="error",
-                        help="--video frames without a face: fail, drop them, or reuse the nearest face")
+    parser.add_argument(
+        "--no-face",
+        choices=["error", "skip", "hold"],
+        default="error",
+        help="--video frames without a face: fail, drop them, or reuse the nearest face",
+    )
     parser.add_argument("--max-duration", type=float, default=600.0, help="longest accepted speech in seconds")
-    parser.add_argument("--max-size", type=int, default=4096,
-                        help="larger inputs are scaled down to this longest side first (default 4096: "
-                             "H.264 players rarely handle more)")
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        default=4096,
+        help="larger inputs are scaled down to this longest side first (default 4096: "
+        "H.264 players rarely handle more)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_generate)
 
@@ -88,8 +119,7 @@ def _fit(frames, max_size: int):
 
     scale = max_size / max(height, width)
     size = (max(2, round(width * scale)), max(2, round(height * scale)))
-    print(f"note: input is {width}x{height}; scaled to {size[0]}x{size[1]} (--max-size {max_size})",
-          file=sys.stderr)
+    print(f"note: input is {width}x{height}; scaled to {size[0]}x{size[1]} (--max-size {max_size})", file=sys.stderr)
     return np.stack([cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for frame in frames])
 
 
@@ -112,8 +142,9 @@ def run_generate(args: argparse.Namespace) -> int:
     preset, local_paths = resolve_model(args.model)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA device is available here (torch {torch.__version__}); "
-                         "use --device cpu")
+        raise ValueError(
+            f"--device {device}: no CUDA device is available here (torch {torch.__version__}); use --device cpu"
+        )
     if device == "mps" and not torch.backends.mps.is_available():
         raise ValueError("--device mps: Apple's MPS backend is not available here; use --device cpu")
 
@@ -136,9 +167,12 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.max_size < 64:
         raise ValueError(f"--max-size must be at least 64, got {args.max_size}")
     if not preset.trained:
-        print(f"NOTE: preset '{preset.name}' carries UNTRAINED weights: the face region of the video will be "
-              f"noise, not a talking face. Use --model with trained weights ({DEFAULT_MODEL}, bundled and offline; "
-              "or e.g. latentsync-1.5 on a connected machine) for real results.", file=sys.stderr)
+        print(
+            f"NOTE: preset '{preset.name}' carries UNTRAINED weights: the face region of the video will be "
+            f"noise, not a talking face. Use --model with trained weights ({DEFAULT_MODEL}, bundled and offline; "
+            "or e.g. latentsync-1.5 on a connected machine) for real results.",
+            file=sys.stderr,
+        )
 
     load_start = time.perf_counter()
     pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir, local_paths=local_paths)
@@ -161,8 +195,7 @@ def run_generate(args: argparse.Namespace) -> int:
         emotion_reference=emotion_reference,
         num_inference_steps=args.steps or preset.default_steps,
         audio_guidance_scale=args.guidance if args.guidance is not None else preset.default_audio_guidance,
-        text_guidance_scale=(args.text_guidance if args.text_guidance is not None
-                             else preset.default_text_guidance),
+        text_guidance_scale=(args.text_guidance if args.text_guidance is not None else preset.default_text_guidance),
         strength=args.strength if args.strength is not None else preset.default_strength,
         audio_offset=args.audio_offset if args.audio_offset is not None else preset.default_audio_offset,
         generator=torch.Generator(device="cpu").manual_seed(args.seed),
@@ -184,10 +217,19 @@ def run_generate(args: argparse.Namespace) -> int:
     print(f"wrote {output} ({num_frames} frames at {args.fps:g} fps, {num_frames / args.fps:.2f} s)")
     if pipe.emotion_description:
         print(f"emotion: {pipe.emotion_description}")
-    stages = {"load": load_seconds, "face": timings.get("face", 0.0), "audio": timings.get("audio", 0.0),
-              "emotion": timings.get("emotion", 0.0), "encode": timings.get("encode", 0.0),
-              "denoise": timings.get("denoise", 0.0), "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0),
-              "mux": writer_seconds}
-    print("timings (s): " + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
-          + f", total {time.perf_counter() - started:.2f}")
+    stages = {
+        "load": load_seconds,
+        "face": timings.get("face", 0.0),
+        "audio": timings.get("audio", 0.0),
+        "emotion": timings.get("emotion", 0.0),
+        "encode": timings.get("encode", 0.0),
+        "denoise": timings.get("denoise", 0.0),
+        "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0),
+        "mux": writer_seconds,
+    }
+    print(
+        "timings (s): "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
+        + f", total {time.perf_counter() - started:.2f}"
+    )
     return 0

@@ -34,34 +34,68 @@ def register(subparsers) -> None:
     parser.add_argument("input", type=Path, help="folder of videos (searched recursively)")
     parser.add_argument("output", type=Path, help="dataset folder (created; a rerun resumes it)")
     parser.add_argument("--crop-size", type=int, default=256, help="side of the aligned face crops (default 256)")
-    parser.add_argument("--mask-mode", choices=("lower_face", "face"), default="lower_face",
-                        help="regeneration mask the dataset is meant for (default lower_face)")
-    parser.add_argument("--min-seconds", type=float, default=5.0,
-                        help="shortest clip; shorter videos and remainders are dropped (default 5; MEAD: about 2)")
+    parser.add_argument(
+        "--mask-mode",
+        choices=("lower_face", "face"),
+        default="lower_face",
+        help="regeneration mask the dataset is meant for (default lower_face)",
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=5.0,
+        help="shortest clip; shorter videos and remainders are dropped (default 5; MEAD: about 2)",
+    )
     parser.add_argument("--max-seconds", type=float, default=10.0, help="longest clip (default 10)")
-    parser.add_argument("--min-face-size", type=float, default=64.0,
-                        help="smallest accepted face width in source pixels (default 64)")
-    parser.add_argument("--max-face-jump", type=float, default=0.3,
-                        help="largest accepted face movement between frames, in face widths (default 0.3)")
+    parser.add_argument(
+        "--min-face-size", type=float, default=64.0, help="smallest accepted face width in source pixels (default 64)"
+    )
+    parser.add_argument(
+        "--max-face-jump",
+        type=float,
+        default=0.3,
+        help="largest accepted face movement between frames, in face widths (default 0.3)",
+    )
     features = parser.add_mutually_exclusive_group()
-    features.add_argument("--audio-encoder", default=DEFAULT_AUDIO_ENCODER, metavar="PATH_OR_PRESET",
-                          help="Whisper folder, preset name or Hub id whose features are cached "
-                               f"(default: the {DEFAULT_AUDIO_ENCODER} preset's Whisper tiny.en, no network)")
+    features.add_argument(
+        "--audio-encoder",
+        default=DEFAULT_AUDIO_ENCODER,
+        metavar="PATH_OR_PRESET",
+        help="Whisper folder, preset name or Hub id whose features are cached "
+        f"(default: the {DEFAULT_AUDIO_ENCODER} preset's Whisper tiny.en, no network)",
+    )
     features.add_argument("--no-audio-features", action="store_true", help="do not cache audio features")
-    parser.add_argument("--vlm", default=None, metavar="PATH_OR_ID",
-                        help="describe each clip's emotion with this vision-language model instead of the label "
-                             "template")
+    parser.add_argument(
+        "--vlm",
+        default=None,
+        metavar="PATH_OR_ID",
+        help="describe each clip's emotion with this vision-language model instead of the label template",
+    )
     parser.add_argument("--vlm-frames", type=int, default=4, help="crops of each clip shown to the VLM (default 4)")
     parser.add_argument("--device", default=None, help="device of the VLM (default: cuda when available, else cpu)")
-    parser.add_argument("--val-speakers", nargs="*", default=[], metavar="SPEAKER",
-                        help="speakers whose clips form the val split")
-    parser.add_argument("--test-speakers", nargs="*", default=list(MEAD_TEST_SPEAKERS), metavar="SPEAKER",
-                        help=f"speakers whose clips form the test split (default MEAD's {' '.join(MEAD_TEST_SPEAKERS)}; "
-                             "give the flag alone for none)")
-    parser.add_argument("--val-fraction", type=float, default=0.0,
-                        help="fraction of the other files put in val, chosen by a hash of their path (default 0)")
-    parser.add_argument("--frames-format", choices=("mp4", "npy"), default="mp4",
-                        help="crops as near-lossless H.264 (compact) or raw uint8 .npy (fastest to read)")
+    parser.add_argument(
+        "--val-speakers", nargs="*", default=[], metavar="SPEAKER", help="speakers whose clips form the val split"
+    )
+    parser.add_argument(
+        "--test-speakers",
+        nargs="*",
+        default=list(MEAD_TEST_SPEAKERS),
+        metavar="SPEAKER",
+        help=f"speakers whose clips form the test split (default MEAD's {' '.join(MEAD_TEST_SPEAKERS)}; "
+        "give the flag alone for none)",
+    )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.0,
+        help="fraction of the other files put in val, chosen by a hash of their path (default 0)",
+    )
+    parser.add_argument(
+        "--frames-format",
+        choices=("mp4", "npy"),
+        default="mp4",
+        help="crops as near-lossless H.264 (compact) or raw uint8 .npy (fastest to read)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="files processed in parallel (default 1)")
     parser.set_defaults(handler=run_preprocess)
 

@@ -24,13 +24,16 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train the SyncNet, the U-Net or a small autoencoder from a YAML recipe")
+    parser = subparsers.add_parser(
+        "train", help="train the SyncNet, the U-Net or a small autoencoder from a YAML recipe"
+    )
     targets = parser.add_subparsers(dest="target", required=True, metavar="TARGET")
 
     unet = targets.add_parser("unet", help="train the EAD-Net U-Net (stage 1 or 2)")
     _common(unet)
-    unet.add_argument("--resume", metavar="CHECKPOINT",
-                      help="'latest' or a checkpoint folder (overrides train.resume)")
+    unet.add_argument(
+        "--resume", metavar="CHECKPOINT", help="'latest' or a checkpoint folder (overrides train.resume)"
+    )
     unet.set_defaults(handler=run_train_unet)
 
     syncnet = targets.add_parser("syncnet", help="train a SyncNet (lip-sync discriminator)")
@@ -40,14 +43,19 @@ def register(subparsers) -> None:
 
     vae = targets.add_parser("vae", help="train a small image autoencoder (the pipeline's VAE) from scratch")
     _common(vae)
-    vae.add_argument("--resume", metavar="CHECKPOINT",
-                     help="'latest' or a checkpoint folder (overrides train.resume)")
+    vae.add_argument("--resume", metavar="CHECKPOINT", help="'latest' or a checkpoint folder (overrides train.resume)")
     vae.set_defaults(handler=run_train_vae)
 
     estimate = targets.add_parser("estimate", help="computed GPU memory and time of a U-Net recipe")
     estimate.add_argument("--config", type=Path, required=True, help="U-Net recipe (YAML)")
-    estimate.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                          help="override a recipe value (repeatable)")
+    estimate.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a recipe value (repeatable)",
+    )
     estimate.add_argument("--gpu", default="H100", help="GPU model for the time estimate (H100, A100, L40S, 4090)")
     estimate.add_argument("--json", action="store_true", help="print JSON")
     estimate.set_defaults(handler=run_estimate)
@@ -55,8 +63,14 @@ def register(subparsers) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="recipe (YAML), see recipes/")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="override a recipe value, e.g. --set train.max_steps=100 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a recipe value, e.g. --set train.max_steps=100 (repeatable)",
+    )
     parser.add_argument("--output-dir", help="overrides train.output_dir")
 
 
@@ -84,9 +98,18 @@ def run_train_unet(args: argparse.Namespace) -> int:
     if not summary["is_main_process"]:
         return 0
     last = summary["history"][-1] if summary["history"] else {}
-    print(json.dumps({"step": summary["step"], "loss": last.get("loss"), "weights_sha256": summary["weights_sha256"],
-                      "model": str(Path(config.train.output_dir) / "model"),
-                      "validation": summary.get("validation")}, indent=2))
+    print(
+        json.dumps(
+            {
+                "step": summary["step"],
+                "loss": last.get("loss"),
+                "weights_sha256": summary["weights_sha256"],
+                "model": str(Path(config.train.output_dir) / "model"),
+                "validation": summary.get("validation"),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -231,8 +231,20 @@ _STAGING = ".staging"  # hidden: `find_videos` does not look inside
 _VAL_SENTENCE_FRACTION = 0.1
 _VAL_FRACTION = 0.06
 _SPLIT_ORDER = {split: rank for rank, split in enumerate(SPLITS)}
-_IDENTITY_FIELDS = ("text", "voice", "rate", "pitch", "emotion", "intensity", "speaker", "seed", "portrait",
-                    "augmentation", "split", "heldout")
+_IDENTITY_FIELDS = (
+    "text",
+    "voice",
+    "rate",
+    "pitch",
+    "emotion",
+    "intensity",
+    "speaker",
+    "seed",
+    "portrait",
+    "augmentation",
+    "split",
+    "heldout",
+)
 
 
 class CorpusLeakError(DatasetError):
@@ -337,22 +349,25 @@ def _make_specs(
         seed = int(rng_params.integers(2**31))
         augmentation_seed = int(rng_params.integers(2**31))
         augmentation = (
-            IdentityAugmentation.random(augmentation_seed, augmentation_strength) if augmentation_strength > 0
+            IdentityAugmentation.random(augmentation_seed, augmentation_strength)
+            if augmentation_strength > 0
             else None
         )
-        specs.append(CorpusClipSpec(
-            text=next(order),
-            emotion=emotion,
-            intensity=intensity,
-            voice=voice,
-            rate=rate,
-            pitch=pitch,
-            speaker=_speaker_name(voice),
-            seed=seed,
-            augmentation=augmentation,
-            split=split,
-            heldout=heldout,
-        ))
+        specs.append(
+            CorpusClipSpec(
+                text=next(order),
+                emotion=emotion,
+                intensity=intensity,
+                voice=voice,
+                rate=rate,
+                pitch=pitch,
+                speaker=_speaker_name(voice),
+                seed=seed,
+                augmentation=augmentation,
+                split=split,
+                heldout=heldout,
+            )
+        )
     return specs
 
 
@@ -456,27 +471,39 @@ def plan_corpus(
         if heldout_voices:
             kinds.append(zip(_rounds(heldout_voices, rng_voices), _rounds(pairs, rng_pairs), strict=False))
         if heldout_pairs:
-            kinds.append(zip(_rounds(train_voices, rng_train_voices), _rounds(heldout_pairs, rng_train_pairs),
-                             strict=False))
+            kinds.append(
+                zip(_rounds(train_voices, rng_train_voices), _rounds(heldout_pairs, rng_train_pairs), strict=False)
+            )
         if not kinds:
-            kinds.append(zip(_rounds(train_voices, rng_train_voices), _rounds(train_pairs, rng_train_pairs),
-                             strict=False))
+            kinds.append(
+                zip(_rounds(train_voices, rng_train_voices), _rounds(train_pairs, rng_train_pairs), strict=False)
+            )
         index = 0
         while True:
             voice, pair = next(kinds[index % len(kinds)])
             index += 1
-            tags = ("sentence",) + (("voice",) if voice in heldout_voices else ()) + (
-                ("emotion_intensity",) if pair in heldout_pairs else ()
+            tags = (
+                ("sentence",)
+                + (("voice",) if voice in heldout_voices else ())
+                + (("emotion_intensity",) if pair in heldout_pairs else ())
             )
             yield voice, pair, tags
 
     strength = float(augmentation_strength)
     voices_rng, pairs_rng, sentences_rng, params_rng = _generators(train_seq, 4)
-    specs = _make_specs("train", num_train, train_pool, in_distribution(voices_rng, pairs_rng, ()),
-                        sentences_rng, params_rng, strength)
+    specs = _make_specs(
+        "train", num_train, train_pool, in_distribution(voices_rng, pairs_rng, ()), sentences_rng, params_rng, strength
+    )
     voices_rng, pairs_rng, sentences_rng, params_rng = _generators(val_seq, 4)
-    specs += _make_specs("val", num_val, val_pool, in_distribution(voices_rng, pairs_rng, ("sentence",)),
-                         sentences_rng, params_rng, strength)
+    specs += _make_specs(
+        "val",
+        num_val,
+        val_pool,
+        in_distribution(voices_rng, pairs_rng, ("sentence",)),
+        sentences_rng,
+        params_rng,
+        strength,
+    )
     *factor_rngs, sentences_rng, params_rng = _generators(test_seq, 6)
     specs += _make_specs("test", num_heldout, test_pool, held_out(*factor_rngs), sentences_rng, params_rng, strength)
     return specs
@@ -497,7 +524,9 @@ def _video_paths(specs: Sequence[CorpusClipSpec]) -> list[str]:
     counters: collections.Counter = collections.Counter()
     paths = []
     for spec in specs:
-        paths.append(f"{spec.speaker}/{spec.emotion}/level_{spec.intensity}/{spec.split}-{counters[spec.split]:04d}.mp4")
+        paths.append(
+            f"{spec.speaker}/{spec.emotion}/level_{spec.intensity}/{spec.split}-{counters[spec.split]:04d}.mp4"
+        )
         counters[spec.split] += 1
     return paths
 
@@ -576,7 +605,9 @@ def _render_in_worker(job: _RenderJob) -> tuple[_RenderJob, dict, Path]:
     return _render_clip(talker, job, fps)
 
 
-def _render(jobs: list[_RenderJob], portrait: Any, fps: float, workers: int) -> Iterator[tuple[_RenderJob, dict, Path]]:
+def _render(
+    jobs: list[_RenderJob], portrait: Any, fps: float, workers: int
+) -> Iterator[tuple[_RenderJob, dict, Path]]:
     """Rendered clips in job order, from this process or from ``workers`` spawned processes."""
     from eadnet.data.synthetic import SyntheticTalker
 
@@ -662,10 +693,12 @@ def render_corpus_videos(
     raw_dir.mkdir(parents=True, exist_ok=True)
     labels_path = raw_dir / LABELS_FILE
     done = _read_label_rows(labels_path)
-    foreign = sorted(path for path, row in done.items()
-                     if expected.get(path) != {name: row.get(name) for name in _IDENTITY_FIELDS})
+    foreign = sorted(
+        path for path, row in done.items() if expected.get(path) != {name: row.get(name) for name in _IDENTITY_FIELDS}
+    )
     foreign += sorted(
-        relative for relative in (video.relative_to(raw_dir).as_posix() for video in find_videos(raw_dir))
+        relative
+        for relative in (video.relative_to(raw_dir).as_posix() for video in find_videos(raw_dir))
         if relative not in expected
     )
     if foreign:
@@ -692,8 +725,14 @@ def render_corpus_videos(
                     labels.flush()
                     done[job.path] = row
                     shutil.rmtree(job.staging, ignore_errors=True)
-                    logger.info("[%d/%d] rendered %s (%s, %.2f s)", number, len(jobs), job.path, job.spec.split,
-                                row["duration"])
+                    logger.info(
+                        "[%d/%d] rendered %s (%s, %.2f s)",
+                        number,
+                        len(jobs),
+                        job.path,
+                        job.spec.split,
+                        row["duration"],
+                    )
         finally:
             shutil.rmtree(raw_dir / _STAGING, ignore_errors=True)
     rows = [done[path] for path in paths]
@@ -776,8 +815,9 @@ def build_corpus(
     if pending:
         if isinstance(audio_encoder, str | os.PathLike):
             audio_encoder = resolve_audio_encoder(audio_encoder)
-        summary = preprocess_videos(raw_dir, dataset_dir, config, audio_encoder=audio_encoder,
-                                    workers=min(workers, pending))
+        summary = preprocess_videos(
+            raw_dir, dataset_dir, config, audio_encoder=audio_encoder, workers=min(workers, pending)
+        )
         logger.info("preprocessed %s:\n%s", raw_dir, summary.format())
         if not summary.usable:
             raise RuntimeError(f"no clip could be made from the videos in {raw_dir} (see the warnings above)")
@@ -796,8 +836,9 @@ def neutral_still(talker: SyntheticTalker, augmentation: IdentityAugmentation | 
     ``to_dict()`` as stored in the labels), a neutral expression, closed lips, no head motion or blink."""
     if isinstance(augmentation, dict):
         augmentation = IdentityAugmentation(**augmentation)
-    return talker.render(np.zeros(1), emotion="neutral", intensity=1, seed=0, head_motion=False, blink=False,
-                         augmentation=augmentation)[0]
+    return talker.render(
+        np.zeros(1), emotion="neutral", intensity=1, seed=0, head_motion=False, blink=False, augmentation=augmentation
+    )[0]
 
 
 def _align_still(processor, frame: np.ndarray, video: Path) -> np.ndarray:
@@ -850,8 +891,10 @@ def write_reference_frames(out_dir: str | os.PathLike, portrait: Any = None, det
         for record in pending:
             row = rows.get(record.source or "")
             if row is None:
-                raise DatasetError(f"clip {record.id!r} comes from {record.source!r}, which {raw_dir / LABELS_FILE} "
-                                   "does not list: not a corpus built by build_corpus")
+                raise DatasetError(
+                    f"clip {record.id!r} comes from {record.source!r}, which {raw_dir / LABELS_FILE} "
+                    "does not list: not a corpus built by build_corpus"
+                )
             key = row.get("portrait") or ""
             if key not in talkers:
                 source = row.get("portrait") or portrait
@@ -859,8 +902,11 @@ def write_reference_frames(out_dir: str | os.PathLike, portrait: Any = None, det
                     from eadnet.assets import example_portrait_path
 
                     source = example_portrait_path()
-                talkers[key] = source if isinstance(source, SyntheticTalker) else SyntheticTalker(
-                    source, detector=processor.detector)
+                talkers[key] = (
+                    source
+                    if isinstance(source, SyntheticTalker)
+                    else SyntheticTalker(source, detector=processor.detector)
+                )
             frame = neutral_still(talkers[key], row.get("augmentation"))
             write_clip_reference(dataset_dir, record, _align_still(processor, frame, raw_dir / record.source))
             written += 1
@@ -945,8 +991,17 @@ def describe_corpus(dataset: str | os.PathLike) -> dict[str, Any]:
                 f"clip {record.id} has no text, voice, emotion or intensity: {dataset} is not a corpus of "
                 "`build_corpus`"
             )
-        facts.append(_ClipFacts(record.id, record.split, text, voice, (record.emotion, int(record.intensity)),
-                                tuple(record.extra.get("heldout") or ()), record.num_frames / fps))
+        facts.append(
+            _ClipFacts(
+                record.id,
+                record.split,
+                text,
+                voice,
+                (record.emotion, int(record.intensity)),
+                tuple(record.extra.get("heldout") or ()),
+                record.num_frames / fps,
+            )
+        )
     splits = {}
     for split in [*SPLITS, *sorted({f.split for f in facts} - set(SPLITS))]:
         members = [f for f in facts if f.split == split]
@@ -973,7 +1028,9 @@ def describe_corpus(dataset: str | os.PathLike) -> dict[str, Any]:
             "emotion_intensity": sorted({_pair_name(f.pair) for f in test if "emotion_intensity" in f.heldout}),
         },
         "train_missing_emotion_intensity": [
-            _pair_name((emotion, level)) for emotion in EMOTION_LABELS for level in (1, 2, 3)
+            _pair_name((emotion, level))
+            for emotion in EMOTION_LABELS
+            for level in (1, 2, 3)
             if (emotion, level) not in trained
         ],
     }

@@ -258,12 +258,14 @@ class PreprocessSummary:
         def counts(counter: collections.Counter) -> str:
             return ", ".join(f"{reason} {count}" for reason, count in sorted(counter.items())) or "none"
 
-        return "\n".join([
-            f"files: {self.files} ({self.files_with_clips} with new clips, {sum(self.files_failed.values())} failed)",
-            f"clips written: {self.clips_written} (already in the manifest: {self.clips_existing})",
-            f"clips skipped: {counts(self.clips_skipped)}",
-            f"files failed: {counts(self.files_failed)}",
-        ])
+        return "\n".join(
+            [
+                f"files: {self.files} ({self.files_with_clips} with new clips, {sum(self.files_failed.values())} failed)",
+                f"clips written: {self.clips_written} (already in the manifest: {self.clips_existing})",
+                f"clips skipped: {counts(self.clips_skipped)}",
+                f"files failed: {counts(self.files_failed)}",
+            ]
+        )
 
 
 # ------------------------------------------------------------------------------------------------ finding files
@@ -275,11 +277,13 @@ def find_videos(root: str | os.PathLike, exclude: str | os.PathLike | None = Non
     for directory, folders, files in os.walk(root):
         current = Path(directory)
         folders[:] = sorted(
-            name for name in folders
+            name
+            for name in folders
             if not name.startswith(".") and (excluded is None or (current / name).resolve() != excluded)
         )
         found.extend(
-            current / name for name in files
+            current / name
+            for name in files
             if not name.startswith(".") and Path(name).suffix.lower() in VIDEO_EXTENSIONS
         )
     return sorted(found)
@@ -672,8 +676,13 @@ class _FileFailed(Exception):
 class _FileProcessor:
     """Turns one source file into clips in its staging dataset; one per process (it owns a face detector)."""
 
-    def __init__(self, config: PreprocessConfig, info: DatasetInfo, audio_encoder: WhisperAudioEncoder | None,
-                 with_reference: bool):
+    def __init__(
+        self,
+        config: PreprocessConfig,
+        info: DatasetInfo,
+        audio_encoder: WhisperAudioEncoder | None,
+        with_reference: bool,
+    ):
         from eadnet.face import FaceProcessor
 
         self.config = config
@@ -853,8 +862,9 @@ class _FileProcessor:
 _WORKER: _FileProcessor | None = None
 
 
-def _init_worker(config: PreprocessConfig, info: DatasetInfo, audio_encoder: Any, with_reference: bool,
-                 threads: int) -> None:
+def _init_worker(
+    config: PreprocessConfig, info: DatasetInfo, audio_encoder: Any, with_reference: bool, threads: int
+) -> None:
     global _WORKER
     import torch
 
@@ -932,8 +942,9 @@ def _commit(output_dir: Path, staged: _StagedClip, captioner: EmotionCaptioner |
             reference = [Image.fromarray(frame) for frame in staged.reference]
             record = dataclasses.replace(record, description=captioner.caption(EmotionSpec(reference=reference)))
         except (RuntimeError, ValueError) as error:
-            logger.warning("%s: the captioner failed (%s); keeping the description %r", record.id, error,
-                           record.description)
+            logger.warning(
+                "%s: the captioner failed (%s); keeping the description %r", record.id, error, record.description
+            )
     final = clip_dir(output_dir, record)
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
@@ -1006,13 +1017,15 @@ def preprocess_videos(
             relative = path.relative_to(input_dir).as_posix()
             source = describe_source(relative, labels)
             prefix = clip_id(relative, 0)[:-3]
-            tasks.append(_Task(
-                path=path,
-                source=source,
-                split=assign_split(source, config),
-                done=frozenset(i for i in done if i.startswith(prefix)),
-                staging=staging_root / hashlib.sha1(relative.encode("utf-8")).hexdigest()[:16],
-            ))
+            tasks.append(
+                _Task(
+                    path=path,
+                    source=source,
+                    split=assign_split(source, config),
+                    done=frozenset(i for i in done if i.startswith(prefix)),
+                    staging=staging_root / hashlib.sha1(relative.encode("utf-8")).hexdigest()[:16],
+                )
+            )
         logger.info("%d video files in %s; %d clips already in %s", len(videos), input_dir, len(done), output_dir)
         try:
             for number, result in enumerate(_results(tasks, config, info, audio_encoder, with_reference, workers), 1):
@@ -1022,8 +1035,14 @@ def preprocess_videos(
     return summary
 
 
-def _results(tasks: list[_Task], config: PreprocessConfig, info: DatasetInfo, audio_encoder: Any,
-             with_reference: bool, workers: int) -> Iterator[_FileResult]:
+def _results(
+    tasks: list[_Task],
+    config: PreprocessConfig,
+    info: DatasetInfo,
+    audio_encoder: Any,
+    with_reference: bool,
+    workers: int,
+) -> Iterator[_FileResult]:
     """Results of the tasks, in task order (so that the manifest order does not depend on ``workers``)."""
     if workers == 1 or len(tasks) <= 1:
         processor = _FileProcessor(config, info, audio_encoder, with_reference)
@@ -1058,8 +1077,13 @@ def _results(tasks: list[_Task], config: PreprocessConfig, info: DatasetInfo, au
                 future.cancel()
 
 
-def _collect(output_dir: Path, result: _FileResult, captioner: EmotionCaptioner | None,
-             summary: PreprocessSummary, progress: str) -> None:
+def _collect(
+    output_dir: Path,
+    result: _FileResult,
+    captioner: EmotionCaptioner | None,
+    summary: PreprocessSummary,
+    progress: str,
+) -> None:
     """Commits a file's clips and logs and counts what happened to it."""
     try:
         for staged in result.clips:
@@ -1077,5 +1101,11 @@ def _collect(output_dir: Path, result: _FileResult, captioner: EmotionCaptioner 
         logger.warning("%s: skipping the file (%s): %s", result.relative_path, reason, message)
     elif result.clips:
         summary.files_with_clips += 1
-    logger.info("%s %s: %d clips written, %d already there, %d skipped", progress, result.relative_path,
-                len(result.clips), result.existing, len(result.skipped))
+    logger.info(
+        "%s %s: %d clips written, %d already there, %d skipped",
+        progress,
+        result.relative_path,
+        len(result.clips),
+        result.existing,
+        len(result.skipped),
+    )

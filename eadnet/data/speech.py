@@ -169,8 +169,14 @@ class _EspeakLibrary:
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-            ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         lib.espeak_Synchronize.restype = ctypes.c_int
         path = None if data_path is None else os.fsencode(data_path)
@@ -474,15 +480,51 @@ def synthesize_speech(
 # How far the mouth opens for a phoneme (espeak's English mnemonics), 0 closed, 1 wide open. Bilabials close the
 # lips, labiodentals nearly; open vowels open widest, close vowels (i, u) little.
 _CONSONANT_OPENNESS = {
-    "p": 0.0, "b": 0.0, "m": 0.0,
-    "f": 0.1, "v": 0.1, "w": 0.15,
-    "s": 0.18, "z": 0.18, "S": 0.2, "Z": 0.2, "tS": 0.2, "dZ": 0.2,
-    "T": 0.25, "D": 0.25,
-    "t": 0.28, "d": 0.28, "n": 0.28, "r": 0.3, "k": 0.32, "g": 0.32, "N": 0.3, "j": 0.3,
-    "l": 0.35, "h": 0.45, "x": 0.35, "?": 0.3,
+    "p": 0.0,
+    "b": 0.0,
+    "m": 0.0,
+    "f": 0.1,
+    "v": 0.1,
+    "w": 0.15,
+    "s": 0.18,
+    "z": 0.18,
+    "S": 0.2,
+    "Z": 0.2,
+    "tS": 0.2,
+    "dZ": 0.2,
+    "T": 0.25,
+    "D": 0.25,
+    "t": 0.28,
+    "d": 0.28,
+    "n": 0.28,
+    "r": 0.3,
+    "k": 0.32,
+    "g": 0.32,
+    "N": 0.3,
+    "j": 0.3,
+    "l": 0.35,
+    "h": 0.45,
+    "x": 0.35,
+    "?": 0.3,
 }
-_VOWEL_OPENNESS = {"a": 1.0, "A": 1.0, "V": 0.85, "0": 0.8, "O": 0.75, "3": 0.6, "E": 0.7, "e": 0.6, "o": 0.6,
-                   "@": 0.45, "I": 0.38, "i": 0.32, "U": 0.4, "u": 0.3, "y": 0.32, "Y": 0.38}
+_VOWEL_OPENNESS = {
+    "a": 1.0,
+    "A": 1.0,
+    "V": 0.85,
+    "0": 0.8,
+    "O": 0.75,
+    "3": 0.6,
+    "E": 0.7,
+    "e": 0.6,
+    "o": 0.6,
+    "@": 0.45,
+    "I": 0.38,
+    "i": 0.32,
+    "U": 0.4,
+    "u": 0.3,
+    "y": 0.32,
+    "Y": 0.38,
+}
 
 
 def _is_vowel(name: str) -> bool:
@@ -541,7 +583,7 @@ def mouth_openness_from_phonemes(
     grid = np.zeros(int(math.ceil(end / step)) + 1, dtype=np.float64)
     for start, stop, name in timeline:
         first, last = int(round(start / step)), int(round(stop / step))
-        grid[first:max(last, first + 1)] = phoneme_openness(name)
+        grid[first : max(last, first + 1)] = phoneme_openness(name)
     grid = _gaussian_smooth(grid, smoothing_s / step)
     times = (np.arange(int(num_frames)) + 0.5) / fps
     openness = np.interp(times, np.arange(grid.size) * step, grid)

@@ -61,8 +61,44 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------------- mesh topology
 # MediaPipe face-mesh indices (canonical topology; image-left is the subject's right side).
-_FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176,
-              149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+_FACE_OVAL = [
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+]
 _UPPER_OUTER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
 _LOWER_OUTER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 _UPPER_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
@@ -101,30 +137,58 @@ _LEVEL_STRENGTH = {0: 0.0, 1: 0.55, 2: 0.8, 3: 1.0}
 _EMOTIONS: dict[str, dict[str, Any]] = {
     "neutral": {},
     "happy": {  # AU6 + AU12 (+ AU25)
-        "corners": (0.07, -0.10), "cheeks": (0.01, -0.045), "lower_lids": -0.02, "open": 0.12,
+        "corners": (0.07, -0.10),
+        "cheeks": (0.01, -0.045),
+        "lower_lids": -0.02,
+        "open": 0.12,
     },
     "sad": {  # AU1 + AU4 + AU15 (+ AU17)
-        "corners": (-0.01, 0.14), "brow_inner": (-0.02, -0.09), "brow_outer": (0.0, 0.03), "upper_lids": 0.02,
-        "chin": -0.025, "press": 0.3,
+        "corners": (-0.01, 0.14),
+        "brow_inner": (-0.02, -0.09),
+        "brow_outer": (0.0, 0.03),
+        "upper_lids": 0.02,
+        "chin": -0.025,
+        "press": 0.3,
     },
     "angry": {  # AU4 + AU5 + AU7 + AU23/AU24
-        "brow_inner": (-0.045, 0.09), "brow_middle": (-0.02, 0.07), "brow_outer": (0.0, 0.035), "upper_lids": -0.012,
-        "lower_lids": -0.022, "corners": (-0.025, 0.01), "chin": -0.03, "nostrils": (0.015, -0.01), "press": 0.6,
+        "brow_inner": (-0.045, 0.09),
+        "brow_middle": (-0.02, 0.07),
+        "brow_outer": (0.0, 0.035),
+        "upper_lids": -0.012,
+        "lower_lids": -0.022,
+        "corners": (-0.025, 0.01),
+        "chin": -0.03,
+        "nostrils": (0.015, -0.01),
+        "press": 0.6,
     },
     "surprised": {  # AU1 + AU2 + AU5 + AU26
-        "brow_inner": (0.0, -0.1), "brow_middle": (0.0, -0.12), "brow_outer": (0.0, -0.1), "upper_lids": -0.035,
-        "corners": (-0.03, 0.02), "open": 0.4,
+        "brow_inner": (0.0, -0.1),
+        "brow_middle": (0.0, -0.12),
+        "brow_outer": (0.0, -0.1),
+        "upper_lids": -0.035,
+        "corners": (-0.03, 0.02),
+        "open": 0.4,
     },
     "fear": {  # AU1 + AU2 + AU4 + AU5 + AU20 + AU25
-        "brow_inner": (-0.025, -0.09), "brow_middle": (-0.01, -0.05), "brow_outer": (0.0, -0.02),
-        "upper_lids": -0.03, "corners": (0.07, 0.03), "open": 0.18,
+        "brow_inner": (-0.025, -0.09),
+        "brow_middle": (-0.01, -0.05),
+        "brow_outer": (0.0, -0.02),
+        "upper_lids": -0.03,
+        "corners": (0.07, 0.03),
+        "open": 0.18,
     },
     "disgusted": {  # AU9 + AU10 (+ AU4, AU15)
-        "upper_lip": -0.06, "nostrils": (0.005, -0.04), "brow_inner": (-0.025, 0.045), "brow_middle": (0.0, 0.03),
-        "lower_lids": -0.025, "cheeks": (0.0, -0.02), "corners": (0.0, 0.04),
+        "upper_lip": -0.06,
+        "nostrils": (0.005, -0.04),
+        "brow_inner": (-0.025, 0.045),
+        "brow_middle": (0.0, 0.03),
+        "lower_lids": -0.025,
+        "cheeks": (0.0, -0.02),
+        "corners": (0.0, 0.04),
     },
     "contempt": {  # unilateral AU12 + AU14
-        "corner_right": (0.06, -0.08), "cheek_right": (0.0, -0.015),
+        "corner_right": (0.06, -0.08),
+        "cheek_right": (0.0, -0.015),
     },
 }
 
@@ -264,8 +328,9 @@ class IdentityAugmentation:
                 gain, lut = self._colour_tables(width, height)
             out = frame
             if matrix is not None:
-                out = cv2.warpAffine(out, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REFLECT_101)
+                out = cv2.warpAffine(
+                    out, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+                )
             if self.saturation != 1 or self.hue_shift != 0:
                 hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV_FULL).astype(np.float32)
                 hsv[..., 0] = (hsv[..., 0] + self.hue_shift * 256.0 / 360.0) % 256.0
@@ -355,8 +420,10 @@ class SyntheticTalker:
         half = self.mouth_half
         uc = np.clip(u / half, -1.0, 1.0)
         self._uc = uc
-        lines = {name: self._lip_line(idx) for name, idx in
-                 (("uo", _UPPER_OUTER), ("ui", _UPPER_INNER), ("li", _LOWER_INNER), ("lo", _LOWER_OUTER))}
+        lines = {
+            name: self._lip_line(idx)
+            for name, idx in (("uo", _UPPER_OUTER), ("ui", _UPPER_INNER), ("li", _LOWER_INNER), ("lo", _LOWER_OUTER))
+        }
         at = {name: np.interp(u, lu, lv) for name, (lu, lv) in lines.items()}
         mid = (at["ui"] + at["li"]) / 2.0
         beyond = np.maximum(np.abs(u) / half - 1.0, 0.0)
@@ -382,8 +449,11 @@ class SyntheticTalker:
         gaps = ((self.landmarks[_LOWER_INNER] - self.landmarks[_UPPER_INNER]) @ self.ey)[1:-1]
         gap_u = self.u[_UPPER_INNER][1:-1] / half
         order = np.argsort(gap_u)
-        self._source_gap = np.interp(uc, np.concatenate([[-1.0], gap_u[order], [1.0]]),
-                                     np.concatenate([[0.0], np.maximum(gaps[order], 0.0), [0.0]]))
+        self._source_gap = np.interp(
+            uc,
+            np.concatenate([[-1.0], gap_u[order], [1.0]]),
+            np.concatenate([[0.0], np.maximum(gaps[order], 0.0), [0.0]]),
+        )
         self.source_lip_gap = float(max(0.0, (self.landmarks[14] - self.landmarks[13]) @ self.ey))
         # eyes: the portrait's lid gaps per pair
         self._eye_gaps = [
@@ -724,8 +794,9 @@ class SyntheticTalker:
         patch = frame[y0:y1, x0:x1].astype(np.float32)
         # where the lips meet, a soft dark line
         closed = np.clip(1.0 - gap / 1.5, 0.0, 1.0)
-        line = (0.4 * closed * along * np.exp(-0.5 * ((depth - np.maximum(gap, 0.0) / 2) / 0.6) ** 2)
-                * (0.4 + 0.6 * front))[..., None].astype(np.float32)
+        line = (
+            0.4 * closed * along * np.exp(-0.5 * ((depth - np.maximum(gap, 0.0) / 2) / 0.6) ** 2) * (0.4 + 0.6 * front)
+        )[..., None].astype(np.float32)
         patch = patch * (1.0 - line) + (self._cavity * 1.6).astype(np.float32) * line
         # the inside, overlapped by half a pixel of lip on each side
         alpha = np.clip(depth + 0.5, 0, 1) * np.clip(gap - depth + 0.5, 0, 1) * along * np.clip(gap - 0.5, 0, 1)
@@ -747,8 +818,13 @@ class SyntheticTalker:
             gap_src = np.interp(s_src, *source["lower"]) - top_src
             height = np.clip(gap_src - 1.0, 0.0, 0.13 * self.iod)
             where = source["origin"] + s_src[..., None] * source["ex"] + (top_src + depth)[..., None] * source["ey"]
-            teeth = cv2.remap(self.portrait, where[..., 0].astype(np.float32), where[..., 1].astype(np.float32),
-                              interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)
+            teeth = cv2.remap(
+                self.portrait,
+                where[..., 0].astype(np.float32),
+                where[..., 1].astype(np.float32),
+                interpolation=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            ).astype(np.float64)
             teeth *= (0.85 + 0.15 * np.clip(depth / np.maximum(height, 1e-3), 0, 1))[..., None]
         else:
             teeth, height = self._procedural_teeth(across, depth, 0.1 * self.iod * np.sqrt(front))
@@ -757,13 +833,19 @@ class SyntheticTalker:
         to_bottom = np.clip((gap - depth) / safe_gap, 0, 1)[..., None]
         cavity = self._cavity * (0.55 + 0.45 * front[..., None]) * (0.8 + 0.2 * to_bottom)
         # a tongue shows at the bottom of a wide opening
-        tongue = (np.clip(1.0 - (gap - depth) / (0.4 * safe_gap), 0, 1) * np.clip(gap / (0.2 * self.iod), 0, 1)
-                  * (0.3 + 0.7 * front))[..., None]
+        tongue = (
+            np.clip(1.0 - (gap - depth) / (0.4 * safe_gap), 0, 1)
+            * np.clip(gap / (0.2 * self.iod), 0, 1)
+            * (0.3 + 0.7 * front)
+        )[..., None]
         cavity = cavity * (1.0 - 0.7 * tongue) + self._tongue * 0.7 * tongue
         # the edges of the lower teeth just behind the lower lip
         lower_height = 0.04 * self.iod * front
-        lower = (np.clip(lower_height - (gap - depth) + 0.5, 0, 1) * 0.5
-                 * np.clip((gap - height - 2.0) / (0.05 * self.iod), 0, 1))[..., None]
+        lower = (
+            np.clip(lower_height - (gap - depth) + 0.5, 0, 1)
+            * 0.5
+            * np.clip((gap - height - 2.0) / (0.05 * self.iod), 0, 1)
+        )[..., None]
         cavity = cavity * (1.0 - lower) + self._teeth * 0.75 * (0.5 + 0.5 * front[..., None]) * lower
         colour = teeth * teeth_alpha + cavity * (1.0 - teeth_alpha)
         return cv2.GaussianBlur(colour.astype(np.float32), (3, 3), 0.5)
@@ -1120,25 +1202,27 @@ def write_synthetic_videos(
         path.parent.mkdir(parents=True, exist_ok=True)
         write_video(path, frames, fps, audio=track.waveform, sample_rate=track.sample_rate, overwrite=overwrite)
         logger.info("wrote %s (%d frames, %s %d)", path, num_frames, spec.emotion, spec.intensity)
-        rows.append({
-            "path": relative,
-            "speaker": spec.speaker,
-            "text": track.text,
-            "voice": track.voice,
-            "rate": spec.rate,
-            "pitch": spec.pitch,
-            "emotion": spec.emotion,
-            "intensity": spec.intensity,
-            "fps": float(fps),
-            "num_frames": num_frames,
-            "duration": round(track.duration, 6),
-            "sample_rate": track.sample_rate,
-            "seed": spec.seed,
-            "portrait": spec.portrait,
-            "augmentation": None if spec.augmentation is None else spec.augmentation.to_dict(),
-            "timeline": [[round(start, 5), round(end, 5), name] for start, end, name in track.timeline],
-            "openness": [round(float(value), 4) for value in openness],
-        })
+        rows.append(
+            {
+                "path": relative,
+                "speaker": spec.speaker,
+                "text": track.text,
+                "voice": track.voice,
+                "rate": spec.rate,
+                "pitch": spec.pitch,
+                "emotion": spec.emotion,
+                "intensity": spec.intensity,
+                "fps": float(fps),
+                "num_frames": num_frames,
+                "duration": round(track.duration, 6),
+                "sample_rate": track.sample_rate,
+                "seed": spec.seed,
+                "portrait": spec.portrait,
+                "augmentation": None if spec.augmentation is None else spec.augmentation.to_dict(),
+                "timeline": [[round(start, 5), round(end, 5), name] for start, end, name in track.timeline],
+                "openness": [round(float(value), 4) for value in openness],
+            }
+        )
     with atomic_output(labels_path, overwrite=overwrite) as tmp:
         tmp.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return rows

@@ -147,7 +147,8 @@ class UNetClipDataset(torch.utils.data.Dataset):
             mel = np.asarray(mel_spectrogram(load_clip_audio(self.root, record)))
             # Audio a few samples short of the last frame (rounding in preprocessing): repeat the last mel step.
             needed = mel_start(record.num_frames - self.num_frames, self.info.fps) + mel_window_length(
-                self.num_frames, self.info.fps)
+                self.num_frames, self.info.fps
+            )
             if mel.shape[1] < needed:
                 mel = np.pad(mel, ((0, 0), (0, needed - mel.shape[1])), mode="edge")
             self._mels[record.id] = mel
@@ -211,8 +212,16 @@ class ResumableBatchSampler(torch.utils.data.Sampler):
         world_size (`int`, *optional*, defaults to 1): Number of processes.
     """
 
-    def __init__(self, num_items: int, batch_size: int, seed: int = 0, start_batch: int = 0,
-                 num_batches: int | None = None, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        num_items: int,
+        batch_size: int,
+        seed: int = 0,
+        start_batch: int = 0,
+        num_batches: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if num_items < 1:
             raise ValueError("the dataset is empty: no clip is long enough for one training window")
         self.num_items = int(num_items)

@@ -69,8 +69,18 @@ __all__ = [
 ]
 
 #: Every metric :func:`evaluate_video` knows, in report order.
-METRICS: tuple[str, ...] = ("lse", "syncnet", "mouth_sync", "landmarks", "identity", "emotion", "emotion_geometry",
-                            "ssim_psnr", "fid", "fvd")
+METRICS: tuple[str, ...] = (
+    "lse",
+    "syncnet",
+    "mouth_sync",
+    "landmarks",
+    "identity",
+    "emotion",
+    "emotion_geometry",
+    "ssim_psnr",
+    "fid",
+    "fvd",
+)
 #: Metrics run when none are named: all of them (those without inputs or weights are skipped with a reason).
 DEFAULT_METRICS: tuple[str, ...] = METRICS
 
@@ -86,13 +96,13 @@ WEIGHT_FILES: dict[str, tuple[str, ...]] = {
 #: Where users get each weight file (for the skip reasons).
 _WEIGHT_SOURCES = {
     "syncnet_v2": "syncnet_python's download_model.sh (https://github.com/joonson/syncnet_python) or "
-                  "`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/syncnet_v2.model`",
+    "`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/syncnet_v2.model`",
     "syncnet": "`eadnet train syncnet` (its syncnet/ folder) or "
-               "`huggingface-cli download ByteDance/LatentSync-1.6 stable_syncnet.pt`",
+    "`huggingface-cli download ByteDance/LatentSync-1.6 stable_syncnet.pt`",
     "inception": "pytorch-fid's release https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-                 "pt_inception-2015-12-05-6726825d.pth",
+    "pt_inception-2015-12-05-6726825d.pth",
     "i3d": "StyleGAN-V's https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt or "
-           "`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/i3d_torchscript.pt`",
+    "`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/i3d_torchscript.pt`",
 }
 _WEIGHT_FLAGS = {"syncnet_v2": "--syncnet-v2", "syncnet": "--syncnet", "inception": "--inception", "i3d": "--i3d"}
 
@@ -152,8 +162,10 @@ def resolve_eval_weights(
 
 def _missing_weights_reason(kind: str, weights_dir: Path) -> str:
     names = " or ".join(WEIGHT_FILES[kind])
-    return (f"no {kind} weights: pass {_WEIGHT_FLAGS[kind]} PATH (weights={{'{kind}': PATH}}) or put {names} in "
-            f"{weights_dir}; get it from {_WEIGHT_SOURCES[kind]}")
+    return (
+        f"no {kind} weights: pass {_WEIGHT_FLAGS[kind]} PATH (weights={{'{kind}': PATH}}) or put {names} in "
+        f"{weights_dir}; get it from {_WEIGHT_SOURCES[kind]}"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ JSON / CSV
@@ -411,8 +423,9 @@ class Evaluator:
         emotion: str | None = None,
     ) -> dict[str, Any]:
         """Scores one video; see :func:`evaluate_video`."""
-        report, _ = self._evaluate(video_path, audio_path, reference_video, reference_portrait, emotion,
-                                   set_level=False)
+        report, _ = self._evaluate(
+            video_path, audio_path, reference_video, reference_portrait, emotion, set_level=False
+        )
         return report
 
     def _evaluate(self, video_path, audio_path, reference_video, reference_portrait, emotion, set_level: bool):
@@ -443,8 +456,9 @@ class Evaluator:
             "skipped": {},
             "timings_s": {},
         }
-        state = _VideoState(self, frames, float(fps), audio_path or video_path, reference_video, reference_portrait,
-                            emotion)
+        state = _VideoState(
+            self, frames, float(fps), audio_path or video_path, reference_video, reference_portrait, emotion
+        )
         set_features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in self.metrics:
             if set_level and name in ("fid", "fvd"):
@@ -477,8 +491,16 @@ class Evaluator:
 class _VideoState:
     """The inputs of one video, each computed once and shared by the metrics."""
 
-    def __init__(self, evaluator: Evaluator, frames: np.ndarray, fps: float, audio_source: Path,
-                 reference_video: Path | None, reference_portrait: Path | None, emotion: str | None):
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        frames: np.ndarray,
+        fps: float,
+        audio_source: Path,
+        reference_video: Path | None,
+        reference_portrait: Path | None,
+        emotion: str | None,
+    ):
         self.evaluator = evaluator
         self.frames = frames
         self.fps = fps
@@ -583,8 +605,11 @@ class _VideoState:
         scorer = StableSyncNetScorer(model)
         scores = scorer.score(crops, waveform, vshift=self.evaluator.vshift, fps=_SYNC_FPS)
         details = {**scores.to_dict(), "window_frames": scorer.window_frames, **note}
-        return {"syncnet_conf": scores.lse_c, "syncnet_dist": scores.lse_d,
-                "syncnet_offset": scores.av_offset}, details
+        return {
+            "syncnet_conf": scores.lse_c,
+            "syncnet_dist": scores.lse_d,
+            "syncnet_offset": scores.av_offset,
+        }, details
 
     def metric_mouth_sync(self):
         from eadnet.evaluation.landmarks import mouth_opening
@@ -594,11 +619,16 @@ class _VideoState:
         opening = mouth_opening(self.landmarks())
         envelope = speech_envelope(waveform, 16000, num_frames=len(self.frames), fps=self.fps)
         result = mouth_speech_sync(opening, envelope, max_lag=self.evaluator.max_lag)
-        scores = {"mouth_sync_corr": result["correlation"], "mouth_sync_best_lag": result["best_lag"],
-                  "mouth_sync_best_corr": result["best_correlation"],
-                  "mouth_sync_conf": result["offset_confidence"]}
-        return scores, {**result, "mouth_opening_mean": float(np.nanmean(opening)) if np.isfinite(opening).any()
-                        else None}
+        scores = {
+            "mouth_sync_corr": result["correlation"],
+            "mouth_sync_best_lag": result["best_lag"],
+            "mouth_sync_best_corr": result["best_correlation"],
+            "mouth_sync_conf": result["offset_confidence"],
+        }
+        return scores, {
+            **result,
+            "mouth_opening_mean": float(np.nanmean(opening)) if np.isfinite(opening).any() else None,
+        }
 
     def metric_landmarks(self):
         from eadnet.evaluation.landmarks import landmark_jitter, landmark_jitter_per_frame, seam_jitter
@@ -607,13 +637,22 @@ class _VideoState:
         jitter = landmark_jitter(landmarks, region="all")
         mouth = landmark_jitter(landmarks, region="mouth")
         upper = landmark_jitter(landmarks, region="upper_face")
-        seams = seam_jitter(landmark_jitter_per_frame(landmarks, region="all"), window=self.evaluator.window,
-                            overlap=self.evaluator.overlap)
+        seams = seam_jitter(
+            landmark_jitter_per_frame(landmarks, region="all"),
+            window=self.evaluator.window,
+            overlap=self.evaluator.overlap,
+        )
         head = landmark_jitter(landmarks, region="rigid", align=False)
         valid = np.isfinite(landmarks).all(axis=(1, 2))
         scores = {"landmark_jitter": jitter, "mouth_jitter": mouth, "seam_jitter_ratio": seams["ratio"]}
-        details = {"all": jitter, "mouth": mouth, "upper_face": upper, "head_motion": head, "seams": seams,
-                   "frames_without_face": int((~valid).sum())}
+        details = {
+            "all": jitter,
+            "mouth": mouth,
+            "upper_face": upper,
+            "head_motion": head,
+            "seams": seams,
+            "frames_without_face": int((~valid).sum()),
+        }
         return scores, details
 
     def metric_identity(self):
@@ -627,10 +666,14 @@ class _VideoState:
             reference, source = self.reference_frames()[0], "reference_video (first frame)"
         else:
             raise _Skip("no reference: pass --reference-portrait (or --reference-video)")
-        result = identity_drift(self.frames, reference, frames_landmarks=self.landmarks(),
-                                detector=self.evaluator.detector)
-        scores = {"identity_geometry": result["geometry"], "identity_appearance": result["appearance"],
-                  "identity_structure": result["appearance_structure"]}
+        result = identity_drift(
+            self.frames, reference, frames_landmarks=self.landmarks(), detector=self.evaluator.detector
+        )
+        scores = {
+            "identity_geometry": result["geometry"],
+            "identity_appearance": result["appearance"],
+            "identity_structure": result["appearance_structure"],
+        }
         details = {key: value for key, value in result.items() if not key.endswith("_per_frame")}
         return scores, {**details, "reference": source}
 
@@ -649,8 +692,11 @@ class _VideoState:
                 raise _Skip(str(error)) from error
             self.evaluator._models["expression"] = classifier
         result = emotion_accuracy(self.aligned(224).crops, self.emotion, classifier)
-        scores = {"emotion_accuracy": result["frame_accuracy"], "emotion_target_prob": result["target_mean_prob"],
-                  "emotion_majority_match": result["majority_match"]}
+        scores = {
+            "emotion_accuracy": result["frame_accuracy"],
+            "emotion_target_prob": result["target_mean_prob"],
+            "emotion_majority_match": result["majority_match"],
+        }
         details = {key: value for key, value in result.items() if key not in ("frame_probs", "frame_indices")}
         return scores, {**details, "classifier": "fer mini-XCEPTION (FER-2013)"}
 
@@ -663,8 +709,9 @@ class _VideoState:
             from eadnet.evaluation.landmarks import face_landmarks
             from eadnet.io import load_image
 
-            portrait_landmarks = face_landmarks(load_image(self.reference_portrait_path),
-                                                detector=self.evaluator.detector)
+            portrait_landmarks = face_landmarks(
+                load_image(self.reference_portrait_path), detector=self.evaluator.detector
+            )
             if np.isfinite(portrait_landmarks).all():
                 neutral, baseline = expression_geometry(portrait_landmarks), "reference_portrait"
             else:
@@ -672,13 +719,17 @@ class _VideoState:
         result = geometry_emotion(expression_geometry(self.landmarks()), neutral=neutral)
         known = [label for label in result["labels"] if label != "unknown"]
         scores: dict[str, Any] = {"geometry_emotion": result["label"]}
-        details: dict[str, Any] = {"label": result["label"], "neutral_baseline": baseline,
-                                   "label_counts": {label: known.count(label) for label in sorted(set(known))}}
+        details: dict[str, Any] = {
+            "label": result["label"],
+            "neutral_baseline": baseline,
+            "label_counts": {label: known.count(label) for label in sorted(set(known))},
+        }
         if self.emotion is not None:
             accuracy = known.count(self.emotion) / len(known) if known else None
             scores["geometry_emotion_accuracy"] = accuracy
-            details.update({"intended_label": self.emotion, "frame_accuracy": accuracy,
-                            "match": result["label"] == self.emotion})
+            details.update(
+                {"intended_label": self.emotion, "frame_accuracy": accuracy, "match": result["label"] == self.emotion}
+            )
         return scores, details
 
     def _reference_at_video_size(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
@@ -705,8 +756,12 @@ class _VideoState:
         self.reference_frames()  # a missing reference skips before the network runs
         features, reference = self.set_features("fid"), self.reference_features("fid")
         value = fid_from_features(features, reference)
-        return {"fid": value}, {"fid": value, "num_frames": len(features), "num_reference_frames": len(reference),
-                                "note": "per-video FID on few frames is biased upward; compare equal frame counts"}
+        return {"fid": value}, {
+            "fid": value,
+            "num_frames": len(features),
+            "num_reference_frames": len(reference),
+            "note": "per-video FID on few frames is biased upward; compare equal frame counts",
+        }
 
     def metric_fvd(self):
         from eadnet.evaluation.fvd import FVD_CLIP_FRAMES, fvd_from_features
@@ -715,12 +770,18 @@ class _VideoState:
         features, reference = self.set_features("fvd"), self.reference_features("fvd")
         for name, count in (("video", len(features)), ("reference video", len(reference))):
             if count < 2:
-                raise _Skip(f"the {name} gives {count} {FVD_CLIP_FRAMES}-frame clip(s); FVD needs at least 2 per side "
-                            f"({2 * FVD_CLIP_FRAMES} frames)")
+                raise _Skip(
+                    f"the {name} gives {count} {FVD_CLIP_FRAMES}-frame clip(s); FVD needs at least 2 per side "
+                    f"({2 * FVD_CLIP_FRAMES} frames)"
+                )
         value = fvd_from_features(features, reference)
-        return {"fvd": value}, {"fvd": value, "num_clips": len(features), "num_reference_clips": len(reference),
-                                "clip_frames": FVD_CLIP_FRAMES,
-                                "note": "FVD on a handful of clips is biased upward; use a folder for a set-level FVD"}
+        return {"fvd": value}, {
+            "fvd": value,
+            "num_clips": len(features),
+            "num_reference_clips": len(reference),
+            "clip_frames": FVD_CLIP_FRAMES,
+            "note": "FVD on a handful of clips is biased upward; use a folder for a set-level FVD",
+        }
 
     def set_features(self, name: str) -> np.ndarray:
         """Inception (``"fid"``) or I3D (``"fvd"``) features of this video's frames / clips."""
@@ -791,8 +852,9 @@ def evaluate_video(
     """
     if evaluator is not None:
         return evaluator.evaluate(video_path, audio_path, reference_video, reference_portrait, emotion)
-    with Evaluator(metrics=metrics, weights=weights, weights_dir=weights_dir, device=device, lse_crop=lse_crop,
-                   models=models) as owned:
+    with Evaluator(
+        metrics=metrics, weights=weights, weights_dir=weights_dir, device=device, lse_crop=lse_crop, models=models
+    ) as owned:
         return owned.evaluate(video_path, audio_path, reference_video, reference_portrait, emotion)
 
 
@@ -865,13 +927,19 @@ def evaluate_folder(
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise FileNotFoundError(f"video folder not found: {str(folder)!r}")
-    videos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
-                    and not p.name.startswith("."))
+    videos = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".")
+    )
     if not videos:
         raise ValueError(f"no videos ({', '.join(sorted(VIDEO_EXTENSIONS))}) in {str(folder)!r}")
     folders = {}
-    for name, value in (("reference_folder", reference_folder), ("audio_folder", audio_folder),
-                        ("portrait_folder", portrait_folder)):
+    for name, value in (
+        ("reference_folder", reference_folder),
+        ("audio_folder", audio_folder),
+        ("portrait_folder", portrait_folder),
+    ):
         if value is not None:
             path = Path(value).expanduser()
             if not path.is_dir():
@@ -896,8 +964,9 @@ def evaluate_folder(
     features: dict[str, list[np.ndarray]] = {"fid": [], "fvd": []}
     reference_features: dict[str, list[np.ndarray]] = {"fid": [], "fvd": []}
     set_skipped: dict[str, str] = {}
-    with Evaluator(metrics=metrics, weights=weights, weights_dir=weights_dir, device=device, lse_crop=lse_crop,
-                   models=models) as evaluator:
+    with Evaluator(
+        metrics=metrics, weights=weights, weights_dir=weights_dir, device=device, lse_crop=lse_crop, models=models
+    ) as evaluator:
         for video in videos:
             reference = _match(folders["reference_folder"], video.stem, sorted(VIDEO_EXTENSIONS))
             if folders["reference_folder"] is not None and reference is None:
@@ -906,8 +975,7 @@ def evaluate_folder(
             portrait = _match(folders["portrait_folder"], video.stem, _IMAGE_EXTENSIONS) or reference_portrait
             label = emotion.get(video.stem) if isinstance(emotion, Mapping) else emotion
             try:
-                report, video_features = evaluator._evaluate(video, audio, reference, portrait, label,
-                                                             set_level=True)
+                report, video_features = evaluator._evaluate(video, audio, reference, portrait, label, set_level=True)
             except (ValueError, OSError) as error:  # an unreadable file: reported, the others still run
                 logger.warning("cannot evaluate %s: %s", video.name, error)
                 reports.append({"video": str(video), "error": str(error), "scores": {}, "metrics": {}, "skipped": {}})
@@ -928,8 +996,10 @@ def evaluate_folder(
             reasons = {r["skipped"].get(name) for r in reports if name in r["skipped"]}
             detail = f" ({'; '.join(sorted(reason for reason in reasons if reason))})" if reasons else ""
             unit = "frames" if name == "fid" else "clips"
-            set_skipped[name] = (f"needs at least 2 {unit} per side with a reference video, got {len(generated)} "
-                                 f"and {len(real)}{detail}")
+            set_skipped[name] = (
+                f"needs at least 2 {unit} per side with a reference video, got {len(generated)} "
+                f"and {len(real)}{detail}"
+            )
             continue
         from eadnet.evaluation.fid import fid_from_features
 
@@ -945,8 +1015,15 @@ def evaluate_folder(
         numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if numbers:
             summary[key] = {"mean": float(np.mean(numbers)), "count": len(numbers)}
-    result = to_jsonable({"folder": str(folder), "videos": reports, "summary": summary, "set_metrics": set_metrics,
-                          "set_skipped": set_skipped})
+    result = to_jsonable(
+        {
+            "folder": str(folder),
+            "videos": reports,
+            "summary": summary,
+            "set_metrics": set_metrics,
+            "set_skipped": set_skipped,
+        }
+    )
     if out_json is not None:
         write_json(result, out_json, overwrite=overwrite)
     if out_csv is not None:

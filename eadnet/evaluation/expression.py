@@ -74,8 +74,12 @@ FER_CROP_BOX: tuple[float, float, float, float] = (0.10, 0.08, 0.90, 0.88)
 CONTEMPT_POLICIES = ("exclude", "disgusted")
 
 # Keras layer names of fer's emotion_model.hdf5 (Keras 2.0.5 numbers layers of a type globally, in creation order).
-_STEM_NAMES = (("conv1", "conv2d_1"), ("norm1", "batch_normalization_1"), ("conv2", "conv2d_2"),
-               ("norm2", "batch_normalization_2"))
+_STEM_NAMES = (
+    ("conv1", "conv2d_1"),
+    ("norm1", "batch_normalization_1"),
+    ("conv2", "conv2d_2"),
+    ("norm2", "batch_normalization_2"),
+)
 
 
 def fer_data_path(name: str = "emotion_model.hdf5") -> Path:
@@ -243,8 +247,9 @@ class ExpressionCNN(ModelMixin, ConfigMixin):
             groups = handle["model_weights"]
             keras: dict[str, dict[str, np.ndarray]] = {}
             for layer in groups:
-                weight_names = [n.decode() if isinstance(n, bytes) else str(n)
-                                for n in groups[layer].attrs.get("weight_names", [])]
+                weight_names = [
+                    n.decode() if isinstance(n, bytes) else str(n) for n in groups[layer].attrs.get("weight_names", [])
+                ]
                 if weight_names:
                     keras[layer] = {n.split("/")[-1].split(":")[0]: np.asarray(groups[layer][n]) for n in weight_names}
 
@@ -253,10 +258,15 @@ class ExpressionCNN(ModelMixin, ConfigMixin):
         last = keras.get(f"conv2d_{num_blocks + 3}", {}).get("kernel")
         if num_blocks < 1 or first is None or last is None:
             raise ValueError(f"{str(path)!r} does not hold a mini-XCEPTION expression model like fer's")
-        block_channels = tuple(int(keras[f"separable_conv2d_{2 * b + 1}"]["pointwise_kernel"].shape[-1])
-                               for b in range(num_blocks))
-        model = cls(in_channels=int(first.shape[2]), num_classes=int(last.shape[3]),
-                    stem_channels=int(first.shape[3]), block_channels=block_channels)
+        block_channels = tuple(
+            int(keras[f"separable_conv2d_{2 * b + 1}"]["pointwise_kernel"].shape[-1]) for b in range(num_blocks)
+        )
+        model = cls(
+            in_channels=int(first.shape[2]),
+            num_classes=int(last.shape[3]),
+            stem_channels=int(first.shape[3]),
+            block_channels=block_channels,
+        )
 
         state = {}
         used = set()
@@ -266,8 +276,12 @@ class ExpressionCNN(ModelMixin, ConfigMixin):
             weights = keras[layer]
             used.add(layer)
             if "gamma" in weights:  # BatchNormalization
-                for keras_name, torch_name in (("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
-                                               ("moving_variance", "running_var")):
+                for keras_name, torch_name in (
+                    ("gamma", "weight"),
+                    ("beta", "bias"),
+                    ("moving_mean", "running_mean"),
+                    ("moving_variance", "running_var"),
+                ):
                     state[f"{module_path}.{torch_name}"] = weights[keras_name]
             elif "depthwise_kernel" in weights:  # (kh, kw, cin, 1) -> (cin, 1, kh, kw); pointwise as a 1x1 conv
                 state[f"{module_path}.depthwise.weight"] = weights["depthwise_kernel"].transpose(2, 3, 0, 1)
@@ -541,4 +555,3 @@ def emotion_accuracy(
         "mean_prob_match": match(mean_label),
         "target_mean_prob": float(mean_probs[target_index]) if scorable else None,
     }
-

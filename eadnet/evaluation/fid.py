@@ -197,9 +197,7 @@ def _trace_sqrt_product_sqrtm(sigma1: np.ndarray, sigma2: np.ndarray, eps: float
     return float(np.trace(root))
 
 
-def frechet_distance(
-    mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float = 1e-6, method: str = "eigh"
-) -> float:
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any, eps: float = 1e-6, method: str = "eigh") -> float:
     """Fréchet (2-Wasserstein) distance between N(μ₁, Σ₁) and N(μ₂, Σ₂), squared:
     ``‖μ₁ − μ₂‖² + Tr(Σ₁) + Tr(Σ₂) − 2 Tr((Σ₁Σ₂)^½)``.
 
@@ -292,8 +290,14 @@ def fid_from_features(features1: Any, features2: Any, method: str = "eigh") -> f
 class _ConvBN(nn.Module):
     """torchvision's ``BasicConv2d``: convolution without bias → BatchNorm (eps 1e-3, TF's) → ReLU."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int = 1, padding: int | tuple[int, int] = 0):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int = 1,
+        padding: int | tuple[int, int] = 0,
+    ):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
@@ -361,8 +365,13 @@ class FIDInceptionC(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
         branch7x7dbl = x
-        for layer in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
-                      self.branch7x7dbl_5):
+        for layer in (
+            self.branch7x7dbl_1,
+            self.branch7x7dbl_2,
+            self.branch7x7dbl_3,
+            self.branch7x7dbl_4,
+            self.branch7x7dbl_5,
+        ):
             branch7x7dbl = layer(branch7x7dbl)
         return torch.cat([self.branch1x1(x), branch7x7, branch7x7dbl, self.branch_pool(_tf_avg_pool(x))], dim=1)
 
@@ -483,8 +492,19 @@ class InceptionV3FeatureExtractor(ModelMixin, ConfigMixin):
         hidden_states = F.max_pool2d(hidden_states, kernel_size=3, stride=2)
         hidden_states = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(hidden_states))
         hidden_states = F.max_pool2d(hidden_states, kernel_size=3, stride=2)
-        for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c,
-                      self.Mixed_6d, self.Mixed_6e, self.Mixed_7a, self.Mixed_7b, self.Mixed_7c):
+        for block in (
+            self.Mixed_5b,
+            self.Mixed_5c,
+            self.Mixed_5d,
+            self.Mixed_6a,
+            self.Mixed_6b,
+            self.Mixed_6c,
+            self.Mixed_6d,
+            self.Mixed_6e,
+            self.Mixed_7a,
+            self.Mixed_7b,
+            self.Mixed_7c,
+        ):
             hidden_states = block(hidden_states)
         return hidden_states.mean(dim=(-2, -1))
 
@@ -519,7 +539,9 @@ def _as_frame_batch(frames: Any) -> np.ndarray:
 
 @torch.no_grad()
 def inception_features(
-    frames: Any | Iterable[Any], model: InceptionV3FeatureExtractor, batch_size: int = 32,
+    frames: Any | Iterable[Any],
+    model: InceptionV3FeatureExtractor,
+    batch_size: int = 32,
     device: str | torch.device | None = None,
 ) -> np.ndarray:
     """pool3 features of uint8 RGB images.
@@ -555,7 +577,10 @@ def inception_features(
 
 
 def fid_from_frames(
-    frames1: Any, frames2: Any, model: InceptionV3FeatureExtractor, batch_size: int = 32,
+    frames1: Any,
+    frames2: Any,
+    model: InceptionV3FeatureExtractor,
+    batch_size: int = 32,
     device: str | torch.device | None = None,
 ) -> float:
     """FID between two sets of uint8 RGB images (e.g. the frames of a generated and a real video).

@@ -122,8 +122,9 @@ class I3DFeatureExtractor:
         batch_size (`int`, *optional*, defaults to 8): Clips per forward pass.
     """
 
-    def __init__(self, model: str | os.PathLike | torch.nn.Module, device: str | torch.device = "cpu",
-                 batch_size: int = 8):
+    def __init__(
+        self, model: str | os.PathLike | torch.nn.Module, device: str | torch.device = "cpu", batch_size: int = 8
+    ):
         self.device = torch.device(device)
         if isinstance(model, (str, os.PathLike)):
             path = Path(model).expanduser()
@@ -158,8 +159,9 @@ class I3DFeatureExtractor:
             raise ValueError("no clips to embed")
         return np.concatenate(outputs)
 
-    def video_features(self, videos: Iterable[Any], num_frames: int = FVD_CLIP_FRAMES,
-                       stride: int | None = None) -> np.ndarray:
+    def video_features(
+        self, videos: Iterable[Any], num_frames: int = FVD_CLIP_FRAMES, stride: int | None = None
+    ) -> np.ndarray:
         """Features of every whole clip of every video (:func:`split_clips`).
 
         Args:
@@ -186,8 +188,11 @@ def fvd_from_features(features1: Any, features2: Any) -> float:
 
 
 def fvd_from_videos(
-    videos1: Iterable[Any], videos2: Iterable[Any], extractor: I3DFeatureExtractor,
-    num_frames: int = FVD_CLIP_FRAMES, stride: int | None = None,
+    videos1: Iterable[Any],
+    videos2: Iterable[Any],
+    extractor: I3DFeatureExtractor,
+    num_frames: int = FVD_CLIP_FRAMES,
+    stride: int | None = None,
 ) -> float:
     """FVD between two sets of videos, each cut into clips of ``num_frames``.
 

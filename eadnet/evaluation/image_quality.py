@@ -95,8 +95,9 @@ def _ssim_planes(planes1: np.ndarray, planes2: np.ndarray) -> np.ndarray:
     """Mean SSIM of float64 planes ``(..., H, W)`` on the 0–255 scale → ``(...)``."""
     window = gaussian_window()
     if min(planes1.shape[-2:]) < _WINDOW_SIZE:
-        raise ValueError(f"SSIM needs frames of at least {_WINDOW_SIZE}×{_WINDOW_SIZE} pixels, got "
-                         f"{planes1.shape[-2:]}")
+        raise ValueError(
+            f"SSIM needs frames of at least {_WINDOW_SIZE}×{_WINDOW_SIZE} pixels, got {planes1.shape[-2:]}"
+        )
     c1, c2 = (_K1 * _DATA_RANGE) ** 2, (_K2 * _DATA_RANGE) ** 2
     mu1, mu2 = _valid_filter(planes1, window), _valid_filter(planes2, window)
     sigma11 = _valid_filter(planes1 * planes1, window) - mu1 * mu1
@@ -152,8 +153,9 @@ def video_psnr_ssim(video: Any, reference: Any, channel: str = "rgb", trim: bool
         if not trim:
             raise ValueError(f"video has {len(frames)} frames, reference {len(references)}")
         count = min(len(frames), len(references))
-        logger.info("PSNR/SSIM: comparing the first %d frames (video %d, reference %d)", count, len(frames),
-                    len(references))
+        logger.info(
+            "PSNR/SSIM: comparing the first %d frames (video %d, reference %d)", count, len(frames), len(references)
+        )
         frames, references = frames[:count], references[:count]
     per_frame_psnr = psnr(frames, references)
     per_frame_ssim = ssim(frames, references, channel=channel)

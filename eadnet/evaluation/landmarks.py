@@ -51,15 +51,91 @@ NUM_LANDMARKS = 478
 
 # MediaPipe's FACEMESH_* connection sets, as point indices. "left" / "right" are the image's sides (MediaPipe's own
 # names are the subject's, the other way round), as in eadnet.face.alignment.
-_LIPS = (0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 178, 181, 185, 191, 267, 269, 270,
-         291, 308, 310, 311, 312, 314, 317, 318, 321, 324, 375, 402, 405, 409, 415)
+_LIPS = (
+    0,
+    13,
+    14,
+    17,
+    37,
+    39,
+    40,
+    61,
+    78,
+    80,
+    81,
+    82,
+    84,
+    87,
+    88,
+    91,
+    95,
+    146,
+    178,
+    181,
+    185,
+    191,
+    267,
+    269,
+    270,
+    291,
+    308,
+    310,
+    311,
+    312,
+    314,
+    317,
+    318,
+    321,
+    324,
+    375,
+    402,
+    405,
+    409,
+    415,
+)
 _EYE_LEFT = (7, 33, 133, 144, 145, 153, 154, 155, 157, 158, 159, 160, 161, 163, 173, 246)
 _EYE_RIGHT = (249, 263, 362, 373, 374, 380, 381, 382, 384, 385, 386, 387, 388, 390, 398, 466)
 _BROW_LEFT = (46, 52, 53, 55, 63, 65, 66, 70, 105, 107)
 _BROW_RIGHT = (276, 282, 283, 285, 293, 295, 296, 300, 334, 336)
 _NOSE = (1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 275, 278, 294, 326, 327, 344, 440)
-_FACE_OVAL = (10, 21, 54, 58, 67, 93, 103, 109, 127, 132, 136, 148, 149, 150, 152, 162, 172, 176, 234, 251, 284, 288,
-              297, 323, 332, 338, 356, 361, 365, 377, 378, 379, 389, 397, 400, 454)
+_FACE_OVAL = (
+    10,
+    21,
+    54,
+    58,
+    67,
+    93,
+    103,
+    109,
+    127,
+    132,
+    136,
+    148,
+    149,
+    150,
+    152,
+    162,
+    172,
+    176,
+    234,
+    251,
+    284,
+    288,
+    297,
+    323,
+    332,
+    338,
+    356,
+    361,
+    365,
+    377,
+    378,
+    379,
+    389,
+    397,
+    400,
+    454,
+)
 # Points that move with the skull but not with speech, blinks or brows: eye corners, the nose bridge and tip, the
 # forehead's midline and the temples. Head pose is fitted on these.
 _RIGID = (33, 133, 362, 263, 6, 168, 197, 195, 5, 4, 1, 10, 151, 9, 8, 127, 356, 234, 454)
@@ -210,9 +286,7 @@ def _pose_aligned(points: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return aligned / inter_ocular_distance(reference)[0]
 
 
-def landmark_jitter_per_frame(
-    landmarks: Any, region: str | Sequence[int] = "all", align: bool = True
-) -> np.ndarray:
+def landmark_jitter_per_frame(landmarks: Any, region: str | Sequence[int] = "all", align: bool = True) -> np.ndarray:
     """Per-frame landmark acceleration: the temporal second difference, the measure behind :func:`landmark_jitter`.
 
     Value ``t`` is the mean over the region's points of ``‖x[t+1] - 2 x[t] + x[t-1]‖``, with ``x`` the landmarks in
@@ -317,8 +391,13 @@ def seam_jitter(per_frame: Any, window: int = 16, overlap: int = 2) -> dict[str,
     seam_mean = float(np.nanmean(seam_values)) if np.isfinite(seam_values).any() else float("nan")
     other_mean = float(others.mean()) if others.size else float("nan")
     ratio = seam_mean / other_mean if np.isfinite(seam_mean) and other_mean > 0 else float("nan")
-    return {"seams": seams.tolist(), "seam_values": seam_values, "seam_mean": seam_mean, "other_mean": other_mean,
-            "ratio": float(ratio)}
+    return {
+        "seams": seams.tolist(),
+        "seam_values": seam_values,
+        "seam_mean": seam_mean,
+        "other_mean": other_mean,
+        "ratio": float(ratio),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ identity
@@ -378,8 +457,9 @@ def identity_drift(
         detector = MediaPipeFaceDetector(tracking=False)
     try:
         if frame_images is not None:
-            points = (face_landmarks(frame_images, detector) if frames_landmarks is None
-                      else _as_landmarks(frames_landmarks))
+            points = (
+                face_landmarks(frame_images, detector) if frames_landmarks is None else _as_landmarks(frames_landmarks)
+            )
         else:
             points = _as_landmarks(frames)
         if reference_image is not None:
@@ -410,7 +490,9 @@ def identity_drift(
         size = _APPEARANCE_SIZE
         centre = reference_points[upper].mean(axis=0)
         scale = 0.35 * size / reference_iod
-        to_canonical = np.array([[scale, 0.0, size / 2 - scale * centre[0]], [0.0, scale, size / 2 - scale * centre[1]]])
+        to_canonical = np.array(
+            [[scale, 0.0, size / 2 - scale * centre[0]], [0.0, scale, size / 2 - scale * centre[1]]]
+        )
         hull = cv2.convexHull(transform_points(reference_points[upper], to_canonical).astype(np.float32))
         mask = np.zeros((size, size), dtype=np.uint8)
         cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 1)
@@ -448,8 +530,16 @@ def identity_drift(
 
 # ------------------------------------------------------------------------------------------------ expression
 #: Geometry features of :func:`expression_geometry`.
-GEOMETRY_FEATURES = ("mouth_corner_lift", "mouth_corner_asymmetry", "mouth_width", "mouth_opening", "brow_height",
-                     "brow_inner_gap", "eye_opening", "nose_to_lip")
+GEOMETRY_FEATURES = (
+    "mouth_corner_lift",
+    "mouth_corner_asymmetry",
+    "mouth_width",
+    "mouth_opening",
+    "brow_height",
+    "brow_inner_gap",
+    "eye_opening",
+    "nose_to_lip",
+)
 
 
 def expression_geometry(landmarks: Any) -> dict[str, np.ndarray]:
@@ -470,7 +560,9 @@ def expression_geometry(landmarks: Any) -> dict[str, np.ndarray]:
     """
     face = _face_frame(_as_landmarks(landmarks))
     x, y = face[..., 0], face[..., 1]
-    lip_centre_y = (y[:, _OUTER_LIP_TOP] + y[:, _OUTER_LIP_BOTTOM] + y[:, _INNER_LIP_TOP] + y[:, _INNER_LIP_BOTTOM]) / 4
+    lip_centre_y = (
+        y[:, _OUTER_LIP_TOP] + y[:, _OUTER_LIP_BOTTOM] + y[:, _INNER_LIP_TOP] + y[:, _INNER_LIP_BOTTOM]
+    ) / 4
     corner_left, corner_right = y[:, _MOUTH_CORNER_LEFT], y[:, _MOUTH_CORNER_RIGHT]
     brow = np.concatenate([y[:, list(_BROW_UPPER_LEFT)], y[:, list(_BROW_UPPER_RIGHT)]], axis=1).mean(axis=1)
     lids = [np.linalg.norm(face[:, top] - face[:, bottom], axis=-1) for top, bottom in (_LID_LEFT, _LID_RIGHT)]
@@ -487,8 +579,16 @@ def expression_geometry(landmarks: Any) -> dict[str, np.ndarray]:
 
 
 #: Classes of :func:`geometry_emotion` (the MEAD labels).
-EMOTION_GEOMETRY_LABELS: tuple[str, ...] = ("angry", "contempt", "disgusted", "fear", "happy", "neutral", "sad",
-                                            "surprised")
+EMOTION_GEOMETRY_LABELS: tuple[str, ...] = (
+    "angry",
+    "contempt",
+    "disgusted",
+    "fear",
+    "happy",
+    "neutral",
+    "sad",
+    "surprised",
+)
 
 #: Typical values of a neutral, frontal adult face, used when no neutral reference is given. Rough figures: no
 #: neutral face photograph ships offline to measure them on, so they come from the smiling example portrait (mesh:
@@ -538,10 +638,16 @@ def geometry_emotion(features: dict[str, Any], neutral: dict[str, Any] | None = 
     """
     base = dict(DEFAULT_NEUTRAL_GEOMETRY)
     if neutral is not None:
-        base.update({name: float(np.nanmean(np.asarray(value, dtype=np.float64))) for name, value in neutral.items()
-                     if name in base})
-    delta = {name: np.atleast_1d(np.asarray(features[name], dtype=np.float64)) - base[name]
-             for name in GEOMETRY_FEATURES}
+        base.update(
+            {
+                name: float(np.nanmean(np.asarray(value, dtype=np.float64)))
+                for name, value in neutral.items()
+                if name in base
+            }
+        )
+    delta = {
+        name: np.atleast_1d(np.asarray(features[name], dtype=np.float64)) - base[name] for name in GEOMETRY_FEATURES
+    }
     lift, width, opening = delta["mouth_corner_lift"], delta["mouth_width"], delta["mouth_opening"]
     brows, eyes = delta["brow_height"], delta["eye_opening"]
     wide_eyed = _ramp(eyes, 0.04) + _ramp(brows, 0.05)

@@ -222,8 +222,9 @@ class SyncNetV2(ModelMixin, ConfigMixin):
     ):
         super().__init__()
         if len(audio_channels) != 6 or len(lip_channels) != 6:
-            raise ValueError(f"audio_channels and lip_channels need 6 widths each, got {audio_channels}, "
-                             f"{lip_channels}")
+            raise ValueError(
+                f"audio_channels and lip_channels need 6 widths each, got {audio_channels}, {lip_channels}"
+            )
         a = audio_channels
         # (out, kernel, stride, padding, pool after the ReLU); the 1x1 pool keeps the reference's layer indices.
         audio_layers = [
@@ -252,8 +253,11 @@ class SyncNetV2(ModelMixin, ConfigMixin):
     def _tower(conv, norm, pool, in_channels: int, layers: list) -> nn.Sequential:
         modules: list[nn.Module] = []
         for out_channels, kernel, stride, padding, pool_args in layers:
-            modules += [conv(in_channels, out_channels, kernel, stride=stride, padding=padding), norm(out_channels),
-                        nn.ReLU()]
+            modules += [
+                conv(in_channels, out_channels, kernel, stride=stride, padding=padding),
+                norm(out_channels),
+                nn.ReLU(),
+            ]
             if pool_args is not None:
                 modules.append(pool(**pool_args))
             in_channels = out_channels
@@ -261,8 +265,9 @@ class SyncNetV2(ModelMixin, ConfigMixin):
 
     @staticmethod
     def _head(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
-        return nn.Sequential(nn.Linear(in_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
-                             nn.Linear(hidden, out_features))
+        return nn.Sequential(
+            nn.Linear(in_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, out_features)
+        )
 
     def forward_audio(self, mfcc_windows: torch.Tensor) -> torch.Tensor:
         """Audio embeddings.
@@ -361,17 +366,18 @@ def sync_offset_scores(video_embeds: Any, audio_embeds: Any, vshift: int = 15) -
     audio = torch.as_tensor(np.asarray(audio_embeds) if not isinstance(audio_embeds, torch.Tensor) else audio_embeds)
     video, audio = video.detach().cpu().float(), audio.detach().cpu().float()
     if video.ndim != 2 or video.shape != audio.shape:
-        raise ValueError(f"video_embeds and audio_embeds must both be (N, D), got {tuple(video.shape)} and "
-                         f"{tuple(audio.shape)}")
+        raise ValueError(
+            f"video_embeds and audio_embeds must both be (N, D), got {tuple(video.shape)} and {tuple(audio.shape)}"
+        )
     if video.shape[0] < 1:
         raise ValueError("no windows to score")
     if vshift < 0:
         raise ValueError(f"vshift must be >= 0, got {vshift}")
     width = 2 * vshift + 1
     padded = F.pad(audio, (0, 0, vshift, vshift))
-    distances = torch.stack([
-        F.pairwise_distance(video[i : i + 1].expand(width, -1), padded[i : i + width]) for i in range(len(video))
-    ])  # (N, 2 vshift + 1)
+    distances = torch.stack(
+        [F.pairwise_distance(video[i : i + 1].expand(width, -1), padded[i : i + width]) for i in range(len(video))]
+    )  # (N, 2 vshift + 1)
     mean_distances = distances.mean(dim=0).double().numpy()
     best = int(np.argmin(mean_distances))
     return SyncScores(
@@ -493,8 +499,9 @@ class SyncNetV2Scorer:
     def score(self, face_crops: Any, waveform_16k: Any, vshift: int = 15) -> SyncScores:
         """LSE-C / LSE-D of a clip (see the module docstring)."""
         num_windows, embed_video, embed_audio = self.prepare(face_crops, waveform_16k)
-        return sync_scores_from_embedders(num_windows, embed_video, embed_audio, vshift=vshift,
-                                          batch_size=self.batch_size)
+        return sync_scores_from_embedders(
+            num_windows, embed_video, embed_audio, vshift=vshift, batch_size=self.batch_size
+        )
 
 
 class StableSyncNetScorer:
@@ -520,8 +527,9 @@ class StableSyncNetScorer:
     def window_frames(self) -> int:
         return int(self.model.config.num_frames)
 
-    def prepare(self, face_crops: Any, waveform_16k: Any,
-                fps: float | None = None) -> tuple[int, WindowEmbedder, WindowEmbedder]:
+    def prepare(
+        self, face_crops: Any, waveform_16k: Any, fps: float | None = None
+    ) -> tuple[int, WindowEmbedder, WindowEmbedder]:
         """Window count and the two window embedders of a clip.
 
         Args:
@@ -544,8 +552,7 @@ class StableSyncNetScorer:
         frames = torch.from_numpy(crops).permute(3, 0, 1, 2).float() / 127.5 - 1.0  # (3, F, S, S) in [-1, 1]
         length = mel_window_length(config.num_frames, fps)
         num_windows = 0
-        while (num_windows + config.num_frames <= len(crops)
-               and mel_start(num_windows, fps) + length <= mel.shape[1]):
+        while num_windows + config.num_frames <= len(crops) and mel_start(num_windows, fps) + length <= mel.shape[1]:
             num_windows += 1
         if num_windows < 1:
             raise ValueError(
@@ -567,8 +574,9 @@ class StableSyncNetScorer:
     def score(self, face_crops: Any, waveform_16k: Any, vshift: int = 15, fps: float | None = None) -> SyncScores:
         """Offset search with the model's windows (see the class docstring)."""
         num_windows, embed_video, embed_audio = self.prepare(face_crops, waveform_16k, fps=fps)
-        return sync_scores_from_embedders(num_windows, embed_video, embed_audio, vshift=vshift,
-                                          batch_size=self.batch_size)
+        return sync_scores_from_embedders(
+            num_windows, embed_video, embed_audio, vshift=vshift, batch_size=self.batch_size
+        )
 
 
 # ------------------------------------------------------------------------------------------------ face crops
@@ -624,8 +632,10 @@ def syncnet_face_crops(
         border = int(s * (1 + 2 * crop_scale))
         padded = np.pad(frame, ((border, border), (border, border), (0, 0)), constant_values=pad_value)
         cy, cx = centre_y[index] + border, centre_x[index] + border
-        face = padded[int(cy - s) : int(cy + s * (1 + 2 * crop_scale)),
-                      int(cx - s * (1 + crop_scale)) : int(cx + s * (1 + crop_scale))]
+        face = padded[
+            int(cy - s) : int(cy + s * (1 + 2 * crop_scale)),
+            int(cx - s * (1 + crop_scale)) : int(cx + s * (1 + crop_scale)),
+        ]
         if face.size == 0:
             raise ValueError(f"frame {index}: the face box {boxes[index].tolist()} gives an empty crop")
         crops[index] = cv2.resize(np.ascontiguousarray(face), (size, size))

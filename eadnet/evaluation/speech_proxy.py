@@ -52,7 +52,9 @@ def _mono(waveform: Any) -> np.ndarray:
     if samples.ndim == 2:
         samples = samples.mean(axis=0)
     if samples.ndim != 1 or samples.size == 0:
-        raise ValueError(f"waveform must be (samples,) or (channels, samples) and not empty, got shape {samples.shape}")
+        raise ValueError(
+            f"waveform must be (samples,) or (channels, samples) and not empty, got shape {samples.shape}"
+        )
     return samples
 
 

@@ -54,8 +54,46 @@ MESH_MOUTH_LEFT = 61
 MESH_MOUTH_RIGHT = 291
 # Outer and inner lip contours: their mean is the mouth centre used by tests and diagnostics.
 MESH_LIPS = (
-    61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
-    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415,
+    61,
+    146,
+    91,
+    181,
+    84,
+    17,
+    314,
+    405,
+    321,
+    375,
+    291,
+    185,
+    40,
+    39,
+    37,
+    0,
+    267,
+    269,
+    270,
+    409,
+    78,
+    95,
+    88,
+    178,
+    87,
+    14,
+    317,
+    402,
+    318,
+    324,
+    308,
+    191,
+    80,
+    81,
+    82,
+    13,
+    312,
+    311,
+    310,
+    415,
 )
 
 
@@ -257,8 +295,12 @@ def warp_affine(
             to_image = _compose(to_image, np.array([[fx, 0.0, 0.5 * fx - 0.5], [0.0, fy, 0.5 * fy - 0.5]]))
     border_mode = cv2.BORDER_REPLICATE if border == "replicate" else cv2.BORDER_CONSTANT
     warped = cv2.warpAffine(
-        np.ascontiguousarray(roi), _compose(matrix, to_image), (out_w, out_h), flags=cv2.INTER_LINEAR,
-        borderMode=border_mode, borderValue=0,
+        np.ascontiguousarray(roi),
+        _compose(matrix, to_image),
+        (out_w, out_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=border_mode,
+        borderValue=0,
     )
     if image.ndim == 3 and warped.ndim == 2:  # OpenCV drops a single channel axis
         warped = warped[..., None]

@@ -212,8 +212,12 @@ class MediaPipeFaceDetector:
             for detection in result.detections or []:
                 rel = detection.location_data.relative_bounding_box
                 box = np.array(
-                    [rel.xmin * width, rel.ymin * height, (rel.xmin + rel.width) * width,
-                     (rel.ymin + rel.height) * height],
+                    [
+                        rel.xmin * width,
+                        rel.ymin * height,
+                        (rel.xmin + rel.width) * width,
+                        (rel.ymin + rel.height) * height,
+                    ],
                     dtype=np.float64,
                 )
                 if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:

@@ -163,7 +163,8 @@ class FaceProcessor:
         if detection.width < SMALL_FACE_WARNING_PX:
             logger.warning(
                 "the face in the portrait is only %.0f px wide: the %d px crop will be blurry; use a larger photo",
-                detection.width, self.crop_size,
+                detection.width,
+                self.crop_size,
             )
         matrix = self.matrix_from_points(landmarks_to_points5(detection.landmarks))
         crop = warp_to_crop(image, matrix, self.crop_size)
@@ -175,8 +176,9 @@ class FaceProcessor:
             crop_size=self.crop_size,
         )
 
-    def align_frames(self, frames: np.ndarray | Sequence[np.ndarray] | Iterable[np.ndarray],
-                     no_face: str = "error") -> AlignedFaces:
+    def align_frames(
+        self, frames: np.ndarray | Sequence[np.ndarray] | Iterable[np.ndarray], no_face: str = "error"
+    ) -> AlignedFaces:
         """Detects and aligns the face in every frame of a clip, smoothing the alignment over time.
 
         Args:
@@ -204,8 +206,9 @@ class FaceProcessor:
             crops=crops, matrices=matrices, source_index=source_index, frame_size=frame_size, crop_size=self.crop_size
         )
 
-    def track_frames(self, frames: Iterable[np.ndarray],
-                     no_face: str = "error") -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    def track_frames(
+        self, frames: Iterable[np.ndarray], no_face: str = "error"
+    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         """The smoothed frame → crop transforms of a clip, without making the crops.
 
         Reads ``frames`` once, so a video reader's frame iterator works and long clips need no frame in memory
@@ -228,8 +231,9 @@ class FaceProcessor:
             for index, frame in enumerate(stream):
                 frame = check_rgb_uint8(frame, f"frames[{index}]")
                 if seen and frame.shape[:2] != seen[0]:
-                    raise ValueError(f"frames must all have one size: frames[0] is {seen[0]}, "
-                                     f"frames[{index}] is {frame.shape[:2]}")
+                    raise ValueError(
+                        f"frames must all have one size: frames[0] is {seen[0]}, frames[{index}] is {frame.shape[:2]}"
+                    )
                 seen.append(frame.shape[:2])
                 yield frame
 
@@ -270,8 +274,9 @@ class FaceProcessor:
             previous = np.maximum.accumulate(np.where(valid, np.arange(num_frames), -1))
             smoothed = smoothed[np.where(previous >= 0, previous, np.flatnonzero(valid)[0])]
         if missing.size:
-            logger.info("no face in %d of %d frames (%s): policy %r", missing.size, num_frames,
-                        _short_list(missing), no_face)
+            logger.info(
+                "no face in %d of %d frames (%s): policy %r", missing.size, num_frames, _short_list(missing), no_face
+            )
         matrices = np.stack([self.matrix_from_points(smoothed[index]) for index in keep])
         return matrices, keep.astype(np.int64), (int(seen[0][0]), int(seen[0][1]))
 
@@ -286,8 +291,9 @@ class FaceProcessor:
             raise RuntimeError(f"the detector returned invalid landmarks for {where}: shape {landmarks.shape}")
 
     # ----------------------------------------------------------------------------------------- paste back
-    def paste_back_frame(self, frame: np.ndarray, crop: np.ndarray, matrix: np.ndarray,
-                         blend_mask: np.ndarray | None = None) -> np.ndarray:
+    def paste_back_frame(
+        self, frame: np.ndarray, crop: np.ndarray, matrix: np.ndarray, blend_mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """Puts a crop back into its original frame with a feathered alpha.
 
         The alpha is ``blend_mask`` times a feather of the crop's border (:func:`border_feather`), warped back
@@ -332,8 +338,9 @@ class FaceProcessor:
         out = frame.copy()
         height, width = frame.shape[:2]
         to_frame = invert_affine(matrix)
-        corners = transform_points(np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5],
-                                             [size - 0.5, size - 0.5]]), to_frame)
+        corners = transform_points(
+            np.array([[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]]), to_frame
+        )
         x0 = max(0, int(np.floor(corners[:, 0].min())) - 1)
         y0 = max(0, int(np.floor(corners[:, 1].min())) - 1)
         x1 = min(width, int(np.ceil(corners[:, 0].max())) + 2)
@@ -354,8 +361,13 @@ class FaceProcessor:
         out[y0:y1, x0:x1] = np.where((weight > 0)[..., None], blended, original)
         return out
 
-    def paste_back(self, frames: np.ndarray | Sequence[np.ndarray], crops: np.ndarray | Sequence[np.ndarray],
-                   matrices: np.ndarray, blend_mask: np.ndarray | None = None) -> np.ndarray:
+    def paste_back(
+        self,
+        frames: np.ndarray | Sequence[np.ndarray],
+        crops: np.ndarray | Sequence[np.ndarray],
+        matrices: np.ndarray,
+        blend_mask: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Pastes crops back into their frames (:meth:`paste_back_frame` for each; any number of frames, so a
         caller can go window by window).
 
@@ -373,14 +385,18 @@ class FaceProcessor:
         if matrices.ndim != 3 or matrices.shape[1:] != (2, 3):
             raise ValueError(f"matrices must be (F, 2, 3), got shape {matrices.shape}")
         if not len(frames) == len(crops) == len(matrices):
-            raise ValueError(f"frames, crops and matrices must have one entry per frame, got {len(frames)}, "
-                             f"{len(crops)} and {len(matrices)}")
+            raise ValueError(
+                f"frames, crops and matrices must have one entry per frame, got {len(frames)}, "
+                f"{len(crops)} and {len(matrices)}"
+            )
         if len(frames) == 0:
             raise ValueError("frames is empty")
-        return np.stack([
-            self.paste_back_frame(frame, crop, matrix, blend_mask)
-            for frame, crop, matrix in zip(frames, crops, matrices, strict=True)
-        ])
+        return np.stack(
+            [
+                self.paste_back_frame(frame, crop, matrix, blend_mask)
+                for frame, crop, matrix in zip(frames, crops, matrices, strict=True)
+            ]
+        )
 
 
 def _short_list(indices: np.ndarray, limit: int = 8) -> str:

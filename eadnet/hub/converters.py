@@ -361,13 +361,17 @@ def convert_latentsync_unet(
             report,
         )
     if report.unexpected_ead_keys:
-        logger.warning("Ignoring %d EAD-Net entries: the model has the EAD modules switched off.",
-                       len(report.unexpected_ead_keys))
+        logger.warning(
+            "Ignoring %d EAD-Net entries: the model has the EAD modules switched off.", len(report.unexpected_ead_keys)
+        )
     model.load_state_dict(loadable, strict=False)
     report.loaded_keys = len(loadable)
     model.eval()
-    logger.info("Converted LatentSync U-Net: %d entries loaded, %d EAD entries zero-initialised",
-                report.loaded_keys, len(report.missing_ead_keys))
+    logger.info(
+        "Converted LatentSync U-Net: %d entries loaded, %d EAD entries zero-initialised",
+        report.loaded_keys,
+        len(report.missing_ead_keys),
+    )
     return model, report
 
 

@@ -284,14 +284,18 @@ def whisper_state_dict_from_ct2(model: CT2Model, config: dict) -> tuple[dict[str
         for index in range(num_layers):
             src = f"{side}/layer_{index}"
             dst = f"{prefix}.layers.{index}"
-            split_linear(f"{src}/self_attention/linear_0",
-                         [f"{dst}.self_attn.q_proj", f"{dst}.self_attn.k_proj", f"{dst}.self_attn.v_proj"], 1)
+            split_linear(
+                f"{src}/self_attention/linear_0",
+                [f"{dst}.self_attn.q_proj", f"{dst}.self_attn.k_proj", f"{dst}.self_attn.v_proj"],
+                1,
+            )
             linear(f"{src}/self_attention/linear_1", f"{dst}.self_attn.out_proj")
             norm(f"{src}/self_attention/layer_norm", f"{dst}.self_attn_layer_norm")
             if side == "decoder":
                 linear(f"{src}/attention/linear_0", f"{dst}.encoder_attn.q_proj")
-                split_linear(f"{src}/attention/linear_1", [f"{dst}.encoder_attn.k_proj", f"{dst}.encoder_attn.v_proj"],
-                             0)
+                split_linear(
+                    f"{src}/attention/linear_1", [f"{dst}.encoder_attn.k_proj", f"{dst}.encoder_attn.v_proj"], 0
+                )
                 linear(f"{src}/attention/linear_2", f"{dst}.encoder_attn.out_proj")
                 norm(f"{src}/attention/layer_norm", f"{dst}.encoder_attn_layer_norm")
             linear(f"{src}/ffn/linear_0", f"{dst}.fc1")

@@ -190,8 +190,9 @@ def load_components(
     unknown = sorted(set(names) - set(COMPONENTS))
     if unknown:
         raise ValueError(f"unknown components {unknown}; components: {', '.join(COMPONENTS)}")
-    paths = resolve_components(preset, names, local_paths=local_paths, models_dir=models_dir, offline=offline,
-                               hf_cache_dir=hf_cache_dir)
+    paths = resolve_components(
+        preset, names, local_paths=local_paths, models_dir=models_dir, offline=offline, hf_cache_dir=hf_cache_dir
+    )
     loaded: dict[str, object] = {}
     for name in names:
         component = _LOADERS[name](preset, paths[name])

@@ -14,8 +14,13 @@ from pathlib import Path
 from eadnet.hub.presets import COMPONENTS, ComponentSource, Preset, get_preset
 
 MODEL_FILE = "eadnet_model.json"
-_FORMATS = {"unet": "diffusers", "vae": "diffusers", "audio_encoder": "transformers",
-            "text_encoder": "transformers", "scheduler": "scheduler-config"}
+_FORMATS = {
+    "unet": "diffusers",
+    "vae": "diffusers",
+    "audio_encoder": "transformers",
+    "text_encoder": "transformers",
+    "scheduler": "scheduler-config",
+}
 
 
 def save_model_folder(
@@ -77,8 +82,11 @@ def load_model_folder(directory: str | os.PathLike) -> tuple[Preset, dict[str, P
         raise FileNotFoundError(f"model folder {directory} lacks component folders: {', '.join(missing)}")
     scheduler_config = json.loads((paths["scheduler"] / "scheduler_config.json").read_text())
     sources = {
-        name: ComponentSource(format=_FORMATS[name], config=scheduler_config if name == "scheduler" else None,
-                              description=f"{name} from {paths[name]}")
+        name: ComponentSource(
+            format=_FORMATS[name],
+            config=scheduler_config if name == "scheduler" else None,
+            description=f"{name} from {paths[name]}",
+        )
         for name in COMPONENTS
     }
     preset = Preset(

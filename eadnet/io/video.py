@@ -441,7 +441,10 @@ class VideoWriter:
         if self.height != frame_height or self.width != frame_width:
             logger.info(
                 "H.264 needs an even frame size: cropping %d×%d frames to %d×%d",
-                frame_width, frame_height, self.width, self.height,
+                frame_width,
+                frame_height,
+                self.width,
+                self.height,
             )
         self._frame_size = (frame_height, frame_width)
         self._video_path = partial_path(self.path, suffix=".video" + self.path.suffix)
@@ -615,8 +618,13 @@ class VideoWriter:
                 raise VideoError(f"writing {str(self.path)!r} failed: {_describe(error)}") from error
         finally:
             self._discard()
-        logger.info("wrote %s (%d frames, %.2f s%s)", self.path, self.num_frames, self.duration,
-                    ", with audio" if self._audio is not None else "")
+        logger.info(
+            "wrote %s (%d frames, %.2f s%s)",
+            self.path,
+            self.num_frames,
+            self.duration,
+            ", with audio" if self._audio is not None else "",
+        )
         return self.path
 
     def abort(self) -> None:

@@ -32,7 +32,9 @@ def mixed_noise(
     return shared_std * shared.expand(shape) + math.sqrt(1 / (1 + alpha**2)) * independent
 
 
-def predicted_original(scheduler, noise_pred: torch.Tensor, timesteps: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+def predicted_original(
+    scheduler, noise_pred: torch.Tensor, timesteps: torch.Tensor, noisy: torch.Tensor
+) -> torch.Tensor:
     r"""One-step estimate of the clean latents from an ε prediction, ``x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t`` (DDIM,
     arXiv 2010.02502 eq. 12; LatentSync decodes it for its pixel losses). Gradients flow into ``noise_pred``."""
     if scheduler.config.prediction_type != "epsilon":

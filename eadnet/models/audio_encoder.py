@@ -457,8 +457,10 @@ class WhisperAudioEncoder(torch.nn.Module):
         ratio = whisper_rate / _as_fraction(self.fps if fps is None else fps)
         # Exact floor(i * 50 / fps) (LatentSync's int(vid_idx * 50 / fps)).
         centers = torch.tensor(
-            [(i * ratio.numerator) // ratio.denominator + int(shift)
-             for i in range(start_frame, start_frame + num_frames)],
+            [
+                (i * ratio.numerator) // ratio.denominator + int(shift)
+                for i in range(start_frame, start_frame + num_frames)
+            ],
             dtype=torch.long,
             device=device,
         )
@@ -469,7 +471,11 @@ class WhisperAudioEncoder(torch.nn.Module):
         return (centers[:, None] + offsets[None, :]).clamp_(0, num_whisper_frames - 1)
 
     def slice_frames(
-        self, features: torch.Tensor, num_frames: int, start_frame: int = 0, fps: float | None = None,
+        self,
+        features: torch.Tensor,
+        num_frames: int,
+        start_frame: int = 0,
+        fps: float | None = None,
         shift: int = 0,
     ) -> torch.Tensor:
         r"""Gather the per-video-frame windows from stacked Whisper states.

@@ -148,7 +148,12 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
             "CrossAttnDownBlock3D",
             "DownBlock3D",
         ),
-        up_block_types: tuple[str, ...] = ("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D"),
+        up_block_types: tuple[str, ...] = (
+            "UpBlock3D",
+            "CrossAttnUpBlock3D",
+            "CrossAttnUpBlock3D",
+            "CrossAttnUpBlock3D",
+        ),
         block_out_channels: tuple[int, ...] = (320, 640, 1280, 1280),
         layers_per_block: int = 2,
         num_attention_heads: int = 8,
@@ -183,8 +188,10 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
                 f"down_block_types ({len(down_block_types)}) and up_block_types ({len(up_block_types)}) must both "
                 f"have one entry per block_out_channels ({num_stages})"
             )
-        for name, types, known in (("down_block_types", down_block_types, _DOWN_TYPES),
-                                   ("up_block_types", up_block_types, _UP_TYPES)):
+        for name, types, known in (
+            ("down_block_types", down_block_types, _DOWN_TYPES),
+            ("up_block_types", up_block_types, _UP_TYPES),
+        ):
             unknown = [block for block in types if block not in known]
             if unknown:
                 raise ValueError(f"{name} has unknown entries {unknown}; known: {sorted(known)}")
@@ -253,10 +260,12 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
             )
 
         if use_tfrm:
-            self.frame_graph_mid = TemporalFrameGraph(block_out_channels[-1], tfrm_node_dim, tfrm_num_layers,
-                                                      tfrm_prior_band)
-            self.frame_graph_out = TemporalFrameGraph(block_out_channels[0], tfrm_node_dim, tfrm_num_layers,
-                                                      tfrm_prior_band)
+            self.frame_graph_mid = TemporalFrameGraph(
+                block_out_channels[-1], tfrm_node_dim, tfrm_num_layers, tfrm_prior_band
+            )
+            self.frame_graph_out = TemporalFrameGraph(
+                block_out_channels[0], tfrm_node_dim, tfrm_num_layers, tfrm_prior_band
+            )
         else:
             self.frame_graph_mid = None
             self.frame_graph_out = None

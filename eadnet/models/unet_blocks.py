@@ -72,8 +72,16 @@ class _Block3D(nn.Module):
             return self._gradient_checkpointing_func(module, *args)
         return module(*args)
 
-    def _build_layers(self, channels: list[int], out_channels: int, temb_channels: int, options: BlockOptions,
-                      has_attention: bool, has_motion: bool, use_stda: bool):
+    def _build_layers(
+        self,
+        channels: list[int],
+        out_channels: int,
+        temb_channels: int,
+        options: BlockOptions,
+        has_attention: bool,
+        has_motion: bool,
+        use_stda: bool,
+    ):
         self.resnets = nn.ModuleList(
             [
                 ResnetBlock2D(
@@ -141,17 +149,30 @@ class EADDownBlock3D(_Block3D):
     """Encoder stage: ``num_layers`` × (resnet → [spatial transformer] → [temporal module]) → [STDA] →
     [downsample]. Returns the output and the skip features for the decoder."""
 
-    def __init__(self, in_channels: int, out_channels: int, temb_channels: int, num_layers: int,
-                 options: BlockOptions, has_attention: bool, has_motion: bool, use_stda: bool,
-                 add_downsample: bool, downsample_padding: int = 1):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        temb_channels: int,
+        num_layers: int,
+        options: BlockOptions,
+        has_attention: bool,
+        has_motion: bool,
+        use_stda: bool,
+        add_downsample: bool,
+        downsample_padding: int = 1,
+    ):
         super().__init__()
         channels = [in_channels] + [out_channels] * (num_layers - 1)
         self._build_layers(channels, out_channels, temb_channels, options, has_attention, has_motion, use_stda)
         self.downsamplers = None
         if add_downsample:
             self.downsamplers = nn.ModuleList(
-                [Downsample2D(out_channels, use_conv=True, out_channels=out_channels,
-                              padding=downsample_padding, name="op")]
+                [
+                    Downsample2D(
+                        out_channels, use_conv=True, out_channels=out_channels, padding=downsample_padding, name="op"
+                    )
+                ]
             )
 
     def forward(self, hidden_states, temb, cond: Conditioning):
@@ -172,24 +193,42 @@ class EADDownBlock3D(_Block3D):
 class EADMidBlock3D(_Block3D):
     """Bottleneck: resnet → ``num_layers`` × (spatial transformer → [temporal module] → resnet)."""
 
-    def __init__(self, channels: int, temb_channels: int, options: BlockOptions, has_motion: bool,
-                 num_layers: int = 1):
+    def __init__(
+        self, channels: int, temb_channels: int, options: BlockOptions, has_motion: bool, num_layers: int = 1
+    ):
         super().__init__()
-        self._build_layers([channels] * (num_layers + 1), channels, temb_channels, options,
-                           has_attention=False, has_motion=False, use_stda=False)
+        self._build_layers(
+            [channels] * (num_layers + 1),
+            channels,
+            temb_channels,
+            options,
+            has_attention=False,
+            has_motion=False,
+            use_stda=False,
+        )
         self.attentions = nn.ModuleList(
             [
-                SpatialTransformer(channels, options.num_attention_heads, options.cross_attention_dim,
-                                   options.text_embed_dim, options.norm_num_groups)
+                SpatialTransformer(
+                    channels,
+                    options.num_attention_heads,
+                    options.cross_attention_dim,
+                    options.text_embed_dim,
+                    options.norm_num_groups,
+                )
                 for _ in range(num_layers)
             ]
         )
         if has_motion:
             self.motion_modules = nn.ModuleList(
                 [
-                    TemporalModule(channels, options.motion_num_attention_heads,
-                                   options.motion_num_transformer_blocks, options.motion_num_attention_blocks,
-                                   options.motion_position_encoding, options.norm_num_groups)
+                    TemporalModule(
+                        channels,
+                        options.motion_num_attention_heads,
+                        options.motion_num_transformer_blocks,
+                        options.motion_num_attention_blocks,
+                        options.motion_position_encoding,
+                        options.norm_num_groups,
+                    )
                     for _ in range(num_layers)
                 ]
             )
@@ -206,9 +245,19 @@ class EADUpBlock3D(_Block3D):
     """Decoder stage: ``num_layers`` × (concat skip → resnet → [spatial transformer] → [temporal module]) →
     [STDA] → [upsample]."""
 
-    def __init__(self, in_channels: int, prev_output_channels: int, out_channels: int, temb_channels: int,
-                 num_layers: int, options: BlockOptions, has_attention: bool, has_motion: bool, use_stda: bool,
-                 add_upsample: bool):
+    def __init__(
+        self,
+        in_channels: int,
+        prev_output_channels: int,
+        out_channels: int,
+        temb_channels: int,
+        num_layers: int,
+        options: BlockOptions,
+        has_attention: bool,
+        has_motion: bool,
+        use_stda: bool,
+        add_upsample: bool,
+    ):
         super().__init__()
         channels = []
         for index in range(num_layers):

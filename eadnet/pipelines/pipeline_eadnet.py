@@ -150,8 +150,9 @@ class EADNetPipeline(DiffusionPipeline):
         from eadnet.hub import get_preset, load_components
 
         spec = get_preset(preset) if isinstance(preset, str) else preset
-        components = load_components(spec, device=device, dtype=dtype, local_paths=local_paths,
-                                     models_dir=models_dir, offline=offline)
+        components = load_components(
+            spec, device=device, dtype=dtype, local_paths=local_paths, models_dir=models_dir, offline=offline
+        )
         if face_processor is None:
             from eadnet.face import FaceProcessor
 
@@ -205,8 +206,15 @@ class EADNetPipeline(DiffusionPipeline):
     ) -> str | None:
         """The description that guides generation, from exactly one of: a label spec (``"happy"``,
         ``"happy:3"``) or an :class:`EmotionSpec`, free text, or reference frames. ``None`` if none is given."""
-        given = [name for name, value in (("emotion", emotion), ("emotion_text", emotion_text),
-                                          ("emotion_reference", emotion_reference)) if value is not None]
+        given = [
+            name
+            for name, value in (
+                ("emotion", emotion),
+                ("emotion_text", emotion_text),
+                ("emotion_reference", emotion_reference),
+            )
+            if value is not None
+        ]
         if len(given) > 1:
             raise ValueError(f"give only one of emotion, emotion_text, emotion_reference; got {', '.join(given)}")
         if not given:
@@ -234,8 +242,9 @@ class EADNetPipeline(DiffusionPipeline):
             uncond = self.text_encoder.encode_unconditional(1, length=tokens.shape[1])
         return tokens, mask, uncond
 
-    def prepare_audio(self, audio, sample_rate: int | float, fps: float,
-                      null_outliers: bool | None = None) -> tuple[torch.Tensor, int]:
+    def prepare_audio(
+        self, audio, sample_rate: int | float, fps: float, null_outliers: bool | None = None
+    ) -> tuple[torch.Tensor, int]:
         """Stacked Whisper features for the whole track and the number of output frames.
 
         With ``null_outliers`` (`None`: the preset's ``null_audio_outliers``, else on) the Whisper frames holding a
@@ -263,13 +272,17 @@ class EADNetPipeline(DiffusionPipeline):
         if null_outliers:
             outliers = self.audio_encoder.outlier_frames(features)
             if outliers.any():
-                logger.info("audio: %d of %d Whisper frames hold massive activations; they get the null audio",
-                            int(outliers.sum()), outliers.numel())
+                logger.info(
+                    "audio: %d of %d Whisper frames hold massive activations; they get the null audio",
+                    int(outliers.sum()),
+                    outliers.numel(),
+                )
                 features = features.masked_fill(outliers[:, :, None, None], 0.0)
         return features, num_frames
 
-    def prepare_faces(self, image, video, num_frames: int, fps: float, video_fps: float | None,
-                      no_face: str) -> FacePlan:
+    def prepare_faces(
+        self, image, video, num_frames: int, fps: float, video_fps: float | None, no_face: str
+    ) -> FacePlan:
         """Aligns the portrait (or every source frame) and schedules a source frame for each output frame.
         A source video is resampled to ``fps`` and, when shorter than the audio, played back and forth."""
         if (image is None) == (video is None):
@@ -299,15 +312,23 @@ class EADNetPipeline(DiffusionPipeline):
         return vae_decode(self.vae, latents, chunk)
 
     # ---------------------------------------------------------------------------------------------- checks
-    def sampling_defaults(self, num_inference_steps=None, audio_guidance_scale=None, text_guidance_scale=None,
-                          strength=None):
+    def sampling_defaults(
+        self, num_inference_steps=None, audio_guidance_scale=None, text_guidance_scale=None, strength=None
+    ):
         """``(steps, audio guidance, text guidance, strength)`` with each `None` replaced by the preset's default (a
         pipeline made by :meth:`from_preset`), else by LatentSync's 20 steps, audio guidance 1.5, no text guidance
         and strength 1."""
         preset = getattr(self, "preset", None)
-        defaults = (20, 1.5, 1.0, 1.0) if preset is None else (
-            preset.default_steps, preset.default_audio_guidance, preset.default_text_guidance,
-            preset.default_strength)
+        defaults = (
+            (20, 1.5, 1.0, 1.0)
+            if preset is None
+            else (
+                preset.default_steps,
+                preset.default_audio_guidance,
+                preset.default_text_guidance,
+                preset.default_strength,
+            )
+        )
         given = (num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
         return tuple(default if value is None else value for value, default in zip(given, defaults, strict=True))
 
@@ -321,8 +342,11 @@ class EADNetPipeline(DiffusionPipeline):
         """Whisper frames (20 ms) the audio windows move by for ``audio_offset`` video frames (`None`: see
         :meth:`resolve_audio_offset`) at ``fps``."""
         audio_offset = self.resolve_audio_offset(audio_offset)
-        if isinstance(audio_offset, bool) or not isinstance(audio_offset, (int, float)) or not math.isfinite(
-                audio_offset):
+        if (
+            isinstance(audio_offset, bool)
+            or not isinstance(audio_offset, (int, float))
+            or not math.isfinite(audio_offset)
+        ):
             raise ValueError(f"audio_offset must be a finite number of frames, got {audio_offset!r}")
         whisper_rate = self.audio_encoder.sampling_rate / self.audio_encoder.samples_per_token
         shift = round(float(audio_offset) * whisper_rate / float(fps))
@@ -330,27 +354,42 @@ class EADNetPipeline(DiffusionPipeline):
             raise ValueError(f"audio_offset must be within 5 s, got {audio_offset!r} frames at {fps} fps")
         return int(shift)
 
-    def check_inputs(self, num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                     window_overlap, output_type, fps, callback_on_step_end_tensor_inputs, strength=1.0):
+    def check_inputs(
+        self,
+        num_inference_steps,
+        audio_guidance_scale,
+        text_guidance_scale,
+        window_size,
+        window_overlap,
+        output_type,
+        fps,
+        callback_on_step_end_tensor_inputs,
+        strength=1.0,
+    ):
         if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
             raise ValueError(f"num_inference_steps must be a positive int, got {num_inference_steps!r}")
         if not (isinstance(strength, (int, float)) and 0.0 < strength <= 1.0):
             raise ValueError(f"strength must be in (0, 1], got {strength!r}")
-        for name, value in (("audio_guidance_scale", audio_guidance_scale),
-                            ("text_guidance_scale", text_guidance_scale)):
+        for name, value in (
+            ("audio_guidance_scale", audio_guidance_scale),
+            ("text_guidance_scale", text_guidance_scale),
+        ):
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if window_size < 1 or not 0 <= window_overlap < window_size:
-            raise ValueError(f"need window_size >= 1 and 0 <= window_overlap < window_size, got "
-                             f"window_size={window_size}, window_overlap={window_overlap}")
+            raise ValueError(
+                f"need window_size >= 1 and 0 <= window_overlap < window_size, got "
+                f"window_size={window_size}, window_overlap={window_overlap}"
+            )
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
         if not math.isfinite(fps) or fps <= 0:
             raise ValueError(f"fps must be a positive number, got {fps!r}")
         unknown = [k for k in callback_on_step_end_tensor_inputs or [] if k not in self._callback_tensor_inputs]
         if unknown:
-            raise ValueError(f"callback_on_step_end_tensor_inputs: unknown {unknown}; "
-                             f"allowed {self._callback_tensor_inputs}")
+            raise ValueError(
+                f"callback_on_step_end_tensor_inputs: unknown {unknown}; allowed {self._callback_tensor_inputs}"
+            )
 
     # --------------------------------------------------------------------------------------------- generate
     @torch.no_grad()
@@ -390,9 +429,19 @@ class EADNetPipeline(DiffusionPipeline):
         """
         callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
         num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
-            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
-        self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs, strength)
+            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength
+        )
+        self.check_inputs(
+            num_inference_steps,
+            audio_guidance_scale,
+            text_guidance_scale,
+            window_size,
+            window_overlap,
+            "pil",
+            fps,
+            callback_on_step_end_tensor_inputs,
+            strength,
+        )
         self.audio_shift(audio_offset, fps)  # a bad offset fails before any work
         self.timings = {}
         with self._timed("audio"):
@@ -404,10 +453,20 @@ class EADNetPipeline(DiffusionPipeline):
             text = self.encode_emotion(description, text_guidance_scale)
         self.emotion_description = description
         yield from self.denoise_windows(
-            plan, features, num_frames, text, num_inference_steps=num_inference_steps,
-            audio_guidance_scale=audio_guidance_scale, text_guidance_scale=text_guidance_scale, strength=strength,
-            audio_offset=audio_offset, generator=generator, fps=fps, window_size=window_size,
-            window_overlap=window_overlap, decode_chunk_size=decode_chunk_size,
+            plan,
+            features,
+            num_frames,
+            text,
+            num_inference_steps=num_inference_steps,
+            audio_guidance_scale=audio_guidance_scale,
+            text_guidance_scale=text_guidance_scale,
+            strength=strength,
+            audio_offset=audio_offset,
+            generator=generator,
+            fps=fps,
+            window_size=window_size,
+            window_overlap=window_overlap,
+            decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
         )
@@ -440,9 +499,19 @@ class EADNetPipeline(DiffusionPipeline):
         :meth:`decode_crops` and :meth:`paste_back`). Other arguments as in :meth:`__call__`."""
         callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
         num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
-            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
-        self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                          window_overlap, "pil", fps, callback_on_step_end_tensor_inputs, strength)
+            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength
+        )
+        self.check_inputs(
+            num_inference_steps,
+            audio_guidance_scale,
+            text_guidance_scale,
+            window_size,
+            window_overlap,
+            "pil",
+            fps,
+            callback_on_step_end_tensor_inputs,
+            strength,
+        )
         if not hasattr(self, "timings"):
             self.timings = {}
         self._interrupt = False
@@ -454,19 +523,19 @@ class EADNetPipeline(DiffusionPipeline):
         latent_size = crop_size // self.vae_scale_factor
         regen_mask = torch.from_numpy(np.ascontiguousarray(self._face_processor().mask(), dtype=np.float32))
         keep_mask_pixels = (1.0 - regen_mask).to(device=device, dtype=dtype)[None, None]  # (1, 1, S, S)
-        keep_mask_latent = F.interpolate(keep_mask_pixels, size=(latent_size, latent_size), mode="bilinear",
-                                         align_corners=False)
+        keep_mask_latent = F.interpolate(
+            keep_mask_pixels, size=(latent_size, latent_size), mode="bilinear", align_corners=False
+        )
 
         # One initial noise shared by every frame and window (LatentSync): consistent look, reproducible seams.
-        base_noise = randn_tensor((1, 4, 1, latent_size, latent_size), generator=generator, device=device,
-                                  dtype=dtype)
+        base_noise = randn_tensor((1, 4, 1, latent_size, latent_size), generator=generator, device=device, dtype=dtype)
         starts = _window_starts(num_frames, window_size, window_overlap)
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
         if strength < 1.0:
             # Start from the reference noised part-way (SDEdit, Meng et al. 2022; diffusers' img2img "strength"):
             # the face's layout comes from the reference, the model only runs the last steps of the schedule.
-            timesteps = timesteps[len(timesteps) - max(1, round(num_inference_steps * strength)):]
+            timesteps = timesteps[len(timesteps) - max(1, round(num_inference_steps * strength)) :]
         self.total_steps = len(starts) * len(timesteps)
         shift = self.audio_shift(audio_offset, fps)
 
@@ -483,8 +552,9 @@ class EADNetPipeline(DiffusionPipeline):
                     masked_latents, ref_latents = self._source_latents(
                         plan, sources, keep_mask_pixels, source_cache, device, dtype
                     )
-                audio_embeds = self.audio_encoder.slice_frames(features, length, start_frame=start, fps=fps,
-                                                               shift=shift)
+                audio_embeds = self.audio_encoder.slice_frames(
+                    features, length, start_frame=start, fps=fps, shift=shift
+                )
                 audio_embeds = audio_embeds.to(device=device, dtype=dtype)
 
                 if strength < 1.0:
@@ -498,16 +568,24 @@ class EADNetPipeline(DiffusionPipeline):
                 if known is not None:
                     latents[:, :, :pinned] = self._noised(known, base_noise, timesteps[0])
 
-                conditioning = torch.cat([keep_mask_latent.expand(length, -1, -1, -1), masked_latents, ref_latents],
-                                         dim=1)
+                conditioning = torch.cat(
+                    [keep_mask_latent.expand(length, -1, -1, -1), masked_latents, ref_latents], dim=1
+                )
                 conditioning = conditioning.transpose(0, 1)[None]  # (1, 9, n, h, w)
                 for step_index, timestep in enumerate(timesteps):
                     if self._interrupt:
                         raise GenerationCancelled("generation was cancelled")
                     with self._timed("denoise"):
                         model_input = self.scheduler.scale_model_input(latents, timestep)
-                        noise_pred = self._guided_noise(model_input, conditioning, timestep, audio_embeds, text,
-                                                        audio_guidance_scale, text_guidance_scale)
+                        noise_pred = self._guided_noise(
+                            model_input,
+                            conditioning,
+                            timestep,
+                            audio_embeds,
+                            text,
+                            audio_guidance_scale,
+                            text_guidance_scale,
+                        )
                         latents = self.scheduler.step(noise_pred, timestep, latents).prev_sample
                     if known is not None:
                         # Pin the overlap to the previous window's result, noised to the level of the next step
@@ -589,8 +667,9 @@ class EADNetPipeline(DiffusionPipeline):
         if count == 0:
             return np.zeros((0, *plan.crops.shape[1:]), dtype=np.uint8)
         if start < 0 or start + count > len(plan.schedule):
-            raise ValueError(f"latents cover frames {start}..{start + count - 1} but the face plan has "
-                             f"{len(plan.schedule)} frames")
+            raise ValueError(
+                f"latents cover frames {start}..{start + count - 1} but the face plan has {len(plan.schedule)} frames"
+            )
         with self._timed("decode"):
             latents = latents.to(device=self._execution_device, dtype=self.vae.dtype)
             decoded = self._vae_decode(latents[0].transpose(0, 1), chunk)  # (n, 3, S, S)
@@ -607,17 +686,20 @@ class EADNetPipeline(DiffusionPipeline):
         frames → uint8 ``(n, H, W, 3)``."""
         count = len(crops)
         if start < 0 or start + count > len(plan.schedule):
-            raise ValueError(f"crops cover frames {start}..{start + count - 1} but the face plan has "
-                             f"{len(plan.schedule)} frames")
+            raise ValueError(
+                f"crops cover frames {start}..{start + count - 1} but the face plan has {len(plan.schedule)} frames"
+            )
         if count == 0:
             return np.zeros((0, *plan.originals.shape[1:]), dtype=np.uint8)
         with self._timed("paste"):
             processor = self._face_processor()
             sources = plan.schedule[start : start + count].tolist()
-            return np.stack([
-                processor.paste_back_frame(plan.originals[source], crop, plan.matrices[source])
-                for source, crop in zip(sources, crops, strict=True)
-            ])
+            return np.stack(
+                [
+                    processor.paste_back_frame(plan.originals[source], crop, plan.matrices[source])
+                    for source, crop in zip(sources, crops, strict=True)
+                ]
+            )
 
     # ------------------------------------------------------------------------------------------------ call
     def __call__(
@@ -692,17 +774,40 @@ class EADNetPipeline(DiffusionPipeline):
             :class:`EADNetPipelineOutput` (or a tuple ``(frames, fps, emotion_description)``).
         """
         num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
-            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
-        self.check_inputs(num_inference_steps, audio_guidance_scale, text_guidance_scale, window_size,
-                          window_overlap, output_type, fps, callback_on_step_end_tensor_inputs, strength)
+            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength
+        )
+        self.check_inputs(
+            num_inference_steps,
+            audio_guidance_scale,
+            text_guidance_scale,
+            window_size,
+            window_overlap,
+            output_type,
+            fps,
+            callback_on_step_end_tensor_inputs,
+            strength,
+        )
         frames, latents = [], []
         for window in self.generate_windows(
-            image=image, audio=audio, sample_rate=sample_rate, emotion=emotion, emotion_text=emotion_text,
-            emotion_reference=emotion_reference, video=video, video_fps=video_fps,
-            num_inference_steps=num_inference_steps, audio_guidance_scale=audio_guidance_scale,
-            text_guidance_scale=text_guidance_scale, strength=strength, audio_offset=audio_offset,
-            generator=generator, fps=fps, window_size=window_size,
-            window_overlap=window_overlap, no_face=no_face, decode_chunk_size=decode_chunk_size,
+            image=image,
+            audio=audio,
+            sample_rate=sample_rate,
+            emotion=emotion,
+            emotion_text=emotion_text,
+            emotion_reference=emotion_reference,
+            video=video,
+            video_fps=video_fps,
+            num_inference_steps=num_inference_steps,
+            audio_guidance_scale=audio_guidance_scale,
+            text_guidance_scale=text_guidance_scale,
+            strength=strength,
+            audio_offset=audio_offset,
+            generator=generator,
+            fps=fps,
+            window_size=window_size,
+            window_overlap=window_overlap,
+            no_face=no_face,
+            decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
         ):

@@ -260,8 +260,10 @@ def build_autoencoder(model: dict):
     with torch.no_grad():
         shape = tuple(vae_encode(vae.eval(), torch.zeros(1, 3, 64, 64)).shape)
     if shape not in [(1, LATENT_CHANNELS, 64 // factor, 64 // factor) for factor in DOWNSCALES]:
-        raise ValueError(f"the model block maps 64 px to latents {shape}; it must downscale 8× (four down/up stages) "
-                         f"or 4× (three) to {LATENT_CHANNELS} channels")
+        raise ValueError(
+            f"the model block maps 64 px to latents {shape}; it must downscale 8× (four down/up stages) "
+            f"or 4× (three) to {LATENT_CHANNELS} channels"
+        )
     return vae.train()
 
 
@@ -293,8 +295,16 @@ class FaceFrameDataset(torch.utils.data.Dataset):
         seed (`int`, *optional*, defaults to 0): Seed of the frame choice and augmentation.
     """
 
-    def __init__(self, root: str | os.PathLike, split: str | None = "train", resolution: int | None = None,
-                 frames_per_clip: int = 1, flip: bool = False, color_jitter: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str | None = "train",
+        resolution: int | None = None,
+        frames_per_clip: int = 1,
+        flip: bool = False,
+        color_jitter: float = 0.0,
+        seed: int = 0,
+    ):
         self.root = root
         self.info = read_dataset_info(root)
         self.records = read_manifest(root, split=split)
@@ -319,8 +329,9 @@ class FaceFrameDataset(torch.utils.data.Dataset):
             flipped = torch.from_numpy(rng.random(count) < 0.5)
             pixels = torch.where(flipped[:, None, None, None], pixels.flip(-1), pixels)
         if self.color_jitter:
-            brightness, contrast, saturation = (
-                torch.from_numpy(rng.uniform(-self.color_jitter, self.color_jitter, (3, count, 1, 1, 1))).float())
+            brightness, contrast, saturation = torch.from_numpy(
+                rng.uniform(-self.color_jitter, self.color_jitter, (3, count, 1, 1, 1))
+            ).float()
             mean = pixels.mean(dim=(1, 2, 3), keepdim=True)
             pixels = (pixels - mean) * (1 + contrast) + mean
             gray = (pixels * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(1, keepdim=True)
@@ -379,8 +390,9 @@ def _ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 
-def reconstruction_losses(reconstruction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None,
-                          names: set[str]) -> dict[str, torch.Tensor]:
+def reconstruction_losses(
+    reconstruction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, names: set[str]
+) -> dict[str, torch.Tensor]:
     """Unweighted pixel loss terms (those in ``names``) of ``(N, 3, S, S)`` images in [-1, 1]; ``weight`` is the
     optional ``(1, 1, S, S)`` pixel weight (lower face)."""
     terms = {}
@@ -390,8 +402,10 @@ def reconstruction_losses(reconstruction: torch.Tensor, target: torch.Tensor, we
     if "mse" in names:
         terms["mse"] = _weighted_mean(difference.square(), weight)
     if "edge" in names:
-        terms["edge"] = 0.5 * (_weighted_mean(difference.diff(dim=-1).abs(), weight)
-                               + _weighted_mean(difference.diff(dim=-2).abs(), weight))
+        terms["edge"] = 0.5 * (
+            _weighted_mean(difference.diff(dim=-1).abs(), weight)
+            + _weighted_mean(difference.diff(dim=-2).abs(), weight)
+        )
     if "ssim" in names:
         x, y, w, scales = (reconstruction + 1) / 2, (target + 1) / 2, weight, []
         while min(x.shape[-2:]) >= 16 and len(scales) < 2:
@@ -437,23 +451,37 @@ class AutoencoderTrainer(CheckpointedRun):
         self.config = config
         self.accelerator = accelerator or Accelerator(
             gradient_accumulation_steps=config.train.gradient_accumulation_steps,
-            mixed_precision=config.train.mixed_precision, cpu=not torch.cuda.is_available(),
+            mixed_precision=config.train.mixed_precision,
+            cpu=not torch.cuda.is_available(),
         )
         self.output_dir = Path(config.train.output_dir).expanduser()
         self.step = 0
         self.checkpoints_total_limit = config.train.checkpoints_total_limit
         data = config.data
         set_seed(config.train.seed)
-        self.dataset = FaceFrameDataset(data.root, data.train_split, data.resolution, data.frames_per_clip,
-                                        data.flip, data.color_jitter, seed=config.train.seed)
+        self.dataset = FaceFrameDataset(
+            data.root,
+            data.train_split,
+            data.resolution,
+            data.frames_per_clip,
+            data.flip,
+            data.color_jitter,
+            seed=config.train.seed,
+        )
         self.resolution = self.dataset.resolution
         if not len(self.dataset):
             raise ValueError(f"{data.root} has no {data.train_split!r} clips to train on")
         if self.resolution % DOWNSCALE:
             raise ValueError(f"train at a multiple of {DOWNSCALE} px (set data.resolution), not {self.resolution}")
         vae = build_autoencoder(config.model)
-        logger.info("%s: %.3fM parameters, training at %d px on %d clip(s) of %s", type(vae).__name__,
-                    sum(p.numel() for p in vae.parameters()) / 1e6, self.resolution, len(self.dataset), data.root)
+        logger.info(
+            "%s: %.3fM parameters, training at %d px on %d clip(s) of %s",
+            type(vae).__name__,
+            sum(p.numel() for p in vae.parameters()) / 1e6,
+            self.resolution,
+            len(self.dataset),
+            data.root,
+        )
         self.pixel_weight = None
         if config.loss.lower_face:
             from eadnet.face import mouth_mask
@@ -461,10 +489,15 @@ class AutoencoderTrainer(CheckpointedRun):
             mask = torch.from_numpy(mouth_mask(self.resolution, "lower_face"))
             self.pixel_weight = (1 + config.loss.lower_face * mask)[None, None].to(self.accelerator.device)
         optim = config.optimizer
-        optimizer = torch.optim.AdamW(vae.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps,
-                                      weight_decay=optim.weight_decay)
-        self.lr_scheduler = get_scheduler(optim.lr_scheduler, optimizer, num_warmup_steps=optim.warmup_steps,
-                                          num_training_steps=config.train.max_steps)
+        optimizer = torch.optim.AdamW(
+            vae.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps, weight_decay=optim.weight_decay
+        )
+        self.lr_scheduler = get_scheduler(
+            optim.lr_scheduler,
+            optimizer,
+            num_warmup_steps=optim.warmup_steps,
+            num_training_steps=config.train.max_steps,
+        )
         self.model, self.optimizer = self.accelerator.prepare(_Reconstruction(vae), optimizer)
         self.accelerator.register_for_checkpointing(self.lr_scheduler)
 
@@ -491,13 +524,19 @@ class AutoencoderTrainer(CheckpointedRun):
 
     def _loader(self, start_batch: int, num_batches: int) -> torch.utils.data.DataLoader:
         sampler = ResumableBatchSampler(
-            len(self.dataset), self.config.data.batch_size, seed=self.config.train.seed, start_batch=start_batch,
-            num_batches=num_batches, rank=self.accelerator.process_index, world_size=self.accelerator.num_processes,
+            len(self.dataset),
+            self.config.data.batch_size,
+            seed=self.config.train.seed,
+            start_batch=start_batch,
+            num_batches=num_batches,
+            rank=self.accelerator.process_index,
+            world_size=self.accelerator.num_processes,
         )
         # A private generator: creating the iterator must not consume the (restored) global RNG.
         generator = torch.Generator().manual_seed(self.config.train.seed + start_batch)
-        return torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, generator=generator,
-                                           num_workers=self.config.data.num_workers)
+        return torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=sampler, generator=generator, num_workers=self.config.data.num_workers
+        )
 
     def train(self) -> dict:
         """Runs (or resumes) the training to ``train.max_steps``; returns the final summary."""
@@ -512,8 +551,13 @@ class AutoencoderTrainer(CheckpointedRun):
         self.model.train()
         loader = self._loader(self.step * accumulation, remaining * accumulation)
         history = self.run_updates(
-            self.model, loader, self.compute_losses, max_steps=config.train.max_steps, accumulation=accumulation,
-            max_grad_norm=config.optimizer.max_grad_norm, log_every=config.train.log_every,
+            self.model,
+            loader,
+            self.compute_losses,
+            max_steps=config.train.max_steps,
+            accumulation=accumulation,
+            max_grad_norm=config.optimizer.max_grad_norm,
+            log_every=config.train.log_every,
             checkpoint_every=config.train.checkpoint_every,
         )
         return self._finish(history)
@@ -532,9 +576,15 @@ class AutoencoderTrainer(CheckpointedRun):
         if run.shift_latents:
             updates["shift_factor"] = mean
         vae.register_to_config(**updates)
-        return {"scaling_factor": 1.0 / std, "shift_factor": getattr(vae.config, "shift_factor", None),
-                "latent_mean": mean, "latent_std": std, "latent_channel_mean": latents.mean(dim=(0, 2, 3)).tolist(),
-                "latent_channel_std": latents.std(dim=(0, 2, 3)).tolist(), "num_scale_frames": len(frames)}
+        return {
+            "scaling_factor": 1.0 / std,
+            "shift_factor": getattr(vae.config, "shift_factor", None),
+            "latent_mean": mean,
+            "latent_std": std,
+            "latent_channel_mean": latents.mean(dim=(0, 2, 3)).tolist(),
+            "latent_channel_std": latents.std(dim=(0, 2, 3)).tolist(),
+            "num_scale_frames": len(frames),
+        }
 
     @torch.no_grad()
     def validate(self) -> dict:
@@ -551,11 +601,13 @@ class AutoencoderTrainer(CheckpointedRun):
             logger.info("No %r clips: skipping validation", self.config.data.val_split)
             return {}
         reconstructed = np.concatenate(
-            [_to_frames(vae_decode(vae, vae_encode(vae, self._pixels(chunk)))) for chunk in _batches(frames)])
+            [_to_frames(vae_decode(vae, vae_encode(vae, self._pixels(chunk)))) for chunk in _batches(frames)]
+        )
         quality = video_psnr_ssim(reconstructed, frames)
         shown = np.linspace(0, len(frames) - 1, min(8, len(frames))).round().astype(int)
-        sheet = np.concatenate([np.concatenate(list(frames[shown]), axis=1),
-                                np.concatenate(list(reconstructed[shown]), axis=1)], axis=0)
+        sheet = np.concatenate(
+            [np.concatenate(list(frames[shown]), axis=1), np.concatenate(list(reconstructed[shown]), axis=1)], axis=0
+        )
         Image.fromarray(sheet).save(self.output_dir / "reconstructions.png")
         return {"val_psnr": quality["psnr"], "val_ssim": quality["ssim"], "num_val_frames": len(frames)}
 
@@ -563,11 +615,21 @@ class AutoencoderTrainer(CheckpointedRun):
         accelerator = self.accelerator
         accelerator.wait_for_everyone()
         digest = weights_digest(self.vae)
-        summary = {"step": self.step, "weights_sha256": digest, "history": history,
-                   "num_processes": accelerator.num_processes, "is_main_process": accelerator.is_main_process}
+        summary = {
+            "step": self.step,
+            "weights_sha256": digest,
+            "history": history,
+            "num_processes": accelerator.num_processes,
+            "is_main_process": accelerator.is_main_process,
+        }
         if accelerator.is_main_process:
-            metrics = {"step": self.step, "weights_sha256": digest, "resolution": self.resolution,
-                       **self.measure_latents(), **self.validate()}
+            metrics = {
+                "step": self.step,
+                "weights_sha256": digest,
+                "resolution": self.resolution,
+                **self.measure_latents(),
+                **self.validate(),
+            }
             summary.update(metrics, vae_dir=str(self.save_model(self.output_dir / MODEL_DIR)))
             (self.output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
         accelerator.wait_for_everyone()

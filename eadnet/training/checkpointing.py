@@ -40,9 +40,18 @@ class CheckpointedRun:
     def on_step_end(self) -> None:
         """Hook run after an update's logging and checkpointing, e.g. periodic validation."""
 
-    def run_updates(self, model: torch.nn.Module, batches: Iterable, compute_losses: Callable[[dict], dict], *,
-                    max_steps: int, accumulation: int, max_grad_norm: float, log_every: int,
-                    checkpoint_every: int) -> list[dict]:
+    def run_updates(
+        self,
+        model: torch.nn.Module,
+        batches: Iterable,
+        compute_losses: Callable[[dict], dict],
+        *,
+        max_steps: int,
+        accumulation: int,
+        max_grad_norm: float,
+        log_every: int,
+        checkpoint_every: int,
+    ) -> list[dict]:
         """Trains ``model`` on ``batches`` until ``self.step == max_steps``; ``compute_losses(batch)`` returns the
         loss terms with their weighted sum under ``"loss"``. Needs ``self.optimizer`` and ``self.lr_scheduler``
         (stepped once per update). Returns one row per update (terms averaged over micro-batches and processes)."""
@@ -67,8 +76,12 @@ class CheckpointedRun:
             self.lr_scheduler.step()
             self.step += 1
             self.on_update()
-            row = {"step": self.step, **self._mean_over_processes(sums), "lr": self.lr_scheduler.get_last_lr()[0],
-                   "seconds": time.perf_counter() - started}
+            row = {
+                "step": self.step,
+                **self._mean_over_processes(sums),
+                "lr": self.lr_scheduler.get_last_lr()[0],
+                "seconds": time.perf_counter() - started,
+            }
             history.append(row)
             sums = {}
             if self.step % log_every == 0 or self.step == max_steps:
@@ -129,7 +142,10 @@ class CheckpointedRun:
         """One ``metrics.jsonl`` row (main process only)."""
         if not self.accelerator.is_main_process:
             return
-        logger.info("step %d: %s", row["step"], ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items() if k != "step"))
+        logger.info(
+            "step %d: %s",
+            row["step"],
+            ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items() if k != "step"),
+        )
         with (self.output_dir / "metrics.jsonl").open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")

@@ -281,7 +281,9 @@ class UNetTrainConfig(RecipeMixin):
         data = dict(data or {})
         unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
-            raise ValueError(f"unknown recipe section(s) {unknown}; sections: {[f.name for f in dataclasses.fields(cls)]}")
+            raise ValueError(
+                f"unknown recipe section(s) {unknown}; sections: {[f.name for f in dataclasses.fields(cls)]}"
+            )
         sections = {}
         for f in dataclasses.fields(cls):
             value = data.get(f.name)

@@ -50,8 +50,12 @@ class EMAWeights:
                     parameter.copy_(value)
 
     def state_dict(self) -> dict:
-        return {"decay": self.decay, "start_step": self.start_step, "num_updates": self.num_updates,
-                "shadow": [s.clone() for s in self.shadow]}
+        return {
+            "decay": self.decay,
+            "start_step": self.start_step,
+            "num_updates": self.num_updates,
+            "shadow": [s.clone() for s in self.shadow],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         if len(state["shadow"]) != len(self.shadow):

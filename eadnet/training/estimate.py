@@ -40,15 +40,39 @@ DEFAULT_MFU = 0.35
 _GIB = 2**30
 
 # Architectures of the frozen networks of the LatentSync presets (public configs of the Hub repos).
-_SD_VAE = {"block_out_channels": (128, 256, 512, 512), "down_block_types": ("DownEncoderBlock2D",) * 4,
-           "up_block_types": ("UpDecoderBlock2D",) * 4, "layers_per_block": 2, "latent_channels": 4,
-           "norm_num_groups": 32}
-_CLIP_L_TEXT = {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
-                "max_position_embeddings": 77, "vocab_size": 49408}
-_MINILM = {"hidden_size": 384, "intermediate_size": 1536, "num_hidden_layers": 6, "num_attention_heads": 12,
-           "vocab_size": 30522}
-_WHISPER_TINY = {"d_model": 384, "encoder_layers": 4, "encoder_attention_heads": 6, "encoder_ffn_dim": 1536,
-                 "decoder_layers": 4, "decoder_attention_heads": 6, "decoder_ffn_dim": 1536, "num_mel_bins": 80}
+_SD_VAE = {
+    "block_out_channels": (128, 256, 512, 512),
+    "down_block_types": ("DownEncoderBlock2D",) * 4,
+    "up_block_types": ("UpDecoderBlock2D",) * 4,
+    "layers_per_block": 2,
+    "latent_channels": 4,
+    "norm_num_groups": 32,
+}
+_CLIP_L_TEXT = {
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "max_position_embeddings": 77,
+    "vocab_size": 49408,
+}
+_MINILM = {
+    "hidden_size": 384,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 6,
+    "num_attention_heads": 12,
+    "vocab_size": 30522,
+}
+_WHISPER_TINY = {
+    "d_model": 384,
+    "encoder_layers": 4,
+    "encoder_attention_heads": 6,
+    "encoder_ffn_dim": 1536,
+    "decoder_layers": 4,
+    "decoder_attention_heads": 6,
+    "decoder_ffn_dim": 1536,
+    "num_mel_bins": 80,
+}
 
 
 def _count(module: torch.nn.Module, trainable_only: bool = False) -> int:
@@ -70,12 +94,19 @@ def _component_configs(config: UNetTrainConfig) -> dict:
         folder = Path(model)
         vae = _read_config(folder / "vae") or {}
         text = _read_config(folder / "text_encoder" / "text_encoder") or _read_config(folder / "text_encoder") or {}
-        return {"vae": vae, "text": ("bert" if text.get("model_type") == "bert" else "clip", text),
-                "audio": _WHISPER_TINY}
+        return {
+            "vae": vae,
+            "text": ("bert" if text.get("model_type") == "bert" else "clip", text),
+            "audio": _WHISPER_TINY,
+        }
     preset = get_preset(model)
     vae_source = preset.component("vae")
-    vae = dict(vae_source.config) if vae_source.format == "random-init" else {"_class_name": "AutoencoderKL", **_SD_VAE}
-    text = ("bert", _MINILM) if "MiniLM" in (preset.component("text_encoder").repo_id or "") else ("clip", _CLIP_L_TEXT)
+    vae = (
+        dict(vae_source.config) if vae_source.format == "random-init" else {"_class_name": "AutoencoderKL", **_SD_VAE}
+    )
+    text = (
+        ("bert", _MINILM) if "MiniLM" in (preset.component("text_encoder").repo_id or "") else ("clip", _CLIP_L_TEXT)
+    )
     return {"vae": vae, "text": text, "audio": _WHISPER_TINY}
 
 
@@ -94,8 +125,9 @@ def _build_frozen(specs: dict) -> dict[str, torch.nn.Module]:
         if kind == "bert":
             text = BertModel(BertConfig(**{k: v for k, v in text_config.items() if k in BertConfig().to_dict()}))
         else:
-            text = CLIPTextModel(CLIPTextConfig(**{k: v for k, v in text_config.items()
-                                                   if k in CLIPTextConfig().to_dict()}))
+            text = CLIPTextModel(
+                CLIPTextConfig(**{k: v for k, v in text_config.items() if k in CLIPTextConfig().to_dict()})
+            )
         audio = WhisperEncoder(WhisperConfig(**specs["audio"]))
     return {"vae": vae, "text_encoder": text, "audio_encoder": audio}
 
@@ -181,8 +213,13 @@ def _flops(fn) -> int:
     return int(counter.get_total_flops())
 
 
-def estimate_recipe(config: UNetTrainConfig, gpu: str = "H100", mfu: float = DEFAULT_MFU,
-                    text_tokens: int | None = None, crop_size: int | None = None) -> dict:
+def estimate_recipe(
+    config: UNetTrainConfig,
+    gpu: str = "H100",
+    mfu: float = DEFAULT_MFU,
+    text_tokens: int | None = None,
+    crop_size: int | None = None,
+) -> dict:
     """Memory (GiB per GPU) and time of ``config`` on ``gpu``; see the module docstring for the method.
 
     Args:
@@ -210,7 +247,9 @@ def estimate_recipe(config: UNetTrainConfig, gpu: str = "H100", mfu: float = DEF
         if info.is_file():
             crop_size = int(json.loads(info.read_text())["crop_size"])
         elif is_model_folder(config.components.model):
-            crop_size = int(json.loads((Path(config.components.model) / "eadnet_model.json").read_text())["resolution"])
+            crop_size = int(
+                json.loads((Path(config.components.model) / "eadnet_model.json").read_text())["resolution"]
+            )
         else:
             crop_size = get_preset(config.components.model).resolution
     batch, frames = config.data.batch_size, config.data.num_frames
@@ -218,8 +257,12 @@ def estimate_recipe(config: UNetTrainConfig, gpu: str = "H100", mfu: float = DEF
     mixed = config.train.mixed_precision in ("bf16", "fp16")
     act_dtype = torch.bfloat16 if mixed else torch.float32
 
-    unet_args = {**UNET_CONFIGS.get(config.unet.config, {}), **config.model,
-                 "cross_attention_dim": specs["audio"]["d_model"], "text_embed_dim": text_dim}
+    unet_args = {
+        **UNET_CONFIGS.get(config.unet.config, {}),
+        **config.model,
+        "cross_attention_dim": specs["audio"]["d_model"],
+        "text_embed_dim": text_dim,
+    }
     with torch.device("meta"):
         unet = EADUNet3DModel(**unet_args)
     trainable_names = select_trainable(unet, config.train.trainable_modules)

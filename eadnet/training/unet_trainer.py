@@ -58,8 +58,10 @@ def select_trainable(unet: torch.nn.Module, patterns: list[str]) -> list[str]:
         raise ValueError("train.trainable_modules is empty: name what to train (all, ead or parameter-name parts)")
     selected = []
     for name, parameter in unet.named_parameters():
-        keep = any(p == "all" or (p == "ead" and is_ead_parameter(name)) or (p not in ("all", "ead") and p in name)
-                   for p in patterns)
+        keep = any(
+            p == "all" or (p == "ead" and is_ead_parameter(name)) or (p not in ("all", "ead") and p in name)
+            for p in patterns
+        )
         parameter.requires_grad_(keep)
         if keep:
             selected.append(name)
@@ -105,8 +107,9 @@ def build_unet(config: UNetTrainConfig, audio_dim: int, text_dim: int):
     missing, unexpected = model.load_state_dict(pretrained.state_dict(), strict=False)
     bad = [k for k in missing if not is_ead_parameter(k)]
     if bad or unexpected:
-        raise ValueError(f"unet.init {init} does not fit the recipe's model: missing {bad[:8]}, "
-                         f"unexpected {list(unexpected)[:8]}")
+        raise ValueError(
+            f"unet.init {init} does not fit the recipe's model: missing {bad[:8]}, unexpected {list(unexpected)[:8]}"
+        )
     if missing:
         logger.info("unet.init %s: %d EAD parameter(s) start zero-initialised", init, len(missing))
     return model
@@ -131,8 +134,9 @@ class UNetTrainer(CheckpointedRun):
                 gradient_accumulation_steps=config.train.gradient_accumulation_steps,
                 mixed_precision=config.train.mixed_precision,
                 cpu=not torch.cuda.is_available(),
-                kwargs_handlers=[DistributedDataParallelKwargs(
-                    find_unused_parameters=config.train.find_unused_parameters)],
+                kwargs_handlers=[
+                    DistributedDataParallelKwargs(find_unused_parameters=config.train.find_unused_parameters)
+                ],
             )
         self.accelerator = accelerator
         self.step = 0
@@ -154,12 +158,17 @@ class UNetTrainer(CheckpointedRun):
         if config.components.vae:
             vae_dir = Path(config.components.vae).expanduser()
             if not (vae_dir / "config.json").is_file():
-                raise ValueError(f"components.vae={config.components.vae!r} is not a diffusers autoencoder folder "
-                                 "(no config.json); point it at the vae/ folder an `eadnet train vae` run writes")
+                raise ValueError(
+                    f"components.vae={config.components.vae!r} is not a diffusers autoencoder folder "
+                    "(no config.json); point it at the vae/ folder an `eadnet train vae` run writes"
+                )
             local_paths = {**(local_paths or {}), "vae": vae_dir}
         self.preset = preset
         components = load_components(
-            preset, device=accelerator.device, local_paths=local_paths, models_dir=config.components.models_dir,
+            preset,
+            device=accelerator.device,
+            local_paths=local_paths,
+            models_dir=config.components.models_dir,
             components=("vae", "audio_encoder", "text_encoder", "scheduler"),
         )
         self.vae = components["vae"].requires_grad_(False).eval()
@@ -183,8 +192,11 @@ class UNetTrainer(CheckpointedRun):
         losses = config.loss
         self.loss_weight_pixels = None  # the ε-MSE's region weights (mouth, face), or None for the plain MSE
         if losses.mouth_weight != 1.0 or losses.face_weight != 1.0:
-            weight = (1.0 + (losses.face_weight - 1.0) * (1.0 - keep)
-                      + (losses.mouth_weight - 1.0) * torch.from_numpy(mouth_region(info.crop_size)))
+            weight = (
+                1.0
+                + (losses.face_weight - 1.0) * (1.0 - keep)
+                + (losses.mouth_weight - 1.0) * torch.from_numpy(mouth_region(info.crop_size))
+            )
             self.loss_weight_pixels = weight[None, None].to(accelerator.device)
         self._loss_weights: dict[int, torch.Tensor] = {}  # latent size → mean-1 map (1, 1, 1, h, w)
         self.dataset = self._dataset(config.data.train_split, with_mel=config.loss.sync > 0)
@@ -192,10 +204,15 @@ class UNetTrainer(CheckpointedRun):
 
         parameters = [p for p in self.unet.parameters() if p.requires_grad]
         optim = config.optimizer
-        self.optimizer = torch.optim.AdamW(parameters, lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps,
-                                           weight_decay=optim.weight_decay)
-        self.lr_scheduler = get_scheduler(optim.lr_scheduler, self.optimizer, num_warmup_steps=optim.warmup_steps,
-                                          num_training_steps=config.train.max_steps)
+        self.optimizer = torch.optim.AdamW(
+            parameters, lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps, weight_decay=optim.weight_decay
+        )
+        self.lr_scheduler = get_scheduler(
+            optim.lr_scheduler,
+            self.optimizer,
+            num_warmup_steps=optim.warmup_steps,
+            num_training_steps=config.train.max_steps,
+        )
         self.unet, self.optimizer = accelerator.prepare(self.unet, self.optimizer)
         accelerator.register_for_checkpointing(self.lr_scheduler)
         self.ema = None
@@ -207,9 +224,15 @@ class UNetTrainer(CheckpointedRun):
 
     def _dataset(self, split: str, with_mel: bool = False) -> UNetClipDataset:
         return UNetClipDataset(
-            self.config.data.root, num_frames=self.config.data.num_frames, split=split,
-            slice_audio=self.audio_encoder.slice_frames, audio_encoder=self.audio_encoder, with_mel=with_mel,
-            emotions=self.config.data.emotions, seed=self.config.train.seed, reference=self.config.data.reference,
+            self.config.data.root,
+            num_frames=self.config.data.num_frames,
+            split=split,
+            slice_audio=self.audio_encoder.slice_frames,
+            audio_encoder=self.audio_encoder,
+            with_mel=with_mel,
+            emotions=self.config.data.emotions,
+            seed=self.config.train.seed,
+            reference=self.config.data.reference,
         )
 
     def _setup_pixel_losses(self) -> None:
@@ -232,8 +255,9 @@ class UNetTrainer(CheckpointedRun):
             try:
                 import lpips  # needs torchvision
             except Exception as error:  # noqa: BLE001 - any import failure means "not available"
-                logger.warning("loss.lpips is set but the lpips package is unavailable (%s); training without it",
-                               error)
+                logger.warning(
+                    "loss.lpips is set but the lpips package is unavailable (%s); training without it", error
+                )
             else:
                 self.lpips_loss = lpips.LPIPS(net="vgg").to(device).eval().requires_grad_(False)
 
@@ -279,8 +303,9 @@ class UNetTrainer(CheckpointedRun):
             masked = self._encode_frames(pixels * self.keep_pixels[:, :, None])
             refs = self._encode_frames(batch["ref_pixel_values"].to(device))
         latent_size = latents.shape[-1]
-        keep_latent = F.interpolate(self.keep_pixels, size=(latent_size, latent_size), mode="bilinear",
-                                    align_corners=False)
+        keep_latent = F.interpolate(
+            self.keep_pixels, size=(latent_size, latent_size), mode="bilinear", align_corners=False
+        )
         keep_latent = keep_latent[:, :, None].expand(batch_size, 1, num_frames, latent_size, latent_size)
 
         noise = mixed_noise(tuple(latents.shape), config.train.mixed_noise_alpha, device=device, dtype=latents.dtype)
@@ -294,8 +319,9 @@ class UNetTrainer(CheckpointedRun):
 
         unet_input = torch.cat([noisy, keep_latent.to(noisy.dtype), masked, refs], dim=1)
         with self.accelerator.autocast():
-            noise_pred = self.unet(unet_input, timesteps, audio_embeds=audio, text_embeds=text_tokens,
-                                   text_attention_mask=text_mask).sample
+            noise_pred = self.unet(
+                unet_input, timesteps, audio_embeds=audio, text_embeds=text_tokens, text_attention_mask=text_mask
+            ).sample
         terms = {"mse": self._weighted_mse(noise_pred.float(), noise.float(), timesteps)}
         if config.train.stage == 2:
             terms.update(self._pixel_losses(batch, pixels, noise_pred, timesteps, noisy))
@@ -344,14 +370,20 @@ class UNetTrainer(CheckpointedRun):
     # ------------------------------------------------------------------------------------------------ loop
     def _loader(self, start_batch: int, num_batches: int):
         sampler = ResumableBatchSampler(
-            len(self.dataset), self.config.data.batch_size, seed=self.config.train.seed, start_batch=start_batch,
-            num_batches=num_batches, rank=self.accelerator.process_index, world_size=self.accelerator.num_processes,
+            len(self.dataset),
+            self.config.data.batch_size,
+            seed=self.config.train.seed,
+            start_batch=start_batch,
+            num_batches=num_batches,
+            rank=self.accelerator.process_index,
+            world_size=self.accelerator.num_processes,
         )
         # The loader's own generator: creating its iterator must not draw from the global RNG, or a resumed run
         # (which creates it after restoring the RNG) would diverge from an uninterrupted one.
         generator = torch.Generator().manual_seed(self.config.train.seed + start_batch)
-        return torch.utils.data.DataLoader(self.dataset, batch_sampler=sampler, generator=generator,
-                                           num_workers=self.config.data.num_workers)
+        return torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=sampler, generator=generator, num_workers=self.config.data.num_workers
+        )
 
     def train(self) -> dict:
         """Runs (or resumes) the training to ``train.max_steps``; returns the final summary."""
@@ -367,8 +399,13 @@ class UNetTrainer(CheckpointedRun):
         remaining = config.train.max_steps - self.step
         loader = self._loader(self.step * accumulation, max(remaining, 0) * accumulation)
         history = self.run_updates(
-            self.unet, loader, self.compute_losses, max_steps=config.train.max_steps, accumulation=accumulation,
-            max_grad_norm=config.optimizer.max_grad_norm, log_every=config.train.log_every,
+            self.unet,
+            loader,
+            self.compute_losses,
+            max_steps=config.train.max_steps,
+            accumulation=accumulation,
+            max_grad_norm=config.optimizer.max_grad_norm,
+            log_every=config.train.log_every,
             checkpoint_every=config.train.checkpoint_every,
         )
         return self._finish(history)
@@ -393,12 +430,18 @@ class UNetTrainer(CheckpointedRun):
             digest = weights_digest(unet)
             ranks = self.output_dir / "ranks"
             ranks.mkdir(parents=True, exist_ok=True)
-            (ranks / f"rank-{accelerator.process_index}.json").write_text(json.dumps(
-                {"step": self.step, "weights_sha256": digest, "num_processes": accelerator.num_processes}))
+            (ranks / f"rank-{accelerator.process_index}.json").write_text(
+                json.dumps({"step": self.step, "weights_sha256": digest, "num_processes": accelerator.num_processes})
+            )
             if accelerator.is_main_process:
                 self.save_model(self.output_dir / "model")
-        summary = {"step": self.step, "weights_sha256": digest, "history": history,
-                   "num_processes": accelerator.num_processes, "is_main_process": accelerator.is_main_process}
+        summary = {
+            "step": self.step,
+            "weights_sha256": digest,
+            "history": history,
+            "num_processes": accelerator.num_processes,
+            "is_main_process": accelerator.is_main_process,
+        }
         if self.config.validation.num_clips > 0 and accelerator.is_main_process:
             summary["validation"] = self.validate()
         accelerator.wait_for_everyone()
@@ -416,14 +459,23 @@ class UNetTrainer(CheckpointedRun):
         was_training = unet.training
         unet.eval()
         save_model_folder(
-            tmp, {"unet": unet, "vae": self.vae, "audio_encoder": self.audio_encoder,
-                  "text_encoder": self.text_encoder, "scheduler": self.scheduler},
-            resolution=self.info.crop_size, mask_mode=self.mask_mode, trained=True,
-            default_steps=self.preset.default_steps, default_audio_guidance=self.preset.default_audio_guidance,
+            tmp,
+            {
+                "unet": unet,
+                "vae": self.vae,
+                "audio_encoder": self.audio_encoder,
+                "text_encoder": self.text_encoder,
+                "scheduler": self.scheduler,
+            },
+            resolution=self.info.crop_size,
+            mask_mode=self.mask_mode,
+            trained=True,
+            default_steps=self.preset.default_steps,
+            default_audio_guidance=self.preset.default_audio_guidance,
             default_text_guidance=self.preset.default_text_guidance,
             default_strength=self.preset.default_strength,
             description=f"EAD-Net U-Net trained with eadnet train unet ({self.step} steps, stage "
-                        f"{self.config.train.stage}) on {self.config.data.root}",
+            f"{self.config.train.stage}) on {self.config.data.root}",
         )
         unet.train(was_training)
         if directory.exists():
@@ -471,7 +523,10 @@ class UNetTrainer(CheckpointedRun):
         identity = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (count, 1, 1))
         plan = FacePlan(crops, crops, identity, np.arange(count))
         pipe = EADNetPipeline(
-            unet=self.unwrapped_unet(), vae=self.vae, scheduler=default_scheduler(), audio_encoder=self.audio_encoder,
+            unet=self.unwrapped_unet(),
+            vae=self.vae,
+            scheduler=default_scheduler(),
+            audio_encoder=self.audio_encoder,
             text_encoder=self.text_encoder,
             face_processor=FaceProcessor(detector=None, crop_size=self.info.crop_size, mask_mode=self.mask_mode),
         )
@@ -480,19 +535,38 @@ class UNetTrainer(CheckpointedRun):
         text = pipe.encode_emotion(clip_description(record) or None, settings.text_guidance_scale)
         generator = torch.Generator().manual_seed(self.config.train.seed)
         windows = pipe.denoise_windows(
-            plan, features, count, text, num_inference_steps=settings.num_inference_steps,
-            audio_guidance_scale=settings.audio_guidance_scale, text_guidance_scale=settings.text_guidance_scale,
-            generator=generator, fps=self.info.fps, window_size=self.config.data.num_frames, decode=False,
+            plan,
+            features,
+            count,
+            text,
+            num_inference_steps=settings.num_inference_steps,
+            audio_guidance_scale=settings.audio_guidance_scale,
+            text_guidance_scale=settings.text_guidance_scale,
+            generator=generator,
+            fps=self.info.fps,
+            window_size=self.config.data.num_frames,
+            decode=False,
         )
         generated = np.concatenate([pipe.decode_crops(w.latents, plan, start=w.start) for w in windows])
         audio = load_clip_audio(dataset.root, record)[: int(round(count / self.info.fps * self.info.sample_rate))]
-        write_video(folder / f"{record.id}.mp4", generated, self.info.fps, audio=audio,
-                    sample_rate=self.info.sample_rate, overwrite=True)
+        write_video(
+            folder / f"{record.id}.mp4",
+            generated,
+            self.info.fps,
+            audio=audio,
+            sample_rate=self.info.sample_rate,
+            overwrite=True,
+        )
         from eadnet.evaluation.image_quality import video_psnr_ssim
 
         quality = video_psnr_ssim(generated, crops)
-        metrics = {"frames": count, "psnr": quality["psnr"], "ssim": quality["ssim"], "emotion": record.emotion,
-                   "description": clip_description(record)}
+        metrics = {
+            "frames": count,
+            "psnr": quality["psnr"],
+            "ssim": quality["ssim"],
+            "emotion": record.emotion,
+            "description": clip_description(record),
+        }
         return metrics
 
 

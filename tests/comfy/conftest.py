@@ -85,8 +85,12 @@ class ComfyStub:
         model_management.throw_exception_if_processing_interrupted = throw_exception_if_processing_interrupted
         comfy.utils = utils
         comfy.model_management = model_management
-        return {"folder_paths": folder_paths, "comfy": comfy, "comfy.utils": utils,
-                "comfy.model_management": model_management}
+        return {
+            "folder_paths": folder_paths,
+            "comfy": comfy,
+            "comfy.utils": utils,
+            "comfy.model_management": model_management,
+        }
 
 
 @pytest.fixture(scope="session")
@@ -117,8 +121,9 @@ def load_pack():
     """The root ``__init__.py`` loaded by file path under an odd name, as ComfyUI's ``load_custom_node`` does
     (once per session: ComfyUI imports a pack once)."""
     if "module" not in _PACK:
-        spec = importlib.util.spec_from_file_location(PACK_MODULE, ROOT / "__init__.py",
-                                                      submodule_search_locations=[str(ROOT)])
+        spec = importlib.util.spec_from_file_location(
+            PACK_MODULE, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)

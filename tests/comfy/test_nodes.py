@@ -24,8 +24,14 @@ def _inputs(node):
 def test_pack_loads_by_path_with_all_nodes(pack):
     mappings = pack.NODE_CLASS_MAPPINGS
     assert set(mappings) == {
-        "EADNet_ModelLoader", "EADNet_AudioEncode", "EADNet_Emotion", "EADNet_FaceCrop", "EADNet_Sampler",
-        "EADNet_Decode", "EADNet_PasteBack", "EADNet_Generate",
+        "EADNet_ModelLoader",
+        "EADNet_AudioEncode",
+        "EADNet_Emotion",
+        "EADNet_FaceCrop",
+        "EADNet_Sampler",
+        "EADNet_Decode",
+        "EADNet_PasteBack",
+        "EADNet_Generate",
     }
     assert set(pack.NODE_DISPLAY_NAME_MAPPINGS) == set(mappings)
     # Loaded through the pack's own module tree, not a pip-installed comfy_nodes.
@@ -60,12 +66,32 @@ def test_widget_order_is_stable(pack):
         "EADNet_AudioEncode": ["model", "audio", "fps"],
         "EADNet_Emotion": ["model", "source", "label", "intensity", "text", "reference", "vlm"],
         "EADNet_FaceCrop": ["model", "image", "audio", "no_face", "video_fps"],
-        "EADNet_Sampler": ["model", "face", "audio", "emotion", "steps", "audio_guidance", "text_guidance", "seed",
-                           "window", "overlap"],
+        "EADNet_Sampler": [
+            "model",
+            "face",
+            "audio",
+            "emotion",
+            "steps",
+            "audio_guidance",
+            "text_guidance",
+            "seed",
+            "window",
+            "overlap",
+        ],
         "EADNet_Decode": ["model", "latents", "face"],
         "EADNet_PasteBack": ["model", "face", "crops"],
-        "EADNet_Generate": ["model", "image", "audio", "emotion_label", "intensity", "emotion_text", "steps",
-                            "audio_guidance", "text_guidance", "seed"],
+        "EADNet_Generate": [
+            "model",
+            "image",
+            "audio",
+            "emotion_label",
+            "intensity",
+            "emotion_text",
+            "steps",
+            "audio_guidance",
+            "text_guidance",
+            "seed",
+        ],
     }
     for node_id, names in expected.items():
         assert list(_inputs(pack.NODE_CLASS_MAPPINGS[node_id])[0]) == names, node_id
@@ -106,15 +132,17 @@ def test_library_and_pack_import_without_comfyui():
 @pytest.fixture
 def model(pack, comfy, caplog):
     with caplog.at_level("WARNING"):
-        (loaded,) = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"]().load(TINY_MODEL, "fp32", "auto",
-                                                                         "offload after run")
+        (loaded,) = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"]().load(
+            TINY_MODEL, "fp32", "auto", "offload after run"
+        )
     assert "UNTRAINED" in caplog.text
     return loaded
 
 
 def _generate(pack, model, image, audio, label="happy", text="", steps=1):
-    return pack.NODE_CLASS_MAPPINGS["EADNet_Generate"]().generate(model, image, audio, label, 2, text, steps, 1.0,
-                                                                  1.0, 0)
+    return pack.NODE_CLASS_MAPPINGS["EADNet_Generate"]().generate(
+        model, image, audio, label, 2, text, steps, 1.0, 1.0, 0
+    )
 
 
 def test_interruption_stops_the_all_in_one_between_steps(pack, model, comfy, portrait_image, speech_audio):
@@ -126,8 +154,9 @@ def test_interruption_stops_the_all_in_one_between_steps(pack, model, comfy, por
     assert next(model.pipeline.unet.parameters()).device.type == "cpu"  # offloaded even when interrupted
 
 
-def test_staged_sampler_progress_spans_windows_and_stops_between_steps(pack, model, comfy, portrait_image,
-                                                                       speech_audio):
+def test_staged_sampler_progress_spans_windows_and_stops_between_steps(
+    pack, model, comfy, portrait_image, speech_audio
+):
     nodes = pack.NODE_CLASS_MAPPINGS
     (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)
     face, crops = nodes["EADNet_FaceCrop"]().crop(model, portrait_image, audio, "error", 25.0)
@@ -145,11 +174,14 @@ def test_batch_of_portraits_to_all_in_one_says_what_to_do(pack, model, portrait_
         _generate(pack, model, portrait_image.repeat(3, 1, 1, 1), speech_audio)
 
 
-@pytest.mark.parametrize("waveform, message", [
-    (torch.zeros(1, 1, 0), "audio is empty"),
-    (torch.zeros(1, 1, 16000), "audio is silent"),
-    (torch.zeros(2, 1, 16000), "batch of 2 clips"),
-])
+@pytest.mark.parametrize(
+    "waveform, message",
+    [
+        (torch.zeros(1, 1, 0), "audio is empty"),
+        (torch.zeros(1, 1, 16000), "audio is silent"),
+        (torch.zeros(2, 1, 16000), "batch of 2 clips"),
+    ],
+)
 def test_empty_silent_or_batched_audio_is_refused(pack, model, portrait_image, waveform, message):
     audio = {"waveform": waveform, "sample_rate": 16000}
     with pytest.raises(ValueError, match=message):

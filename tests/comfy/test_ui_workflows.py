@@ -28,10 +28,16 @@ CORE = {
     "LoadAudio": {"inputs": {"audio": "COMBO"}, "outputs": ("AUDIO",), "widgets": ["audio", "*ui", "*upload"]},
     "LoadVideo": {"inputs": {"file": "COMBO"}, "outputs": ("VIDEO",), "widgets": ["file", "*upload"]},
     "GetVideoComponents": {"inputs": {"video": "VIDEO"}, "outputs": ("IMAGE", "AUDIO", "FLOAT"), "widgets": []},
-    "CreateVideo": {"inputs": {"images": "IMAGE", "fps": "FLOAT", "audio": "AUDIO"}, "outputs": ("VIDEO",),
-                    "widgets": ["fps"]},
-    "SaveVideo": {"inputs": {"video": "VIDEO", "filename_prefix": "STRING", "format": "COMBO", "codec": "COMBO"},
-                  "outputs": (), "widgets": ["filename_prefix", "format", "codec"]},
+    "CreateVideo": {
+        "inputs": {"images": "IMAGE", "fps": "FLOAT", "audio": "AUDIO"},
+        "outputs": ("VIDEO",),
+        "widgets": ["fps"],
+    },
+    "SaveVideo": {
+        "inputs": {"video": "VIDEO", "filename_prefix": "STRING", "format": "COMBO", "codec": "COMBO"},
+        "outputs": (),
+        "widgets": ["filename_prefix", "format", "codec"],
+    },
     "Note": {"inputs": {}, "outputs": (), "widgets": ["text"]},
 }
 CORE_COMBOS = {("SaveVideo", "format"): {"auto", "mp4"}, ("SaveVideo", "codec"): {"auto", "h264"}}
@@ -79,8 +85,11 @@ def nodes(pack):
 
 def test_each_api_workflow_has_a_ui_twin_and_a_small_thumbnail():
     api = {path.stem for path in (ROOT / "workflows" / "api").glob("*.json")}
-    assert {path.stem for path in UI_WORKFLOWS} == api == {
-        "portrait_emotion_label", "staged_portrait", "reference_video_emotion", "dub_video_emotion_text"}
+    assert (
+        {path.stem for path in UI_WORKFLOWS}
+        == api
+        == {"portrait_emotion_label", "staged_portrait", "reference_video_emotion", "dub_video_emotion_text"}
+    )
     for path in UI_WORKFLOWS:
         thumbnail = path.with_suffix(".jpg")  # ComfyUI's template browser shows <name>.jpg beside <name>.json
         assert thumbnail.is_file(), thumbnail
@@ -104,8 +113,19 @@ def test_ui_workflow_structure(path):
     orders = sorted(node["order"] for node in workflow["nodes"])
     assert orders == list(range(len(ids)))
     for node in workflow["nodes"]:
-        assert {"id", "type", "pos", "size", "flags", "order", "mode", "inputs", "outputs", "properties",
-                "widgets_values"} <= set(node), node["id"]
+        assert {
+            "id",
+            "type",
+            "pos",
+            "size",
+            "flags",
+            "order",
+            "mode",
+            "inputs",
+            "outputs",
+            "properties",
+            "widgets_values",
+        } <= set(node), node["id"]
         assert node["properties"]["Node name for S&R"] == node["type"]
         assert len(node["pos"]) == 2 and len(node["size"]) == 2 and min(node["size"]) > 0
     notes = [node for node in workflow["nodes"] if node["type"] == "Note"]
@@ -118,10 +138,12 @@ def test_ui_workflow_structure(path):
 
 def test_nodes_do_not_overlap():
     for path in UI_WORKFLOWS:
-        boxes = [(n["pos"][0], n["pos"][1], n["pos"][0] + n["size"][0], n["pos"][1] + n["size"][1], n["id"])
-                 for n in load(path)["nodes"]]
+        boxes = [
+            (n["pos"][0], n["pos"][1], n["pos"][0] + n["size"][0], n["pos"][1] + n["size"][1], n["id"])
+            for n in load(path)["nodes"]
+        ]
         for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
+            for b in boxes[i + 1 :]:
                 overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
                 assert not overlap, (path.stem, a[4], b[4])
 
@@ -152,7 +174,8 @@ def test_ui_links_agree_with_declared_types(path, nodes):
                 assert seen_inputs.get((node["id"], index)) == slot["link"], (node["id"], slot["name"])
             elif node["type"] in nodes:
                 assert slot["name"] not in nodes[node["type"]].INPUT_TYPES()["required"], (
-                    f"required input {slot['name']} of node {node['id']} is not connected")
+                    f"required input {slot['name']} of node {node['id']} is not connected"
+                )
         for index, slot in enumerate(node["outputs"]):
             assert set(slot["links"] or ()) == seen_outputs.get((node["id"], index), set())
     # Every required socket (non-widget input) of our nodes is connected.
@@ -207,7 +230,8 @@ def test_ui_workflow_matches_its_api_twin(path, nodes):
     api = load(ROOT / "workflows" / "api" / path.name)
     ui_nodes = {str(node["id"]): node for node in ui["nodes"] if node["type"] != "Note"}
     assert {node_id: node["type"] for node_id, node in ui_nodes.items()} == {
-        node_id: entry["class_type"] for node_id, entry in api.items()}
+        node_id: entry["class_type"] for node_id, entry in api.items()
+    }
     by_id = {node["id"]: node for node in ui["nodes"]}
     for node_id, entry in api.items():
         node = ui_nodes[node_id]
@@ -233,7 +257,6 @@ def test_sampler_widget_order_is_the_public_one(nodes):
     path = ROOT / "workflows" / "staged_portrait.json"
     sampler = next(node for node in load(path)["nodes"] if node["type"] == "EADNet_Sampler")
     names = widget_names(nodes["EADNet_Sampler"])
-    assert names == ["steps", "audio_guidance", "text_guidance", "seed", "control_after_generate", "window",
-                     "overlap"]
+    assert names == ["steps", "audio_guidance", "text_guidance", "seed", "control_after_generate", "window", "overlap"]
     values = dict(zip(names, sampler["widgets_values"], strict=True))
     assert values["control_after_generate"] == "fixed" and isinstance(values["seed"], int)

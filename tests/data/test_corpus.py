@@ -75,8 +75,7 @@ def test_plan_covers_every_pair_in_training_with_varied_voices_and_looks():
     assert {(s.emotion, s.intensity) for s in train[24:]} == ALL_PAIRS
     assert {s.voice for s in train} == set(list_voices()) - set(DEFAULT_HELDOUT_VOICES)
     assert {s.voice for s in test} == set(DEFAULT_HELDOUT_VOICES)
-    assert all(RATE_RANGE[0] <= s.rate <= RATE_RANGE[1] and PITCH_RANGE[0] <= s.pitch <= PITCH_RANGE[1]
-               for s in specs)
+    assert all(RATE_RANGE[0] <= s.rate <= RATE_RANGE[1] and PITCH_RANGE[0] <= s.pitch <= PITCH_RANGE[1] for s in specs)
     assert len({s.rate for s in specs}) > 10 and len({s.pitch for s in specs}) > 10
     assert all(s.augmentation is not None for s in specs)
     assert len({s.augmentation.flip for s in specs}) == 2 and len({s.augmentation.scale for s in specs}) == len(specs)
@@ -88,8 +87,14 @@ def test_plan_covers_every_pair_in_training_with_varied_voices_and_looks():
 
 def test_heldout_sentences_voices_and_pairs_never_reach_training():
     held_pairs = {("happy", 3), ("sad", 1)}
-    specs = plan_corpus(num_train=96, num_heldout=24, num_val=8, seed=2, heldout_voices=["en-029+m2"],
-                        heldout_emotions=[("happy", 3), "sad:1"])
+    specs = plan_corpus(
+        num_train=96,
+        num_heldout=24,
+        num_val=8,
+        seed=2,
+        heldout_voices=["en-029+m2"],
+        heldout_emotions=[("happy", 3), "sad:1"],
+    )
     train, val, test = (of_split(specs, split) for split in ("train", "val", "test"))
     train_texts, train_voices, train_pairs = factors(train)
     val_texts, val_voices, val_pairs = factors(val)
@@ -165,10 +170,18 @@ def fake_dataset(root, rows):
     """A manifest of corpus rows (no clip folders: `describe_corpus` reads the manifest only)."""
     write_dataset_info(root, DatasetInfo(crop_size=64))
     for number, (split, text, voice, emotion, intensity, heldout) in enumerate(rows):
-        append_manifest(root, ClipRecord(
-            id=f"clip-{number:03d}", num_frames=50, emotion=emotion, intensity=intensity, split=split,
-            speaker="syn-" + voice, extra={"text": text, "voice": voice, "heldout": heldout},
-        ))
+        append_manifest(
+            root,
+            ClipRecord(
+                id=f"clip-{number:03d}",
+                num_frames=50,
+                emotion=emotion,
+                intensity=intensity,
+                split=split,
+                speaker="syn-" + voice,
+                extra={"text": text, "voice": voice, "heldout": heldout},
+            ),
+        )
     return root
 
 
@@ -242,7 +255,9 @@ def test_tiny_build_gives_a_dataset_with_its_splits_and_labels(tiny_corpus):
         assert load_clip_features(dataset, record) is not None
     description = describe_corpus(dataset)
     assert {split: values["clips"] for split, values in description["splits"].items()} == {
-        "train": 2, "val": 1, "test": 1
+        "train": 2,
+        "val": 1,
+        "test": 1,
     }
     assert description["heldout"]["voices"] == list(DEFAULT_HELDOUT_VOICES)
 

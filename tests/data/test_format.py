@@ -23,8 +23,9 @@ from eadnet.data import (
 
 def smooth_frames(count, size=32):
     y, x = np.mgrid[0:size, 0:size]
-    return np.stack([np.stack([(x * 6 + t * 3) % 256, (y * 6) % 256, np.full_like(x, 128)], -1)
-                     for t in range(count)]).astype(np.uint8)
+    return np.stack(
+        [np.stack([(x * 6 + t * 3) % 256, (y * 6) % 256, np.full_like(x, 128)], -1) for t in range(count)]
+    ).astype(np.uint8)
 
 
 def test_round_trip_npy_and_mp4(tmp_path):

@@ -46,10 +46,14 @@ CONFIG = dict(crop_size=64, min_clip_seconds=1.0, max_clip_seconds=2.0, min_face
 # ------------------------------------------------------------------------------------------------- pure helpers
 def test_parse_source_path_mead_layout():
     assert parse_source_path("M003/video/front/angry/level_1/001.mp4") == {
-        "emotion": "angry", "intensity": 1, "speaker": "M003"
+        "emotion": "angry",
+        "intensity": 1,
+        "speaker": "M003",
     }
     assert parse_source_path("W015/video/left_30/Surprised/level_3/012.mp4") == {
-        "emotion": "surprised", "intensity": 3, "speaker": "W015"
+        "emotion": "surprised",
+        "intensity": 3,
+        "speaker": "W015",
     }
     # no MEAD speaker: the top-level folder, else the file name; no label: None
     assert parse_source_path("obama/clip_07.mp4") == {"emotion": None, "intensity": None, "speaker": "obama"}
@@ -94,8 +98,15 @@ def test_find_videos_skips_hidden_and_output(tmp_path):
 
 def test_label_file_overrides_path_labels(tmp_path, caplog):
     rows = [
-        {"path": "M003/video/front/angry/level_1/001.mp4", "emotion": "Happiness", "intensity": 2,
-         "description": "  a  calm smile ", "text": "hello there", "mouth_open": [0.1, 0.2], "seed": 7},
+        {
+            "path": "M003/video/front/angry/level_1/001.mp4",
+            "emotion": "Happiness",
+            "intensity": 2,
+            "description": "  a  calm smile ",
+            "text": "hello there",
+            "mouth_open": [0.1, 0.2],
+            "seed": 7,
+        },
         {"path": "synthetic/clip_1.mp4", "emotion": "bored", "split": "val"},
     ]
     (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
@@ -207,8 +218,9 @@ def raw_dir(tmp_path_factory):
     y, x = np.mgrid[0:128, 0:128]
     noise = np.random.default_rng(0).integers(0, 40, (62, 128, 128, 3))
     gradients = np.stack([np.stack([2 * x, 2 * y, (x + y + 4 * i) % 256], axis=-1) for i in range(62)])
-    write_video(root / NO_FACE, np.clip(gradients + noise, 0, 255).astype(np.uint8), 25, audio=speech,
-                sample_rate=rate)
+    write_video(
+        root / NO_FACE, np.clip(gradients + noise, 0, 255).astype(np.uint8), 25, audio=speech, sample_rate=rate
+    )
     (root / NO_AUDIO).parent.mkdir(parents=True)
     write_video(root / NO_AUDIO, frames[:30], 25)
     (root / CORRUPT).write_bytes(good.read_bytes()[:2000])
@@ -245,8 +257,9 @@ def dataset(raw_dir, encoder_dir, tmp_path_factory):
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        summary = preprocess_videos(raw_dir, output, PreprocessConfig(**CONFIG),
-                                    audio_encoder=WhisperAudioEncoder.from_pretrained(encoder_dir))
+        summary = preprocess_videos(
+            raw_dir, output, PreprocessConfig(**CONFIG), audio_encoder=WhisperAudioEncoder.from_pretrained(encoder_dir)
+        )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -312,8 +325,9 @@ def test_resume_writes_nothing_new(dataset, raw_dir, encoder_dir):
 
     output, _, _ = dataset
     manifest = (output / "manifest.jsonl").read_bytes()
-    summary = preprocess_videos(raw_dir, output, PreprocessConfig(**CONFIG),
-                                audio_encoder=WhisperAudioEncoder.from_pretrained(encoder_dir))
+    summary = preprocess_videos(
+        raw_dir, output, PreprocessConfig(**CONFIG), audio_encoder=WhisperAudioEncoder.from_pretrained(encoder_dir)
+    )
     assert summary.clips_written == 0 and summary.clips_existing == 3 and summary.usable
     assert (output / "manifest.jsonl").read_bytes() == manifest
 
@@ -334,9 +348,31 @@ def test_cli_writes_a_dataset_with_a_vlm(raw_dir, encoder_dir, tmp_path, capsys)
     (single / "W011").mkdir(parents=True)
     (single / "W011" / "talk.mp4").write_bytes((raw_dir / GOOD).read_bytes())
     vlm = save_tiny_vlm(tmp_path / "vlm")
-    code = main(["preprocess", str(single), str(tmp_path / "out"), "--crop-size", "64", "--min-seconds", "1.5",
-                 "--max-seconds", "3", "--min-face-size", "32", "--audio-encoder", str(encoder_dir),
-                 "--vlm", str(vlm), "--vlm-frames", "2", "--device", "cpu", "--frames-format", "npy"])
+    code = main(
+        [
+            "preprocess",
+            str(single),
+            str(tmp_path / "out"),
+            "--crop-size",
+            "64",
+            "--min-seconds",
+            "1.5",
+            "--max-seconds",
+            "3",
+            "--min-face-size",
+            "32",
+            "--audio-encoder",
+            str(encoder_dir),
+            "--vlm",
+            str(vlm),
+            "--vlm-frames",
+            "2",
+            "--device",
+            "cpu",
+            "--frames-format",
+            "npy",
+        ]
+    )
     assert code == 0
     assert "clips written: 2" in capsys.readouterr().out
     records = read_manifest(tmp_path / "out")

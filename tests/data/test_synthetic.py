@@ -245,8 +245,13 @@ def test_write_synthetic_videos_writes_mead_layout_and_labels(tmp_path, talker):
     specs = [
         SyntheticClipSpec(text="Good morning.", emotion="happy", intensity=2, speaker="S01", seed=1),
         {"text": "See you soon.", "emotion": "sadness", "intensity": 3, "speaker": "S01", "voice": "en+f2"},
-        {"text": "Thank you.", "emotion": "happy", "intensity": 2, "speaker": "S01",
-         "augmentation": {"flip": True, "brightness": 0.05}},
+        {
+            "text": "Thank you.",
+            "emotion": "happy",
+            "intensity": 2,
+            "speaker": "S01",
+            "augmentation": {"flip": True, "brightness": 0.05},
+        },
     ]
     rows = write_synthetic_videos(tmp_path, specs, portrait=talker)
     assert [row["path"] for row in rows] == [

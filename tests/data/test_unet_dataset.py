@@ -17,8 +17,13 @@ def dataset(tmp_path_factory):
     for index, length in enumerate([20, 30, 5]):
         frames = np.full((length, 16, 16, 3), 0, np.uint8)
         frames[:, 0, 0, 0] = np.arange(length)  # each frame carries its index
-        write_clip(root, ClipRecord(f"c{index}", 0, emotion="happy" if index else None), frames,
-                   np.random.default_rng(index).normal(0, 0.1, length * 640), frames_format="npy")
+        write_clip(
+            root,
+            ClipRecord(f"c{index}", 0, emotion="happy" if index else None),
+            frames,
+            np.random.default_rng(index).normal(0, 0.1, length * 640),
+            frames_format="npy",
+        )
     encoder = tiny_audio_encoder()
     return UNetClipDataset(root, num_frames=8, slice_audio=encoder.slice_frames, audio_encoder=encoder, seed=1)
 

@@ -62,8 +62,9 @@ class TinyI3D(torch.nn.Module):
 def tiny_models():
     torch.manual_seed(0)
     return {
-        "syncnet_v2": SyncNetV2(audio_channels=(4, 4, 4, 4, 4, 8), lip_channels=(4, 4, 4, 4, 4, 8), hidden_dim=8,
-                                embedding_dim=6).eval(),
+        "syncnet_v2": SyncNetV2(
+            audio_channels=(4, 4, 4, 4, 4, 8), lip_channels=(4, 4, 4, 4, 4, 8), hidden_dim=8, embedding_dim=6
+        ).eval(),
         "inception": torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(3), torch.nn.Flatten()),  # 27-d "features"
         "i3d": I3DFeatureExtractor(TinyI3D()),
     }
@@ -72,8 +73,13 @@ def tiny_models():
 def test_offline_metrics_and_reasons_for_the_rest(clips, no_weights, monkeypatch):
     from eadnet.assets import example_portrait_path
 
-    report = evaluate_video(clips["video"], reference_video=clips["reference"],
-                            reference_portrait=example_portrait_path(), emotion="happy", weights_dir=no_weights)
+    report = evaluate_video(
+        clips["video"],
+        reference_video=clips["reference"],
+        reference_portrait=example_portrait_path(),
+        emotion="happy",
+        weights_dir=no_weights,
+    )
     json.dumps(report, allow_nan=False)  # plain JSON: no NaN, no inf, no numpy
     assert report["num_frames"] == NUM_FRAMES and report["fps"] == pytest.approx(25.0)
     scores, skipped = report["scores"], report["skipped"]
@@ -82,17 +88,28 @@ def test_offline_metrics_and_reasons_for_the_rest(clips, no_weights, monkeypatch
     assert -1.0 <= scores["mouth_sync_corr"] <= 1.0 and abs(scores["mouth_sync_best_lag"]) <= 10
     assert scores["landmark_jitter"] > 0 and scores["mouth_jitter"] > 0
     assert 0 <= scores["identity_geometry"] < 0.1  # the same face, rotated
-    assert scores["geometry_emotion"] in ("happy", "neutral", "surprised", "fear", "sad", "angry", "disgusted",
-                                          "contempt")
+    assert scores["geometry_emotion"] in (
+        "happy",
+        "neutral",
+        "surprised",
+        "fear",
+        "sad",
+        "angry",
+        "disgusted",
+        "contempt",
+    )
     assert 0.3 < scores["ssim"] < 1.0 and 10 < scores["psnr"] < 60
     if "emotion" in report["metrics"]:  # fer installed: the smiling astronaut reads happy
         assert scores["emotion_accuracy"] > 0.5
     else:
         assert "fer" in skipped["emotion"]
 
-    for name, flag, file_name in (("lse", "--syncnet-v2", "syncnet_v2.model"),
-                                  ("fid", "--inception", "pt_inception-2015-12-05-6726825d.pth"),
-                                  ("fvd", "--i3d", "i3d_torchscript.pt"), ("syncnet", "--syncnet", "stable_syncnet")):
+    for name, flag, file_name in (
+        ("lse", "--syncnet-v2", "syncnet_v2.model"),
+        ("fid", "--inception", "pt_inception-2015-12-05-6726825d.pth"),
+        ("fvd", "--i3d", "i3d_torchscript.pt"),
+        ("syncnet", "--syncnet", "stable_syncnet"),
+    ):
         assert flag in skipped[name] and file_name in skipped[name] and str(no_weights) in skipped[name]
     assert not any(key in scores for key in ("lse_c", "lse_d", "fid", "fvd"))  # never a made-up number
 
@@ -103,8 +120,13 @@ def test_geometry_emotion_is_scored_against_the_persons_neutral_face(clips, no_w
     from eadnet.assets import example_portrait_path
 
     absolute = evaluate_video(clips["video"], metrics=["emotion_geometry"], emotion="happy", weights_dir=no_weights)
-    relative = evaluate_video(clips["video"], metrics=["emotion_geometry"], emotion="happy", weights_dir=no_weights,
-                              reference_portrait=example_portrait_path())
+    relative = evaluate_video(
+        clips["video"],
+        metrics=["emotion_geometry"],
+        emotion="happy",
+        weights_dir=no_weights,
+        reference_portrait=example_portrait_path(),
+    )
     assert absolute["metrics"]["emotion_geometry"]["neutral_baseline"].startswith("none")
     assert relative["metrics"]["emotion_geometry"]["neutral_baseline"] == "reference_portrait"
     assert absolute["scores"]["geometry_emotion"] == "happy"
@@ -112,8 +134,9 @@ def test_geometry_emotion_is_scored_against_the_persons_neutral_face(clips, no_w
 
 
 def test_missing_inputs_are_reasons_not_errors(clips, no_weights):
-    report = evaluate_video(clips["video"], metrics=["identity", "emotion", "ssim_psnr", "mouth_sync"],
-                            weights_dir=no_weights)
+    report = evaluate_video(
+        clips["video"], metrics=["identity", "emotion", "ssim_psnr", "mouth_sync"], weights_dir=no_weights
+    )
     assert "--reference-portrait" in report["skipped"]["identity"]
     assert "--emotion" in report["skipped"]["emotion"]
     assert "--reference-video" in report["skipped"]["ssim_psnr"]
@@ -125,8 +148,13 @@ def test_missing_inputs_are_reasons_not_errors(clips, no_weights):
 
 
 def test_all_metrics_with_injected_networks(clips, no_weights):
-    report = evaluate_video(clips["video"], reference_video=clips["reference"],
-                            metrics=["lse", "fid", "fvd", "ssim_psnr"], weights_dir=no_weights, models=tiny_models())
+    report = evaluate_video(
+        clips["video"],
+        reference_video=clips["reference"],
+        metrics=["lse", "fid", "fvd", "ssim_psnr"],
+        weights_dir=no_weights,
+        models=tiny_models(),
+    )
     assert report["skipped"] == {}, report["skipped"]
     lse = report["metrics"]["lse"]
     assert lse["num_windows"] == NUM_FRAMES - 5 and len(lse["mean_distances"]) == 31 and lse["crop"] == "syncnet"
@@ -134,8 +162,13 @@ def test_all_metrics_with_injected_networks(clips, no_weights):
     assert report["scores"]["fid"] > 0 and report["metrics"]["fid"]["num_frames"] == NUM_FRAMES
     assert report["scores"]["fvd"] > 0 and report["metrics"]["fvd"]["num_clips"] == 2
 
-    same = evaluate_video(clips["video"], reference_video=clips["video"], metrics=["fid", "fvd", "ssim_psnr"],
-                          weights_dir=no_weights, models=tiny_models())
+    same = evaluate_video(
+        clips["video"],
+        reference_video=clips["video"],
+        metrics=["fid", "fvd", "ssim_psnr"],
+        weights_dir=no_weights,
+        models=tiny_models(),
+    )
     assert same["scores"]["fid"] == pytest.approx(0.0, abs=1e-6)
     assert same["scores"]["fvd"] == pytest.approx(0.0, abs=1e-6)
     assert same["scores"]["ssim"] == 1.0 and same["scores"]["psnr"] is None  # inf is written as null
@@ -146,13 +179,23 @@ def test_lse_on_aligned_crops_and_our_own_syncnet(clips, no_weights):
     syncnet = pytest.importorskip("eadnet.models.syncnet")
     torch.manual_seed(0)
     own = syncnet.SyncNet(
-        num_frames=4, image_size=32, norm_num_groups=4,
-        audio_block_out_channels=(8, 8, 8, 8, 16), audio_downsample_factors=((2, 1), 2, 2, 2, (5, 1)),
-        audio_attn_blocks=(0,) * 5, visual_block_out_channels=(8, 8, 8, 8, 16),
-        visual_downsample_factors=((1, 2), 2, 2, 2, 2), visual_attn_blocks=(0,) * 5,
+        num_frames=4,
+        image_size=32,
+        norm_num_groups=4,
+        audio_block_out_channels=(8, 8, 8, 8, 16),
+        audio_downsample_factors=((2, 1), 2, 2, 2, (5, 1)),
+        audio_attn_blocks=(0,) * 5,
+        visual_block_out_channels=(8, 8, 8, 8, 16),
+        visual_downsample_factors=((1, 2), 2, 2, 2, 2),
+        visual_attn_blocks=(0,) * 5,
     ).eval()
-    report = evaluate_video(clips["video"], metrics=["lse", "syncnet"], weights_dir=no_weights, lse_crop="aligned",
-                            models={**tiny_models(), "syncnet": own})
+    report = evaluate_video(
+        clips["video"],
+        metrics=["lse", "syncnet"],
+        weights_dir=no_weights,
+        lse_crop="aligned",
+        models={**tiny_models(), "syncnet": own},
+    )
     assert report["skipped"] == {}, report["skipped"]
     assert report["metrics"]["lse"]["crop"] == "aligned"
     assert report["metrics"]["syncnet"]["window_frames"] == 4
@@ -161,8 +204,9 @@ def test_lse_on_aligned_crops_and_our_own_syncnet(clips, no_weights):
 
 
 def test_unusable_weights_are_reported(clips, tmp_path):
-    small = SyncNetV2(audio_channels=(4, 4, 4, 4, 4, 8), lip_channels=(4, 4, 4, 4, 4, 8), hidden_dim=8,
-                      embedding_dim=6)
+    small = SyncNetV2(
+        audio_channels=(4, 4, 4, 4, 4, 8), lip_channels=(4, 4, 4, 4, 4, 8), hidden_dim=8, embedding_dim=6
+    )
     torch.save(small.state_dict(), tmp_path / "syncnet_v2.model")
     report = evaluate_video(clips["video"], metrics=["lse"], weights_dir=tmp_path)  # found by its file name
     assert report["skipped"]["lse"].startswith("cannot load syncnet_v2 weights")
@@ -173,9 +217,15 @@ def test_unusable_weights_are_reported(clips, tmp_path):
 
 def test_folder_csv_json_and_set_level_scores(clips, no_weights, tmp_path):
     out_csv, out_json = tmp_path / "scores.csv", tmp_path / "report.json"
-    result = evaluate_folder(clips["root"] / "generated", reference_folder=clips["root"] / "reference",
-                             metrics=["mouth_sync", "ssim_psnr", "fid", "fvd"], weights_dir=no_weights,
-                             models=tiny_models(), out_csv=out_csv, out_json=out_json)
+    result = evaluate_folder(
+        clips["root"] / "generated",
+        reference_folder=clips["root"] / "reference",
+        metrics=["mouth_sync", "ssim_psnr", "fid", "fvd"],
+        weights_dir=no_weights,
+        models=tiny_models(),
+        out_csv=out_csv,
+        out_json=out_json,
+    )
     assert [r["video"].rsplit("/", 1)[-1] for r in result["videos"]] == ["a.mp4", "b.mp4"]
     assert result["set_metrics"]["fid"] > 0 and result["set_metrics"]["fid_samples"] == [76, 76]
     assert result["set_metrics"]["fvd_samples"] == [4, 4]
@@ -199,16 +249,43 @@ def test_cli(clips, no_weights, tmp_path, capsys):
     from eadnet.cli import main
 
     out = tmp_path / "report.json"
-    assert main(["evaluate", str(clips["video"]), "--metrics", "mouth_sync", "lse", "--weights-dir", str(no_weights),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(clips["video"]),
+                "--metrics",
+                "mouth_sync",
+                "lse",
+                "--weights-dir",
+                str(no_weights),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "mouth_sync_corr" in printed and "[skipped] lse" in printed
     report = json.loads(out.read_text())
     assert "mouth_sync_corr" in report["scores"] and "syncnet_v2" in report["skipped"]["lse"]
 
     folder_csv = tmp_path / "folder.csv"
-    assert main(["evaluate", str(clips["root"] / "generated"), "--metrics", "landmarks", "--weights-dir",
-                 str(no_weights), "--csv", str(folder_csv)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(clips["root"] / "generated"),
+                "--metrics",
+                "landmarks",
+                "--weights-dir",
+                str(no_weights),
+                "--csv",
+                str(folder_csv),
+            ]
+        )
+        == 0
+    )
     assert "mean" in capsys.readouterr().out
     assert len(folder_csv.read_text().strip().splitlines()) == 3  # header + 2 videos
 
@@ -225,15 +302,47 @@ def test_cli_takes_one_emotion_per_video_from_a_labels_file(clips, no_weights, t
     labels = tmp_path / "labels.json"
     labels.write_text(json.dumps({"a": "happy", "b": "sad"}))
     out = tmp_path / "report.json"
-    assert main(["evaluate", str(folder), "--metrics", "emotion_geometry", "--emotion", str(labels),
-                 "--weights-dir", str(no_weights), "--json", str(out)]) == 0
-    intended = {r["video"].rsplit("/", 1)[-1]: r["metrics"]["emotion_geometry"]["intended_label"]
-                for r in json.loads(out.read_text())["videos"]}
+    assert (
+        main(
+            [
+                "evaluate",
+                str(folder),
+                "--metrics",
+                "emotion_geometry",
+                "--emotion",
+                str(labels),
+                "--weights-dir",
+                str(no_weights),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    intended = {
+        r["video"].rsplit("/", 1)[-1]: r["metrics"]["emotion_geometry"]["intended_label"]
+        for r in json.loads(out.read_text())["videos"]
+    }
     assert intended == {"a.mp4": "happy", "b.mp4": "sad"}
     rows = tmp_path / "labels.csv"
     rows.write_text("stem,emotion\na,angry\nb,fear\n")
-    assert main(["evaluate", str(folder), "--metrics", "emotion_geometry", "--emotion", str(rows),
-                 "--weights-dir", str(no_weights), "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(folder),
+                "--metrics",
+                "emotion_geometry",
+                "--emotion",
+                str(rows),
+                "--weights-dir",
+                str(no_weights),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     intended = [r["metrics"]["emotion_geometry"]["intended_label"] for r in json.loads(out.read_text())["videos"]]
     assert intended == ["angry", "fear"]
     capsys.readouterr()

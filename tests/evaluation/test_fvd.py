@@ -22,8 +22,9 @@ class TinyI3D(torch.nn.Module):
         super().__init__()
         self.proj = torch.nn.Linear(3 * 4 * 4, 400)
 
-    def forward(self, x: torch.Tensor, rescale: bool = True, resize: bool = True,
-                return_features: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rescale: bool = True, resize: bool = True, return_features: bool = False
+    ) -> torch.Tensor:
         if rescale or resize:
             raise RuntimeError("the stand-in expects prepared clips")
         if x.shape[1] != 3 or x.shape[-1] != 224 or x.shape[-2] != 224:

@@ -68,12 +68,14 @@ def independent_ssim(a, b):
 
 def test_ssim_matches_an_independent_implementation():
     video, other = frames(), noisy(frames())
-    per_channel = [np.mean([independent_ssim(x[..., c], y[..., c]) for c in range(3)])
-                   for x, y in zip(video, other, strict=True)]
+    per_channel = [
+        np.mean([independent_ssim(x[..., c], y[..., c]) for c in range(3)]) for x, y in zip(video, other, strict=True)
+    ]
     np.testing.assert_allclose(ssim(video, other), per_channel, atol=1e-10)
     luma = np.array([0.299, 0.587, 0.114])
-    expected_y = [independent_ssim(x @ luma, y @ luma)
-                  for x, y in zip(video.astype(float), other.astype(float), strict=True)]
+    expected_y = [
+        independent_ssim(x @ luma, y @ luma) for x, y in zip(video.astype(float), other.astype(float), strict=True)
+    ]
     np.testing.assert_allclose(ssim(video, other, channel="y"), expected_y, atol=1e-10)
 
 
@@ -82,11 +84,16 @@ def test_ssim_and_psnr_match_scikit_image():
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     video, other = frames(2, (2, 64, 72, 3)), noisy(frames(2, (2, 64, 72, 3)), amplitude=40)
-    expected = [structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                      data_range=255, channel_axis=-1) for x, y in zip(video, other, strict=True)]
+    expected = [
+        structural_similarity(
+            x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1
+        )
+        for x, y in zip(video, other, strict=True)
+    ]
     np.testing.assert_allclose(ssim(video, other), expected, atol=1e-3)
-    np.testing.assert_allclose(psnr(video, other), [peak_signal_noise_ratio(x, y, data_range=255)
-                                                    for x, y in zip(video, other, strict=True)])
+    np.testing.assert_allclose(
+        psnr(video, other), [peak_signal_noise_ratio(x, y, data_range=255) for x, y in zip(video, other, strict=True)]
+    )
 
 
 def test_lengths_and_shapes_are_checked():

@@ -88,8 +88,12 @@ def smooth_motion(mesh: np.ndarray, num_frames: int = 60) -> np.ndarray:
         phase = 2 * np.pi * t / 50
         points = mesh.copy()
         points[mouth[len(mouth) // 2 :]] += [0, 4 * (1 - np.cos(2 * np.pi * t / 12))]  # lower lip, ~0.2 IOD
-        frames.append(apply(points, rotation(10 * np.sin(phase), 1 + 0.05 * np.sin(phase / 2),
-                                             (20 * np.sin(phase), 10 * np.cos(phase)))))
+        frames.append(
+            apply(
+                points,
+                rotation(10 * np.sin(phase), 1 + 0.05 * np.sin(phase / 2), (20 * np.sin(phase), 10 * np.cos(phase))),
+            )
+        )
     return np.stack(frames)
 
 
@@ -98,8 +102,9 @@ def test_jitter_still_smooth_shaking(mesh):
     still = np.repeat(mesh[None], 60, axis=0)
     smooth = smooth_motion(mesh)
     shaking = still + rng.normal(0, 0.01 * inter_ocular_distance(mesh)[0], size=still.shape)  # 1 % IOD noise
-    jitter = {name: landmark_jitter(points) for name, points in
-              (("still", still), ("smooth", smooth), ("shaking", shaking))}
+    jitter = {
+        name: landmark_jitter(points) for name, points in (("still", still), ("smooth", smooth), ("shaking", shaking))
+    }
     assert jitter["still"] == pytest.approx(0, abs=1e-9)
     assert jitter["still"] < jitter["smooth"] < jitter["shaking"]
     assert jitter["smooth"] < 0.005 < 0.02 < jitter["shaking"]
@@ -110,8 +115,9 @@ def test_jitter_still_smooth_shaking(mesh):
 
 def test_jitter_alignment_removes_rigid_shake_only(mesh):
     rng = np.random.default_rng(1)
-    shake = np.stack([apply(mesh, rotation(rng.normal(0, 3), 1 + rng.normal(0, 0.03), rng.normal(0, 5, 2)))
-                      for _ in range(40)])
+    shake = np.stack(
+        [apply(mesh, rotation(rng.normal(0, 3), 1 + rng.normal(0, 0.03), rng.normal(0, 5, 2))) for _ in range(40)]
+    )
     assert landmark_jitter(shake, align=True) < 1e-9 < 0.05 < landmark_jitter(shake, align=False)
 
 
@@ -162,8 +168,11 @@ def test_jitter_on_rendered_clips(portrait, detector):
 
     talker = SyntheticTalker(portrait, detector=detector)
     t = np.arange(30)
-    openness = {"still": np.zeros(30), "smooth": 0.3 * (1 - np.cos(2 * np.pi * t / 15)),
-                "shaking": np.random.default_rng(0).uniform(0, 0.6, 30)}
+    openness = {
+        "still": np.zeros(30),
+        "smooth": 0.3 * (1 - np.cos(2 * np.pi * t / 15)),
+        "shaking": np.random.default_rng(0).uniform(0, 0.6, 30),
+    }
     jitter = {}
     for name, curve in openness.items():
         frames = talker.render(curve, head_motion=name == "smooth", blink=False)
@@ -255,8 +264,10 @@ def test_geometry_emotion_on_rendered_expressions(portrait, detector):
     from eadnet.data.synthetic import SyntheticTalker
 
     talker = SyntheticTalker(portrait, detector=detector)
-    frames = {label: talker.render(np.zeros(1), label, 3, head_motion=False, blink=False)
-              for label in ("neutral", "happy", "sad", "surprised")}
+    frames = {
+        label: talker.render(np.zeros(1), label, 3, head_motion=False, blink=False)
+        for label in ("neutral", "happy", "sad", "surprised")
+    }
     neutral = expression_geometry(face_landmarks(frames["neutral"], detector))
     for label, clip in frames.items():
         assert geometry_emotion(expression_geometry(face_landmarks(clip, detector)), neutral)["label"] == label

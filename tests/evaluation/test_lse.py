@@ -16,8 +16,12 @@ from eadnet.evaluation.lse import (
     syncnet_face_crops,
 )
 
-TINY_V2 = {"audio_channels": (4, 4, 4, 4, 4, 8), "lip_channels": (4, 4, 4, 4, 4, 8), "hidden_dim": 8,
-           "embedding_dim": 6}
+TINY_V2 = {
+    "audio_channels": (4, 4, 4, 4, 4, 8),
+    "lip_channels": (4, 4, 4, 4, 4, 8),
+    "hidden_dim": 8,
+    "embedding_dim": 6,
+}
 
 
 def tiny_v2(seed=0):
@@ -187,10 +191,15 @@ def test_stable_syncnet_scorer_runs_the_same_protocol():
     syncnet = pytest.importorskip("eadnet.models.syncnet")
     torch.manual_seed(0)
     model = syncnet.SyncNet(
-        num_frames=4, image_size=32, norm_num_groups=4,
-        audio_block_out_channels=(8, 8, 8, 8, 16), audio_downsample_factors=((2, 1), 2, 2, 2, (5, 1)),
-        audio_attn_blocks=(0,) * 5, visual_block_out_channels=(8, 8, 8, 8, 16),
-        visual_downsample_factors=((1, 2), 2, 2, 2, 2), visual_attn_blocks=(0,) * 5,
+        num_frames=4,
+        image_size=32,
+        norm_num_groups=4,
+        audio_block_out_channels=(8, 8, 8, 8, 16),
+        audio_downsample_factors=((2, 1), 2, 2, 2, (5, 1)),
+        audio_attn_blocks=(0,) * 5,
+        visual_block_out_channels=(8, 8, 8, 8, 16),
+        visual_downsample_factors=((1, 2), 2, 2, 2, 2),
+        visual_attn_blocks=(0,) * 5,
     ).eval()
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 256, (20, 64, 64, 3), dtype=np.uint8)  # resized to the model's 32 px

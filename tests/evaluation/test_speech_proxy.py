@@ -47,8 +47,9 @@ def test_envelope_of_the_example_speech(speech):
 
 
 # ------------------------------------------------------------------------------------------------ VAD
-@pytest.mark.parametrize("method", ["energy", pytest.param("silero", marks=pytest.mark.skipif(
-    not HAS_SILERO, reason="needs silero-vad"))])
+@pytest.mark.parametrize(
+    "method", ["energy", pytest.param("silero", marks=pytest.mark.skipif(not HAS_SILERO, reason="needs silero-vad"))]
+)
 def test_voice_activity_on_the_example_speech(speech, method):
     waveform, sample_rate, num_frames = speech
     active = voice_activity(waveform, sample_rate, num_frames, fps=FPS, method=method)
@@ -116,8 +117,13 @@ def detector():
         yield detector
 
 
-@pytest.mark.parametrize("renderer", ["drawn", pytest.param("synthetic", marks=pytest.mark.skipif(
-    not HAS_SYNTHETIC, reason="needs eadnet.data.synthetic"))])
+@pytest.mark.parametrize(
+    "renderer",
+    [
+        "drawn",
+        pytest.param("synthetic", marks=pytest.mark.skipif(not HAS_SYNTHETIC, reason="needs eadnet.data.synthetic")),
+    ],
+)
 def test_sync_finds_a_planted_lag_in_rendered_frames(speech, detector, renderer):
     from eadnet.assets import example_portrait_path
     from eadnet.evaluation.landmarks import face_landmarks, mouth_opening

@@ -89,8 +89,9 @@ def test_estimate_similarity_never_reflects_and_respects_weights():
 
 def test_invert_affine_single_and_batched():
     rng = np.random.default_rng(3)
-    matrices = np.stack([similarity(*rng.uniform(-40, 40, 1), rng.uniform(0.5, 3), *rng.uniform(-9, 9, 2))
-                         for _ in range(4)])
+    matrices = np.stack(
+        [similarity(*rng.uniform(-40, 40, 1), rng.uniform(0.5, 3), *rng.uniform(-9, 9, 2)) for _ in range(4)]
+    )
     inverses = invert_affine(matrices)
     assert inverses.shape == (4, 2, 3)
     points = rng.uniform(-50, 50, (7, 2))

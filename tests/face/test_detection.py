@@ -42,8 +42,10 @@ def portrait_path() -> Path | None:
 def portrait() -> np.ndarray:
     path = portrait_path()
     if path is None:
-        pytest.skip("test portrait eadnet/assets/portrait.png (scikit-image's astronaut, 512x512) is missing; "
-                    "set EADNET_TEST_PORTRAIT to a copy")
+        pytest.skip(
+            "test portrait eadnet/assets/portrait.png (scikit-image's astronaut, 512x512) is missing; "
+            "set EADNET_TEST_PORTRAIT to a copy"
+        )
     from PIL import Image
 
     return np.asarray(Image.open(path).convert("RGB"))

@@ -157,8 +157,9 @@ def test_align_frames_smoothing_removes_jitter_but_follows_motion():
     frames = textured_frames(30)
 
     def mouth_in_crop(smoothing):
-        processor = FaceProcessor(detector=FakeDetector(truth, 64, jitter=1.5, seed=3), crop_size=64,
-                                  smoothing=smoothing)
+        processor = FaceProcessor(
+            detector=FakeDetector(truth, 64, jitter=1.5, seed=3), crop_size=64, smoothing=smoothing
+        )
         aligned = processor.align_frames(frames)
         true_mouth = [transform_points(template_points5(64)[3:].mean(0, keepdims=True), m)[0] for m in truth]
         return np.array([transform_points(p[None], m)[0] for p, m in zip(true_mouth, aligned.matrices, strict=True)])
@@ -237,8 +238,11 @@ def test_paste_back_changes_only_the_masked_face_region():
     np.testing.assert_array_equal(out[eye[1], eye[0]], frame[eye[1], eye[0]])
     # inside the mask the crop appears
     mouth = np.round(transform_points(template_points5(64)[3:].mean(0, keepdims=True), crop_to_frame)[0]).astype(int)
-    np.testing.assert_allclose(out[mouth[1] - 3 : mouth[1] + 4, mouth[0] - 3 : mouth[0] + 4].reshape(-1, 3),
-                               np.tile([255, 0, 0], (49, 1)), atol=1)
+    np.testing.assert_allclose(
+        out[mouth[1] - 3 : mouth[1] + 4, mouth[0] - 3 : mouth[0] + 4].reshape(-1, 3),
+        np.tile([255, 0, 0], (49, 1)),
+        atol=1,
+    )
     changed = (out != frame).any(axis=-1)
     assert changed.sum() > 1000
     # a float crop in [0, 1] gives the same result
@@ -255,17 +259,22 @@ def test_paste_back_at_and_beyond_the_frame_edges_and_in_batches():
     rng = np.random.default_rng(1)
     frames = rng.integers(0, 256, (3, 120, 160, 3), dtype=np.uint8)
     crops = rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
-    matrices = invert_affine(np.stack([
-        similarity(0, 1.5, -40, -30),  # hangs off the top-left corner
-        similarity(30, 1.0, 120, 80),  # hangs off the bottom-right corner
-        similarity(0, 1.0, 500, 500),  # entirely outside the frame
-    ]))
+    matrices = invert_affine(
+        np.stack(
+            [
+                similarity(0, 1.5, -40, -30),  # hangs off the top-left corner
+                similarity(30, 1.0, 120, 80),  # hangs off the bottom-right corner
+                similarity(0, 1.0, 500, 500),  # entirely outside the frame
+            ]
+        )
+    )
     processor = FaceProcessor(detector=FakeDetector(moving_face(1), 64), crop_size=64)
     out = processor.paste_back(frames, crops, matrices, blend_mask=np.ones((64, 64)))
     assert out.shape == frames.shape and out.dtype == np.uint8
     for index in range(3):
-        np.testing.assert_array_equal(out[index], processor.paste_back_frame(frames[index], crops[index],
-                                                                            matrices[index], np.ones((64, 64))))
+        np.testing.assert_array_equal(
+            out[index], processor.paste_back_frame(frames[index], crops[index], matrices[index], np.ones((64, 64)))
+        )
         outside = ~footprint(matrices[index], 64, frames.shape[1:])
         np.testing.assert_array_equal(out[index][outside], frames[index][outside])
     assert (out[0] != frames[0]).any() and (out[1] != frames[1]).any()
@@ -303,8 +312,10 @@ def portrait() -> np.ndarray:
     pytest.importorskip("mediapipe", reason="needs mediapipe==0.10.14 (pip install mediapipe==0.10.14)")
     path = portrait_path()
     if path is None:
-        pytest.skip("test portrait eadnet/assets/portrait.png (scikit-image's astronaut, 512x512) is missing; "
-                    "set EADNET_TEST_PORTRAIT to a copy")
+        pytest.skip(
+            "test portrait eadnet/assets/portrait.png (scikit-image's astronaut, 512x512) is missing; "
+            "set EADNET_TEST_PORTRAIT to a copy"
+        )
     from PIL import Image
 
     return np.asarray(Image.open(path).convert("RGB"))
@@ -376,8 +387,9 @@ def test_portrait_round_trip_and_generated_content(portrait, mediapipe_detector)
     generated[processor.mask() > 0.99] = (0, 255, 0)
     pasted = processor.paste_back_frame(portrait, generated, matrix)
     x, y = np.round(lips_centre(mediapipe_detector.detect(portrait).landmarks)).astype(int)
-    np.testing.assert_allclose(pasted[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3), np.tile([0, 255, 0], (25, 1)),
-                               atol=2)
+    np.testing.assert_allclose(
+        pasted[y - 2 : y + 3, x - 2 : x + 3].reshape(-1, 3), np.tile([0, 255, 0], (25, 1)), atol=2
+    )
 
 
 @pytest.mark.parametrize("kind", ["grey", "noise"])
@@ -406,13 +418,15 @@ def moving_clip(portrait):
 
 def test_video_smoothing_removes_jitter_and_follows_the_motion(moving_clip, mediapipe_detector):
     base, frames, warps = moving_clip
-    true_lips = np.array([transform_points(lips_centre(mediapipe_detector.detect(base).landmarks)[None], w)[0]
-                          for w in warps])
+    true_lips = np.array(
+        [transform_points(lips_centre(mediapipe_detector.detect(base).landmarks)[None], w)[0] for w in warps]
+    )
     assert np.linalg.norm(true_lips[-1] - true_lips[0]) > 15  # the face really moves
 
     def mouth_in_crop(smoothing):
-        processor = FaceProcessor(detector=JitteryDetector(mediapipe_detector, 1.5, seed=0), crop_size=128,
-                                  smoothing=smoothing)
+        processor = FaceProcessor(
+            detector=JitteryDetector(mediapipe_detector, 1.5, seed=0), crop_size=128, smoothing=smoothing
+        )
         aligned = processor.align_frames(frames)
         return np.array([transform_points(p[None], m)[0] for p, m in zip(true_lips, aligned.matrices, strict=True)])
 

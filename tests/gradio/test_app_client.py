@@ -1,6 +1,5 @@
 """The app served on 127.0.0.1 and called through `gradio_client`, as a Space's API users would."""
 
-
 import av
 import numpy as np
 import pytest
@@ -33,8 +32,21 @@ def client(app_url):
 
 
 def call(client, portrait, audio, label="happy"):
-    job = client.submit(gradio_client.handle_file(str(portrait)), None, gradio_client.handle_file(str(audio)),
-                        "label", label, 2, "", None, None, None, None, 0, api_name="/generate")
+    job = client.submit(
+        gradio_client.handle_file(str(portrait)),
+        None,
+        gradio_client.handle_file(str(audio)),
+        "label",
+        label,
+        2,
+        "",
+        None,
+        None,
+        None,
+        None,
+        0,
+        api_name="/generate",
+    )
     return job.result(timeout=120)
 
 

@@ -48,7 +48,18 @@ def video_seconds(path):
 def test_generate_writes_an_mp4_as_long_as_the_speech(service, uploads):
     fractions = []
     path, description, timings = service.generate(
-        uploads / "portrait.png", None, uploads / "speech.wav", "label", "happy", 2, "", None, None, None, None, 0,
+        uploads / "portrait.png",
+        None,
+        uploads / "speech.wav",
+        "label",
+        "happy",
+        2,
+        "",
+        None,
+        None,
+        None,
+        None,
+        0,
         progress_callback=lambda fraction, message: fractions.append(fraction),
     )
     assert os.path.dirname(path) == str(service.output_dir)
@@ -60,8 +71,20 @@ def test_generate_writes_an_mp4_as_long_as_the_speech(service, uploads):
 
 
 def test_free_text_emotion_is_used(service, uploads):
-    _, description, _ = service.generate(uploads / "portrait.png", None, uploads / "speech.wav", "text", None, 2,
-                                         "a calm speaker with a faint smile", None, 1, 1.0, 1.0, 1)
+    _, description, _ = service.generate(
+        uploads / "portrait.png",
+        None,
+        uploads / "speech.wav",
+        "text",
+        None,
+        2,
+        "a calm speaker with a faint smile",
+        None,
+        1,
+        1.0,
+        1.0,
+        1,
+    )
     assert description == "a calm speaker with a faint smile"
 
 
@@ -78,8 +101,9 @@ def test_free_text_emotion_is_used(service, uploads):
 def test_refused_inputs_have_readable_errors(service, uploads, portrait, audio, message):
     before = set(service.output_dir.iterdir())
     with pytest.raises(ServiceError, match=message):
-        service.generate(portrait and uploads / portrait, None, uploads / audio, "label", "sad", 1, "", None,
-                         None, None, None, 0)
+        service.generate(
+            portrait and uploads / portrait, None, uploads / audio, "label", "sad", 1, "", None, None, None, None, 0
+        )
     assert set(service.output_dir.iterdir()) == before
 
 
@@ -107,8 +131,22 @@ def test_cancel_after_the_first_step_leaves_no_mp4(service, uploads):
             event.set()
 
     with pytest.raises(GenerationCancelledError, match="cancelled"):
-        service.generate(uploads / "portrait.png", None, uploads / "speech.wav", "label", "happy", 2, "", None,
-                         2, None, None, 0, progress_callback=progress, cancel_event=event)
+        service.generate(
+            uploads / "portrait.png",
+            None,
+            uploads / "speech.wav",
+            "label",
+            "happy",
+            2,
+            "",
+            None,
+            2,
+            None,
+            None,
+            0,
+            progress_callback=progress,
+            cancel_event=event,
+        )
     assert set(service.output_dir.iterdir()) == before
     # the pipeline is usable again after a cancel
     path, _, _ = service.generate(uploads / "portrait.png", None, uploads / "speech.wav")

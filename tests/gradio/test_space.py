@@ -24,8 +24,17 @@ def space(tmp_path_factory):
 
 def test_readme_front_matter_has_the_space_keys(space):
     meta, text = front_matter(space / "README.md")
-    for key in ("title", "emoji", "colorFrom", "colorTo", "sdk", "sdk_version", "python_version", "app_file",
-                "license"):
+    for key in (
+        "title",
+        "emoji",
+        "colorFrom",
+        "colorTo",
+        "sdk",
+        "sdk_version",
+        "python_version",
+        "app_file",
+        "license",
+    ):
         assert meta.get(key), key
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py" and meta["license"] == "apache-2.0"
     assert str(meta["sdk_version"]) == version("gradio") and str(meta["python_version"]) == "3.11"
@@ -45,8 +54,14 @@ def test_app_requirements_and_packages(space):
 
 def test_copied_packages_import_from_the_space_folder(space):
     code = f"import sys; sys.path.insert(0, {str(space)!r}); import gradio_app.app, eadnet; print(eadnet.__file__)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=space, capture_output=True, text=True, timeout=180,
-                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=space,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().startswith(str(space))
 
@@ -55,7 +70,9 @@ def test_no_tests_or_caches_are_copied(space):
     names = [path.name for path in space.rglob("*")]
     assert (space / "eadnet" / "assets" / "portrait.png").is_file()
     for component in ("unet", "vae"):  # the default model's bundled weights travel with the package
-        assert (space / "eadnet" / "weights" / "eadnet-mini" / component / "diffusion_pytorch_model.safetensors").is_file()
+        assert (
+            space / "eadnet" / "weights" / "eadnet-mini" / component / "diffusion_pytorch_model.safetensors"
+        ).is_file()
     assert not [n for n in names if n in ("__pycache__", "tests", "conftest.py", ".pytest_cache", "space_template")]
     assert not [n for n in names if n.endswith((".pyc", ".pyo")) or (n.startswith("test_") and n.endswith(".py"))]
 

@@ -125,7 +125,7 @@ def _make_handler(state: HubState, role: str, servers: dict):
             start = 0
             range_header = self.headers.get("Range")
             if range_header and range_header.startswith("bytes=") and not head_only:
-                start = int(range_header[len("bytes="):].split("-")[0])
+                start = int(range_header[len("bytes=") :].split("-")[0])
             if start:
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
@@ -199,8 +199,9 @@ def hub_server(monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        server.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", server.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    )
     try:
         yield server
     finally:

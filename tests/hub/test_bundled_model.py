@@ -107,8 +107,16 @@ def test_short_generation_with_the_default_model(converted_whisper_tiny_en, one_
     portrait = load_image(example_portrait_path())
     speech, rate = sf.read(example_speech_path(), dtype="float32")
     speech = speech[: int(0.6 * rate)]  # 15 frames at 25 fps: one window
-    out = pipe(image=portrait, audio=speech, sample_rate=rate, emotion="happy:2", num_inference_steps=2,
-               audio_guidance_scale=1.0, generator=torch.Generator().manual_seed(0), output_type="np")
+    out = pipe(
+        image=portrait,
+        audio=speech,
+        sample_rate=rate,
+        emotion="happy:2",
+        num_inference_steps=2,
+        audio_guidance_scale=1.0,
+        generator=torch.Generator().manual_seed(0),
+        output_type="np",
+    )
     frames = out.frames
     assert frames.shape == (15, *portrait.shape[:2], 3)
     assert np.isfinite(frames).all() and frames.min() >= 0.0 and frames.max() <= 1.0
@@ -138,11 +146,21 @@ def test_pause_between_sentences_keeps_a_face(converted_whisper_tiny_en, one_thr
     def frames_without_a_face(null_outliers: bool) -> list[int]:
         features, _ = pipe.prepare_audio(speech, rate, 25.0, null_outliers=null_outliers)
         plan = pipe.prepare_faces(portrait, None, num_frames, 25.0, None, "error")
-        frames = np.concatenate([
-            window.frames for window in pipe.denoise_windows(
-                plan, features, num_frames, None, num_inference_steps=10, audio_guidance_scale=1.0,
-                text_guidance_scale=1.0, generator=torch.Generator().manual_seed(0))
-        ])
+        frames = np.concatenate(
+            [
+                window.frames
+                for window in pipe.denoise_windows(
+                    plan,
+                    features,
+                    num_frames,
+                    None,
+                    num_inference_steps=10,
+                    audio_guidance_scale=1.0,
+                    text_guidance_scale=1.0,
+                    generator=torch.Generator().manual_seed(0),
+                )
+            ]
+        )
         assert len(frames) == num_frames == 40
         return np.flatnonzero(np.isnan(face_landmarks(frames)).any(axis=(1, 2))).tolist()
 
@@ -159,8 +177,12 @@ def test_command_line_defaults_to_the_bundled_model():
 
 def test_missing_bundled_weights_say_to_reinstall_eadnet(monkeypatch, tmp_path):
     # Point the bundled sources at an empty folder of the package instead of deleting the real files.
-    moved = {name: dataclasses.replace(source, subdir=f"weights/not-there-{tmp_path.name}/{name}")
-             if source.module == "eadnet" else source for name, source in OFFLINE_SOURCES.items()}
+    moved = {
+        name: dataclasses.replace(source, subdir=f"weights/not-there-{tmp_path.name}/{name}")
+        if source.module == "eadnet"
+        else source
+        for name, source in OFFLINE_SOURCES.items()
+    }
     monkeypatch.setattr(resolve_module, "OFFLINE_SOURCES", MappingProxyType(moved))
     with pytest.raises(MissingWeightsError) as info:
         load_components(PRESET, components=list(BUNDLED), offline=True)

@@ -13,18 +13,40 @@ EAD_OFF = {"use_stda": False, "use_tfrm": False, "use_text_attention": False}
 # The tiny test U-Net written the way LatentSync writes its model config (configs/unet/stage2.yaml, model: block).
 TINY_LATENTSYNC_YAML = {
     "model": {
-        "act_fn": "silu", "add_audio_layer": True, "attention_head_dim": 2, "block_out_channels": [32, 64],
-        "center_input_sample": False, "cross_attention_dim": 16,
-        "down_block_types": ["CrossAttnDownBlock3D", "DownBlock3D"], "mid_block_type": "UNetMidBlock3DCrossAttn",
-        "up_block_types": ["UpBlock3D", "CrossAttnUpBlock3D"], "downsample_padding": 1, "flip_sin_to_cos": True,
-        "freq_shift": 0, "in_channels": 13, "layers_per_block": 1, "mid_block_scale_factor": 1, "norm_eps": 1e-5,
-        "norm_num_groups": 8, "out_channels": 4, "sample_size": 8, "resnet_time_scale_shift": "default",
-        "use_motion_module": True, "motion_module_resolutions": [1, 2], "motion_module_mid_block": False,
-        "motion_module_decoder_only": False, "motion_module_type": "Vanilla",
-        "motion_module_kwargs": {"num_attention_heads": 2, "num_transformer_block": 1,
-                                 "attention_block_types": ["Temporal_Self", "Temporal_Self"],
-                                 "temporal_position_encoding": True, "temporal_position_encoding_max_len": 24,
-                                 "temporal_attention_dim_div": 1, "zero_initialize": True},
+        "act_fn": "silu",
+        "add_audio_layer": True,
+        "attention_head_dim": 2,
+        "block_out_channels": [32, 64],
+        "center_input_sample": False,
+        "cross_attention_dim": 16,
+        "down_block_types": ["CrossAttnDownBlock3D", "DownBlock3D"],
+        "mid_block_type": "UNetMidBlock3DCrossAttn",
+        "up_block_types": ["UpBlock3D", "CrossAttnUpBlock3D"],
+        "downsample_padding": 1,
+        "flip_sin_to_cos": True,
+        "freq_shift": 0,
+        "in_channels": 13,
+        "layers_per_block": 1,
+        "mid_block_scale_factor": 1,
+        "norm_eps": 1e-5,
+        "norm_num_groups": 8,
+        "out_channels": 4,
+        "sample_size": 8,
+        "resnet_time_scale_shift": "default",
+        "use_motion_module": True,
+        "motion_module_resolutions": [1, 2],
+        "motion_module_mid_block": False,
+        "motion_module_decoder_only": False,
+        "motion_module_type": "Vanilla",
+        "motion_module_kwargs": {
+            "num_attention_heads": 2,
+            "num_transformer_block": 1,
+            "attention_block_types": ["Temporal_Self", "Temporal_Self"],
+            "temporal_position_encoding": True,
+            "temporal_position_encoding_max_len": 24,
+            "temporal_attention_dim_div": 1,
+            "zero_initialize": True,
+        },
     }
 }
 
@@ -69,8 +91,9 @@ def test_convert_latentsync_writes_a_loadable_folder(synthetic, tmp_path, capsys
 def test_convert_latentsync_with_a_latentsync_yaml_config(synthetic, tmp_path, capsys):
     original, checkpoint, config = synthetic
     out = tmp_path / "from-yaml"
-    code = main(["convert", "latentsync", str(checkpoint), str(out), "--config", str(config),
-                 "--text-embed-dim", "24"])
+    code = main(
+        ["convert", "latentsync", str(checkpoint), str(out), "--config", str(config), "--text-embed-dim", "24"]
+    )
     assert code == 0, capsys.readouterr().err
     loaded = EADUNet3DModel.from_pretrained(out)
     assert tuple(loaded.config.block_out_channels) == (32, 64) and loaded.config.num_attention_heads == 2

@@ -32,12 +32,16 @@ def write_ct2(path, variables: dict, aliases: dict | None = None, version: int =
 def test_reader_handles_dtypes_scalars_and_aliases(tmp_path):
     weight = np.arange(6, dtype=np.float32).reshape(2, 3)
     bf16 = (np.array([1.5, -2.0], dtype=np.float32).view(np.uint32) >> 16).astype(np.uint16)
-    write_ct2(tmp_path / "model.bin", {
-        "a/weight": (0, weight),
-        "a/half": (4, weight.astype(np.float16)),
-        "a/bf16": (5, bf16),
-        "a/num_heads": (2, np.array(6, dtype=np.int16)),
-    }, aliases={"b/weight": "a/weight"})
+    write_ct2(
+        tmp_path / "model.bin",
+        {
+            "a/weight": (0, weight),
+            "a/half": (4, weight.astype(np.float16)),
+            "a/bf16": (5, bf16),
+            "a/num_heads": (2, np.array(6, dtype=np.int16)),
+        },
+        aliases={"b/weight": "a/weight"},
+    )
     model = read_ct2_model(tmp_path)
     assert model.spec_name == "TestSpec" and model.binary_version == 6
     assert np.array_equal(model.variables["a/weight"], weight)
@@ -137,8 +141,21 @@ def test_converted_model_transcribes_speech(converted_whisper_tiny_en, tmp_path)
     from transformers import AutoTokenizer, WhisperFeatureExtractor, WhisperForConditionalGeneration
 
     wav = tmp_path / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en", "-s", "120", "-w", str(wav), "hello world, this is a simple test of "
-                    "speech recognition"], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-v",
+            "en",
+            "-s",
+            "120",
+            "-w",
+            str(wav),
+            "hello world, this is a simple test of speech recognition",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     audio, rate = soundfile.read(wav, dtype="float32")
     audio = soxr.resample(audio, rate, 16000)
     model = WhisperForConditionalGeneration.from_pretrained(converted_whisper_tiny_en).eval()

@@ -52,8 +52,9 @@ def test_random_init_is_seeded_and_leaves_the_global_rng_alone():
         assert torch.equal(a, b), name
     assert any(value.abs().sum() > 0 for value in first.state_dict().values())
     vae_a, vae_b = load_vae("offline-demo", None), load_vae("offline-demo", None)
-    assert all(torch.equal(a, b) for a, b in zip(vae_a.state_dict().values(), vae_b.state_dict().values(),
-                                                  strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(vae_a.state_dict().values(), vae_b.state_dict().values(), strict=True)
+    )
 
 
 def test_minilm_resolves_to_the_package_folder():
@@ -101,8 +102,10 @@ def test_latentsync_unet_from_a_local_checkpoint(tmp_path):
 
     model = EADUNet3DModel.from_named_config("tiny", use_stda=False, use_tfrm=False, use_text_attention=False)
     path = tmp_path / "latentsync_unet.pt"
-    state = {re.sub(r"(\.motion_modules\.\d+\.)", r"\1temporal_transformer.", key): value
-             for key, value in model.state_dict().items()}
+    state = {
+        re.sub(r"(\.motion_modules\.\d+\.)", r"\1temporal_transformer.", key): value
+        for key, value in model.state_dict().items()
+    }
     assert any("temporal_transformer" in key for key in state)
     torch.save({"state_dict": state, "global_step": 1}, path)
     preset = replace(get_preset("latentsync-1.5"), name="ls-tiny", unet_config_name="tiny", unet_config={})
@@ -132,7 +135,10 @@ def test_scheduler_matches_latentsync():
     scheduler = load_scheduler("latentsync-1.5")
     assert isinstance(scheduler, DDIMScheduler)
     config = scheduler.config
-    assert (config.num_train_timesteps, config.beta_schedule, config.set_alpha_to_one) == (1000, "scaled_linear",
-                                                                                          False)
+    assert (config.num_train_timesteps, config.beta_schedule, config.set_alpha_to_one) == (
+        1000,
+        "scaled_linear",
+        False,
+    )
     scheduler.set_timesteps(20)
     assert int(scheduler.timesteps[0]) == 951 and int(scheduler.timesteps[-1]) == 1

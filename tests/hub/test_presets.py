@@ -54,8 +54,10 @@ def test_get_preset_passes_preset_objects_through():
 
 
 def test_latentsync_presets_match_the_design():
-    for name, resolution, repo in (("latentsync-1.5", 256, "ByteDance/LatentSync-1.5"),
-                                   ("latentsync-1.6", 512, "ByteDance/LatentSync-1.6")):
+    for name, resolution, repo in (
+        ("latentsync-1.5", 256, "ByteDance/LatentSync-1.5"),
+        ("latentsync-1.6", 512, "ByteDance/LatentSync-1.6"),
+    ):
         preset = get_preset(name)
         unet = preset.components["unet"]
         assert (unet.format, unet.repo_id, unet.files) == ("latentsync-pt", repo, ("latentsync_unet.pt",))
@@ -93,8 +95,12 @@ def test_validation_catches_broken_presets():
         description="",
         resolution=250,
         mask_mode="mouth",
-        components={**good.components, "unet": ComponentSource(format="diffusers", repo_id="a/b", revision="main",
-                                                               files=("x",), sha256={"y": "0" * 64})},
+        components={
+            **good.components,
+            "unet": ComponentSource(
+                format="diffusers", repo_id="a/b", revision="main", files=("x",), sha256={"y": "0" * 64}
+            ),
+        },
     )
     problems = "\n".join(broken.validate())
     assert "neither a commit SHA nor listed in PINNED_REVISIONS_TODO" in problems

@@ -26,14 +26,22 @@ def _preset(commit: str, *, sha256: dict | None = None, sizes: dict | None = Non
         repo_id=REPO,
         revision=commit,
         files=("config.json", "diffusion_pytorch_model.safetensors"),
-        sha256=sha256 if sha256 is not None else {
+        sha256=sha256
+        if sha256 is not None
+        else {
             "diffusion_pytorch_model.safetensors": hashlib.sha256(WEIGHTS).hexdigest(),
             "config.json": hashlib.sha256(CONFIG).hexdigest(),
         },
         sizes=sizes if sizes is not None else {"diffusion_pytorch_model.safetensors": len(WEIGHTS)},
     )
-    return Preset(name="hub-test", description="test", resolution=256, mask_mode="face",
-                  components={**demo.components, "vae": vae}, unet_config_name="tiny")
+    return Preset(
+        name="hub-test",
+        description="test",
+        resolution=256,
+        mask_mode="face",
+        components={**demo.components, "vae": vae},
+        unet_config_name="tiny",
+    )
 
 
 @pytest.fixture
@@ -71,8 +79,9 @@ def test_download_into_empty_cache_then_no_request(served, monkeypatch, tmp_path
 
     _forbid_network(monkeypatch)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                        "http://127.0.0.1:9/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", "http://127.0.0.1:9/{repo_id}/resolve/{revision}/{filename}"
+    )
     assert resolve_component(preset, "vae") == path
     assert len(server.state.requests) == seen
 
@@ -84,8 +93,11 @@ def test_interrupted_download_resumes_with_range_request(hub_server):
     chunk = constants.DOWNLOAD_CHUNK_SIZE
     weights = hashlib.sha256(b"seed").digest() * ((2 * chunk + chunk // 2) // 32)
     commit = hub_server.state.add_repo(REPO, {"config.json": CONFIG, "diffusion_pytorch_model.safetensors": weights})
-    preset = _preset(commit, sha256={"diffusion_pytorch_model.safetensors": hashlib.sha256(weights).hexdigest()},
-                     sizes={"diffusion_pytorch_model.safetensors": len(weights)})
+    preset = _preset(
+        commit,
+        sha256={"diffusion_pytorch_model.safetensors": hashlib.sha256(weights).hexdigest()},
+        sizes={"diffusion_pytorch_model.safetensors": len(weights)},
+    )
     hub_server.state.truncate_once.add("diffusion_pytorch_model.safetensors")
     path = resolve_component(preset, "vae")
     assert (path / "diffusion_pytorch_model.safetensors").read_bytes() == weights

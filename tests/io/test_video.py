@@ -247,8 +247,16 @@ def test_read_iterate_and_probe_round_trip(tmp_path):
     frames = _frames(20)
     path = write_video(tmp_path / "clip.mp4", frames, 25, audio=_tone(16000, 0.8), sample_rate=16000)
     info = probe_video(path)
-    assert info == VideoInfo(width=64, height=48, fps=25.0, num_frames=20, duration=pytest.approx(0.8),
-                             has_audio=True, rotation=0, codec="h264")
+    assert info == VideoInfo(
+        width=64,
+        height=48,
+        fps=25.0,
+        num_frames=20,
+        duration=pytest.approx(0.8),
+        has_audio=True,
+        rotation=0,
+        codec="h264",
+    )
     video, fps = read_video(path)
     assert fps == 25.0 and video.dtype == np.uint8 and video.shape == (20, 48, 64, 3)
     assert np.abs(video.astype(int) - frames.astype(int)).mean() < 3

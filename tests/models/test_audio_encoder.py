@@ -255,8 +255,10 @@ def test_shift_moves_every_window_by_whole_whisper_frames(encoder):
     shifted = encoder.frame_indices(8, 300, start_frame=5, shift=2)
     assert torch.equal(shifted, plain + 2)  # 2 Whisper frames = one 25 fps video frame later
     # frame t shifted by one video frame gets exactly frame t+1's unshifted tokens
-    assert torch.equal(encoder.slice_frames(features, 8, start_frame=5, shift=2),
-                       encoder.slice_frames(features, 9, start_frame=5)[:, 1:])
+    assert torch.equal(
+        encoder.slice_frames(features, 8, start_frame=5, shift=2),
+        encoder.slice_frames(features, 9, start_frame=5)[:, 1:],
+    )
     # clamped at both ends of the track
     assert encoder.frame_indices(2, 300, shift=-40).min() == 0
     assert encoder.frame_indices(2, 300, start_frame=140, shift=40).max() == 299

@@ -41,7 +41,6 @@ EMOTION_WORDS = {
 }
 
 
-
 # ---------------------------------------------------------------------------------------------------- MEAD labels
 def test_all_label_intensity_pairs_distinct():
     assert EMOTION_LABELS == ("angry", "contempt", "disgusted", "fear", "happy", "neutral", "sad", "surprised")

@@ -185,8 +185,9 @@ def test_visual_temporal_centering_sees_only_motion():
         base = centred(visual, mel).vision_embeds
         torch.testing.assert_close(centred(visual + still, mel).vision_embeds, base, atol=1e-5, rtol=1e-4)
         assert not torch.allclose(centred(moved.flatten(1, 2), mel).vision_embeds, base, atol=1e-3)
-        assert not torch.allclose(plain(visual + still, mel).vision_embeds, plain(visual, mel).vision_embeds,
-                                  atol=1e-3)
+        assert not torch.allclose(
+            plain(visual + still, mel).vision_embeds, plain(visual, mel).vision_embeds, atol=1e-3
+        )
     assert SyncNet.from_config(centred.config).config.visual_temporal_centering is True
 
 

@@ -151,6 +151,7 @@ def test_any_number_of_frames_and_batch_independence(tiny_model):
 def test_save_load_round_trip(tmp_path, tiny_model):
     tiny_model.save_pretrained(tmp_path)
     loaded = EADUNet3DModel.from_pretrained(tmp_path).eval()
+
     def public(config):
         return json.loads(json.dumps({k: v for k, v in config.items() if not k.startswith("_")}))
 

@@ -38,8 +38,9 @@ class BoxFaceProcessor:
 
     def align_frames(self, frames, no_face="error"):
         crops = np.stack([self._crop(frame) for frame in frames])
-        return SimpleNamespace(crops=crops, matrices=np.stack([self._matrix()] * len(frames)),
-                               source_index=np.arange(len(frames)))
+        return SimpleNamespace(
+            crops=crops, matrices=np.stack([self._matrix()] * len(frames)), source_index=np.arange(len(frames))
+        )
 
     def mask(self):
         mask = np.zeros((self.crop_size, self.crop_size), dtype=np.float32)
@@ -49,8 +50,16 @@ class BoxFaceProcessor:
     def paste_back_frame(self, frame, crop, matrix, blend_mask=None):
         x0, y0, size = self.box
         out = frame.copy()
-        resized = F.interpolate(torch.from_numpy(crop).permute(2, 0, 1)[None].float(), size=(size, size),
-                                mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+        resized = (
+            F.interpolate(
+                torch.from_numpy(crop).permute(2, 0, 1)[None].float(),
+                size=(size, size),
+                mode="bilinear",
+                align_corners=False,
+            )[0]
+            .permute(1, 2, 0)
+            .numpy()
+        )
         out[y0 : y0 + size, x0 : x0 + size] = resized.round().clip(0, 255).astype(np.uint8)
         return out
 
@@ -117,9 +126,17 @@ def test_output_types(pipe, portrait, output_type):
 def test_windows_cover_the_clip_and_seams_are_smooth(pipe, portrait):
     """A clip longer than a window: every frame is produced once, in order, and the change across a window
     seam is no larger than the changes between neighbouring frames inside windows."""
-    windows = list(pipe.generate_windows(image=portrait, audio=speech(1.6), sample_rate=SAMPLE_RATE,
-                                         num_inference_steps=2, generator=torch.Generator().manual_seed(0),
-                                         window_size=8, window_overlap=3))
+    windows = list(
+        pipe.generate_windows(
+            image=portrait,
+            audio=speech(1.6),
+            sample_rate=SAMPLE_RATE,
+            num_inference_steps=2,
+            generator=torch.Generator().manual_seed(0),
+            window_size=8,
+            window_overlap=3,
+        )
+    )
     starts = [w.start for w in windows]
     frames = np.concatenate([w.frames for w in windows]).astype(np.float32)
     assert frames.shape[0] == 40 and starts[0] == 0
@@ -173,8 +190,14 @@ def test_callback_sees_every_step_and_can_cancel(pipe, portrait):
 def test_video_input_loops_back_and_forth(pipe):
     rng = np.random.default_rng(1)
     video = rng.integers(0, 255, size=(4, 60, 70, 3), dtype=np.uint8)
-    out = pipe(video=video, audio=speech(0.4), sample_rate=SAMPLE_RATE, num_inference_steps=1, output_type="np",
-               generator=torch.Generator().manual_seed(0))
+    out = pipe(
+        video=video,
+        audio=speech(0.4),
+        sample_rate=SAMPLE_RATE,
+        num_inference_steps=1,
+        output_type="np",
+        generator=torch.Generator().manual_seed(0),
+    )
     frames = (out.frames * 255).round().astype(np.uint8)
     assert frames.shape == (10, 60, 70, 3)
     order = [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
@@ -214,15 +237,37 @@ def test_staged_calls_equal_the_fused_run(pipe, portrait):
     """prepare_* → denoise_windows(decode=False) → decode_crops → paste_back (the ComfyUI stage nodes) gives
     the same frames as generate_windows."""
     audio = speech(0.9)
-    fused = np.concatenate([w.frames for w in pipe.generate_windows(
-        image=portrait, audio=audio, sample_rate=SAMPLE_RATE, emotion="fear:1", num_inference_steps=2,
-        generator=torch.Generator().manual_seed(5), window_size=8, window_overlap=2)])
+    fused = np.concatenate(
+        [
+            w.frames
+            for w in pipe.generate_windows(
+                image=portrait,
+                audio=audio,
+                sample_rate=SAMPLE_RATE,
+                emotion="fear:1",
+                num_inference_steps=2,
+                generator=torch.Generator().manual_seed(5),
+                window_size=8,
+                window_overlap=2,
+            )
+        ]
+    )
     features, num_frames = pipe.prepare_audio(audio, SAMPLE_RATE, 25.0)
     plan = pipe.prepare_faces(portrait, None, num_frames, 25.0, None, "error")
     text = pipe.encode_emotion(pipe.describe_emotion("fear:1"), 1.0)
-    windows = list(pipe.denoise_windows(plan, features, num_frames, text, num_inference_steps=2,
-                                        generator=torch.Generator().manual_seed(5), window_size=8,
-                                        window_overlap=2, decode=False))
+    windows = list(
+        pipe.denoise_windows(
+            plan,
+            features,
+            num_frames,
+            text,
+            num_inference_steps=2,
+            generator=torch.Generator().manual_seed(5),
+            window_size=8,
+            window_overlap=2,
+            decode=False,
+        )
+    )
     assert all(w.frames is None for w in windows)
     latents = torch.cat([w.latents for w in windows], dim=2)
     assert latents.shape[2] == num_frames
@@ -242,6 +287,7 @@ def test_strength_starts_from_the_noised_reference_and_runs_the_last_steps(pipe,
     run(pipe, portrait, seconds=0.3, num_inference_steps=10, strength=0.3, callback_on_step_end=record)
     pipe.scheduler.set_timesteps(10)
     assert seen == [int(t) for t in pipe.scheduler.timesteps[-3:]]  # the last 3 of 10 steps, per window
+
     # the first model input is the reference latents noised to the first kept step with the seed's noise: the
     # noise recovered from it equals the pure noise a strength-1 run of the same seed starts from
     def first_input(strength):
@@ -272,7 +318,8 @@ def test_audio_offset_feeds_each_frame_the_later_audio(pipe, portrait):
     def first_audio(**kwargs):
         captured = []
         hook = pipe.unet.register_forward_pre_hook(
-            lambda module, args, kwargs: captured.append(kwargs["audio_embeds"][0].clone()), with_kwargs=True)
+            lambda module, args, kwargs: captured.append(kwargs["audio_embeds"][0].clone()), with_kwargs=True
+        )
         try:
             run(pipe, portrait, seconds=0.5, **kwargs)
         finally:

@@ -13,8 +13,9 @@ def _mouth_clips(root, num_clips=4, num_frames=40, crop_size=64, val_clips=1):
     from eadnet.io import load_audio, load_image, to_mono_16k
 
     write_dataset_info(root, DatasetInfo(crop_size=crop_size, mask_mode="face"))
-    face = cv2.resize(load_image(example_portrait_path())[40:200, 145:305], (crop_size, crop_size),
-                      interpolation=cv2.INTER_AREA)
+    face = cv2.resize(
+        load_image(example_portrait_path())[40:200, 145:305], (crop_size, crop_size), interpolation=cv2.INTER_AREA
+    )
     speech, rate = load_audio(example_speech_path())
     speech = to_mono_16k(speech, rate)
     hop = 16000 // 25
@@ -26,11 +27,24 @@ def _mouth_clips(root, num_clips=4, num_frames=40, crop_size=64, val_clips=1):
         envelope = envelope / (envelope.max() + 1e-8)
         frames = np.repeat(face[None], num_frames, axis=0)
         for f in range(num_frames):
-            cv2.ellipse(frames[f], (crop_size // 2, int(crop_size * 0.75)),
-                        (crop_size // 8, 1 + int(envelope[f] * crop_size / 8)), 0, 0, 360, (60, 15, 20), -1)
+            cv2.ellipse(
+                frames[f],
+                (crop_size // 2, int(crop_size * 0.75)),
+                (crop_size // 8, 1 + int(envelope[f] * crop_size / 8)),
+                0,
+                0,
+                360,
+                (60, 15, 20),
+                -1,
+            )
         split = "val" if index >= num_clips - val_clips else "train"
-        write_clip(root, ClipRecord(f"clip{index}", 0, emotion=emotions[index % len(emotions)], intensity=2,
-                                    split=split), frames, audio, frames_format="npy")
+        write_clip(
+            root,
+            ClipRecord(f"clip{index}", 0, emotion=emotions[index % len(emotions)], intensity=2, split=split),
+            frames,
+            audio,
+            frames_format="npy",
+        )
     return root
 
 

@@ -15,12 +15,21 @@ from eadnet.training.autoencoder_trainer import (
     train_autoencoder,
 )
 
-TINY = {"class_name": "AutoencoderTiny", "encoder_block_out_channels": [8, 8, 8, 8],
-        "decoder_block_out_channels": [8, 8, 8, 8], "num_encoder_blocks": [0, 1, 1, 1],
-        "num_decoder_blocks": [1, 1, 1, 0]}
-TINY_KL = {"class_name": "AutoencoderKL", "block_out_channels": [8, 8, 16, 16], "norm_num_groups": 4,
-           "down_block_types": ["DownEncoderBlock2D"] * 4, "up_block_types": ["UpDecoderBlock2D"] * 4,
-           "mid_block_add_attention": False}
+TINY = {
+    "class_name": "AutoencoderTiny",
+    "encoder_block_out_channels": [8, 8, 8, 8],
+    "decoder_block_out_channels": [8, 8, 8, 8],
+    "num_encoder_blocks": [0, 1, 1, 1],
+    "num_decoder_blocks": [1, 1, 1, 0],
+}
+TINY_KL = {
+    "class_name": "AutoencoderKL",
+    "block_out_channels": [8, 8, 16, 16],
+    "norm_num_groups": 4,
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    "mid_block_add_attention": False,
+}
 
 
 def _portrait_clips(root, num_clips=4, num_frames=12, crop_size=64, val_clips=1):
@@ -39,15 +48,29 @@ def _portrait_clips(root, num_clips=4, num_frames=12, crop_size=64, val_clips=1)
         frames = []
         for _ in range(num_frames):
             dx, dy = rng.integers(-8, 9, size=2)
-            face = cv2.resize(image[40 + dy : 200 + dy, 145 + dx : 305 + dx], (crop_size, crop_size),
-                              interpolation=cv2.INTER_AREA).astype(np.float32)
+            face = cv2.resize(
+                image[40 + dy : 200 + dy, 145 + dx : 305 + dx], (crop_size, crop_size), interpolation=cv2.INTER_AREA
+            ).astype(np.float32)
             face = np.clip(face * rng.uniform(0.85, 1.15, size=3), 0, 255).astype(np.uint8)
-            cv2.ellipse(face, (crop_size // 2, int(crop_size * 0.75)),
-                        (crop_size // 8, 1 + int(rng.uniform(0, crop_size / 8))), 0, 0, 360, (60, 15, 20), -1)
+            cv2.ellipse(
+                face,
+                (crop_size // 2, int(crop_size * 0.75)),
+                (crop_size // 8, 1 + int(rng.uniform(0, crop_size / 8))),
+                0,
+                0,
+                360,
+                (60, 15, 20),
+                -1,
+            )
             frames.append(face)
         split = "val" if index >= num_clips - val_clips else "train"
-        write_clip(root, ClipRecord(f"face{index}", 0, split=split), np.stack(frames),
-                   np.zeros(num_frames * 640, np.float32), frames_format="npy")
+        write_clip(
+            root,
+            ClipRecord(f"face{index}", 0, split=split),
+            np.stack(frames),
+            np.zeros(num_frames * 640, np.float32),
+            frames_format="npy",
+        )
     return root
 
 
@@ -64,8 +87,15 @@ def recipe(tmp_path, dataset, model=TINY, **sections):
     data = {
         "data": {"root": str(dataset), "resolution": 32, "batch_size": 2, "frames_per_clip": 4},
         "model": dict(model),
-        "train": {"max_steps": 10, "output_dir": str(tmp_path / "run"), "log_every": 1, "checkpoint_every": 0,
-                  "seed": 3, "num_scale_frames": 24, "num_val_frames": 8},
+        "train": {
+            "max_steps": 10,
+            "output_dir": str(tmp_path / "run"),
+            "log_every": 1,
+            "checkpoint_every": 0,
+            "seed": 3,
+            "num_scale_frames": 24,
+            "num_val_frames": 8,
+        },
         "optimizer": {"lr": 3e-3},
         "loss": {"l1": 1.0, "mse": 1.0, "ssim": 0.2, "edge": 0.5, "lower_face": 2.0},
     }
@@ -122,13 +152,21 @@ def test_offline_model_recipe_builds_a_4x_autoencoder(tmp_path):
         assert vae_decode(vae, latents).shape == pixels.shape
     assert sum(p.numel() for p in vae.parameters()) * 4 < 2_000_000  # fits the 25 MB budget with the U-Net
     with pytest.raises(ValueError, match="8× \\(four down/up stages\\) or 4×"):
-        build_autoencoder({**TINY, "encoder_block_out_channels": (8, 8), "decoder_block_out_channels": (8, 8),
-                           "num_encoder_blocks": (1, 1), "num_decoder_blocks": (1, 1)})
+        build_autoencoder(
+            {
+                **TINY,
+                "encoder_block_out_channels": (8, 8),
+                "decoder_block_out_channels": (8, 8),
+                "num_encoder_blocks": (1, 1),
+                "num_decoder_blocks": (1, 1),
+            }
+        )
 
 
 def test_frames_depend_only_on_seed_epoch_and_index(face_dataset):
-    dataset = FaceFrameDataset(face_dataset, "train", resolution=32, frames_per_clip=3, flip=True, color_jitter=0.1,
-                               seed=1)
+    dataset = FaceFrameDataset(
+        face_dataset, "train", resolution=32, frames_per_clip=3, flip=True, color_jitter=0.1, seed=1
+    )
     first = dataset[(1, 0)]["pixel_values"]
     assert first.shape == (3, 3, 32, 32) and first.min() >= -1 and first.max() <= 1
     assert torch.equal(first, dataset[(1, 0)]["pixel_values"])
@@ -160,8 +198,10 @@ def test_lower_face_weight_counts_mouth_errors_more():
         plain = reconstruction_losses(mouth_error, target, None, names)[name]
         weighted = reconstruction_losses(mouth_error, target, weight, names)[name]
         assert weighted > plain, name
-    assert (reconstruction_losses(forehead_error, target, weight, {"l1"})["l1"]
-            < reconstruction_losses(forehead_error, target, None, {"l1"})["l1"])
+    assert (
+        reconstruction_losses(forehead_error, target, weight, {"l1"})["l1"]
+        < reconstruction_losses(forehead_error, target, None, {"l1"})["l1"]
+    )
 
 
 def test_training_lowers_the_loss_and_saves_a_scaled_loadable_vae(tmp_path, face_dataset):
@@ -207,15 +247,19 @@ def test_resume_continues_bit_identically(tmp_path):
     # AutoencoderKL: training samples its posterior, so this also checks that the global RNG is restored.
     dataset = _portrait_clips(tmp_path / "data", num_clips=3, num_frames=6)
     model_kl = {**TINY_KL}
-    settings = {"train": {"checkpoint_every": 5, "max_steps": 10, "num_scale_frames": 8},
-                "loss": {"kl": 1e-4}, "data": {"color_jitter": 0.1}}
+    settings = {
+        "train": {"checkpoint_every": 5, "max_steps": 10, "num_scale_frames": 8},
+        "loss": {"kl": 1e-4},
+        "data": {"color_jitter": 0.1},
+    }
     full = recipe(tmp_path / "a", dataset, model=model_kl, **settings)
     uninterrupted = train_autoencoder(full)
 
     resumed_dir = tmp_path / "b" / "run"
     (resumed_dir / "checkpoints").mkdir(parents=True)
-    shutil.copytree(Path(full.train.output_dir) / "checkpoints" / "step-00000005",
-                    resumed_dir / "checkpoints" / "step-00000005")
+    shutil.copytree(
+        Path(full.train.output_dir) / "checkpoints" / "step-00000005", resumed_dir / "checkpoints" / "step-00000005"
+    )
     settings["train"]["resume"] = "latest"
     resumed = train_autoencoder(recipe(tmp_path / "b", dataset, model=model_kl, **settings))
     assert [row["step"] for row in resumed["history"]] == list(range(6, 11))

@@ -20,8 +20,14 @@ def recipe(tmp_path, dataset, model_dir, **sections):
         "data": {"root": str(dataset), "num_frames": 8, "batch_size": 2},
         "components": {"model": str(model_dir)},
         "unet": {"config": "tiny"},
-        "train": {"stage": 1, "max_steps": 12, "output_dir": str(tmp_path / "run"), "log_every": 1,
-                  "checkpoint_every": 0, "seed": 3},
+        "train": {
+            "stage": 1,
+            "max_steps": 12,
+            "output_dir": str(tmp_path / "run"),
+            "log_every": 1,
+            "checkpoint_every": 0,
+            "seed": 3,
+        },
         "optimizer": {"lr": 1e-3},
         "validation": {"num_clips": 0},
     }
@@ -66,8 +72,13 @@ def test_yaml_overrides(tmp_path, clip_dataset, tiny_model_dir):
 
 # ------------------------------------------------------------------------------------------------ training
 def test_stage1_lowers_the_loss_and_writes_a_usable_model(tmp_path, clip_dataset, tiny_model_dir):
-    config = recipe(tmp_path, clip_dataset, tiny_model_dir, train={"max_steps": 24},
-                    validation={"num_clips": 1, "num_frames": 10, "num_inference_steps": 2})
+    config = recipe(
+        tmp_path,
+        clip_dataset,
+        tiny_model_dir,
+        train={"max_steps": 24},
+        validation={"num_clips": 1, "num_frames": 10, "num_inference_steps": 2},
+    )
     summary = train_unet(config)
     history = losses(summary)
     assert summary["step"] == 24 and len(history) == 24
@@ -99,11 +110,21 @@ def test_stage2_pixel_losses_lower_the_loss(tmp_path, clip_dataset, tiny_model_d
 
     syncnet_dir = tmp_path / "syncnet"
     SyncNet(**TINY_SYNCNET_CONFIG).save_pretrained(syncnet_dir)
-    config = recipe(tmp_path, clip_dataset, tiny_model_dir,
-                    data={"num_frames": 16, "batch_size": 1},
-                    train={"stage": 2, "max_steps": 16},
-                    loss={"mse": 1.0, "pixel_l1": 1.0, "sync": 0.05, "trepa": 10.0,
-                          "syncnet": str(syncnet_dir), "trepa_model": str(tiny_video_model_dir)})
+    config = recipe(
+        tmp_path,
+        clip_dataset,
+        tiny_model_dir,
+        data={"num_frames": 16, "batch_size": 1},
+        train={"stage": 2, "max_steps": 16},
+        loss={
+            "mse": 1.0,
+            "pixel_l1": 1.0,
+            "sync": 0.05,
+            "trepa": 10.0,
+            "syncnet": str(syncnet_dir),
+            "trepa_model": str(tiny_video_model_dir),
+        },
+    )
     summary = train_unet(config)
     rows = summary["history"]
     assert {"mse", "pixel_l1", "sync", "trepa", "loss"} <= set(rows[0])
@@ -113,25 +134,42 @@ def test_stage2_pixel_losses_lower_the_loss(tmp_path, clip_dataset, tiny_model_d
 
 
 def test_resume_continues_bit_identically(tmp_path, clip_dataset, tiny_model_dir):
-    full = recipe(tmp_path / "a", clip_dataset, tiny_model_dir, train={"checkpoint_every": 5, "max_steps": 10},
-                  ema={"enabled": True, "decay": 0.9})
+    full = recipe(
+        tmp_path / "a",
+        clip_dataset,
+        tiny_model_dir,
+        train={"checkpoint_every": 5, "max_steps": 10},
+        ema={"enabled": True, "decay": 0.9},
+    )
     uninterrupted = train_unet(full)
 
     resumed_dir = tmp_path / "b" / "run"
     (resumed_dir / "checkpoints").mkdir(parents=True)
-    shutil.copytree(Path(full.train.output_dir) / "checkpoints" / "step-00000005",
-                    resumed_dir / "checkpoints" / "step-00000005")
-    resumed = train_unet(recipe(tmp_path / "b", clip_dataset, tiny_model_dir,
-                                train={"checkpoint_every": 5, "max_steps": 10, "resume": "latest"},
-                                ema={"enabled": True, "decay": 0.9}))
+    shutil.copytree(
+        Path(full.train.output_dir) / "checkpoints" / "step-00000005", resumed_dir / "checkpoints" / "step-00000005"
+    )
+    resumed = train_unet(
+        recipe(
+            tmp_path / "b",
+            clip_dataset,
+            tiny_model_dir,
+            train={"checkpoint_every": 5, "max_steps": 10, "resume": "latest"},
+            ema={"enabled": True, "decay": 0.9},
+        )
+    )
     assert [r["step"] for r in resumed["history"]] == list(range(6, 11))
     assert losses(resumed) == losses(uninterrupted)[5:]
     assert resumed["weights_sha256"] == uninterrupted["weights_sha256"]
 
 
 def test_only_selected_modules_train_and_ema_is_what_is_saved(tmp_path, clip_dataset, tiny_model_dir):
-    config = recipe(tmp_path, clip_dataset, tiny_model_dir, train={"max_steps": 4, "trainable_modules": ["ead"]},
-                    ema={"enabled": True, "decay": 0.5})
+    config = recipe(
+        tmp_path,
+        clip_dataset,
+        tiny_model_dir,
+        train={"max_steps": 4, "trainable_modules": ["ead"]},
+        ema={"enabled": True, "decay": 0.5},
+    )
     trainer = UNetTrainer(config)
     trainer.setup()
     before = {k: v.clone() for k, v in trainer.unwrapped_unet().state_dict().items()}
@@ -150,8 +188,13 @@ def test_init_from_a_unet_without_ead_modules_keeps_its_output(tmp_path, clip_da
 
     source = tiny_unet(seed=5, use_stda=False, use_tfrm=False, use_text_attention=False)
     source.save_pretrained(tmp_path / "plain")
-    config = recipe(tmp_path, clip_dataset, tiny_model_dir, unet={"init": str(tmp_path / "plain")},
-                    model={"use_stda": True, "use_tfrm": True, "use_text_attention": True})
+    config = recipe(
+        tmp_path,
+        clip_dataset,
+        tiny_model_dir,
+        unet={"init": str(tmp_path / "plain")},
+        model={"use_stda": True, "use_tfrm": True, "use_text_attention": True},
+    )
     model = build_unet(config, source.config.cross_attention_dim, source.config.text_embed_dim).eval()
     assert model.config.use_stda and model.config.use_tfrm and model.config.use_text_attention
     generator = torch.Generator().manual_seed(0)
@@ -168,14 +211,31 @@ def test_init_from_a_unet_without_ead_modules_keeps_its_output(tmp_path, clip_da
 def test_two_processes_train_the_same_weights(tmp_path, clip_dataset, tiny_model_dir):
     import yaml
 
-    config = recipe(tmp_path, clip_dataset, tiny_model_dir, train={"max_steps": 4, "log_every": 1,
-                                                                     "checkpoint_every": 2})
+    config = recipe(
+        tmp_path, clip_dataset, tiny_model_dir, train={"max_steps": 4, "log_every": 1, "checkpoint_every": 2}
+    )
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(config.to_dict()))
     accelerate = Path(sys.executable).with_name("accelerate")
-    command = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "eadnet", "train", "unet",
-               "--config", str(path)]
+    command = [
+        str(accelerate),
+        "launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "eadnet",
+        "train",
+        "unet",
+        "--config",
+        str(path),
+    ]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -218,11 +278,22 @@ def test_neutral_reference_and_own_autoencoder(tmp_path, clip_dataset, tiny_mode
     for record in read_manifest(dataset):
         write_clip_reference(dataset, record, load_clip_frames(dataset, record, 0, 1))
     torch.manual_seed(0)
-    vae = diffusers.AutoencoderTiny(encoder_block_out_channels=(8, 8, 8), decoder_block_out_channels=(8, 8, 8),
-                                    num_encoder_blocks=(1, 1, 1), num_decoder_blocks=(1, 1, 1), latent_channels=4)
+    vae = diffusers.AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8),
+        num_encoder_blocks=(1, 1, 1),
+        num_decoder_blocks=(1, 1, 1),
+        latent_channels=4,
+    )
     vae.save_pretrained(tmp_path / "vae4x")
-    config = recipe(tmp_path, dataset, tiny_model_dir, data={"reference": "neutral"}, train={"max_steps": 2},
-                    components={"vae": str(tmp_path / "vae4x")})
+    config = recipe(
+        tmp_path,
+        dataset,
+        tiny_model_dir,
+        data={"reference": "neutral"},
+        train={"max_steps": 2},
+        components={"vae": str(tmp_path / "vae4x")},
+    )
     trainer = UNetTrainer(config)
     trainer.setup()
     item = trainer.dataset[0]
@@ -249,8 +320,11 @@ def test_mouth_face_and_min_snr_weighting_of_the_mse(tmp_path, clip_dataset, tin
 
     plain = UNetTrainer(recipe(tmp_path, clip_dataset, tiny_model_dir))
     plain.setup()
-    weighted = UNetTrainer(recipe(tmp_path, clip_dataset, tiny_model_dir,
-                                  loss={"mouth_weight": 10.0, "face_weight": 3.0, "snr_gamma": 5.0}))
+    weighted = UNetTrainer(
+        recipe(
+            tmp_path, clip_dataset, tiny_model_dir, loss={"mouth_weight": 10.0, "face_weight": 3.0, "snr_gamma": 5.0}
+        )
+    )
     weighted.setup()
     size = 8  # the tiny model's latent size (64 px crops, 8x autoencoder)
     generator = torch.Generator().manual_seed(0)
@@ -261,8 +335,12 @@ def test_mouth_face_and_min_snr_weighting_of_the_mse(tmp_path, clip_dataset, tin
     # an error in the mouth counts more than the same error in the background, under the same timestep weight
     region = torch.from_numpy(mouth_region(64))[None, None]
     mouth = torch.nn.functional.interpolate(region, size=(size, size), mode="area")[0, 0] > 0.9
-    background = torch.nn.functional.interpolate(torch.from_numpy(mouth_mask(64, "face"))[None, None],
-                                                 size=(size, size), mode="area")[0, 0] == 0
+    background = (
+        torch.nn.functional.interpolate(
+            torch.from_numpy(mouth_mask(64, "face"))[None, None], size=(size, size), mode="area"
+        )[0, 0]
+        == 0
+    )
     assert mouth.any() and background.any()
     late = torch.tensor([999, 999])
     error_mouth, error_background = torch.zeros_like(target), torch.zeros_like(target)
@@ -272,8 +350,10 @@ def test_mouth_face_and_min_snr_weighting_of_the_mse(tmp_path, clip_dataset, tin
     in_mouth = weighted._weighted_mse(error_mouth, target, late)
     in_background = weighted._weighted_mse(error_background * scale.sqrt(), target, late)
     assert in_mouth > 5 * in_background
-    assert torch.allclose(plain._weighted_mse(error_mouth, target, late),
-                          plain._weighted_mse(error_background * scale.sqrt(), target, late))
+    assert torch.allclose(
+        plain._weighted_mse(error_mouth, target, late),
+        plain._weighted_mse(error_background * scale.sqrt(), target, late),
+    )
 
     # Min-SNR-γ: a nearly clean timestep (SNR >> 5) is down-weighted by γ/SNR, a noisy one (SNR < 5) is not
     alphas = weighted.scheduler.alphas_cumprod
