@@ -5,6 +5,9 @@ Widget order is public API: append new inputs at the end, never reorder or remov
 
 from __future__ import annotations
 
+from eadnet import emotion
+from eadnet.emotion import EMOTION_LABELS, EmotionSpec
+
 from .types import (
     EADNET_AUDIO,
     EADNET_EMOTION,
@@ -20,8 +23,6 @@ EMOTION_SOURCES = ("label", "text", "reference")
 
 
 def emotion_labels() -> list[str]:
-    from eadnet.models.emotion_captioner import EMOTION_LABELS
-
     return list(EMOTION_LABELS)
 
 
@@ -34,8 +35,10 @@ def check_label(label: str) -> None:
 
 
 def check_intensity(intensity: int) -> None:
-    if int(intensity) not in (1, 2, 3):
-        raise ValueError(f"emotion intensity must be 1, 2 or 3, got {intensity!r}")
+    try:
+        emotion.check_intensity(int(intensity), name="emotion intensity")
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{error} (got {intensity!r})") from error
 
 
 class EADNetAudioEncode:
@@ -164,16 +167,10 @@ class EADNetEmotion:
                 )
             frames = image_to_uint8(reference)
             with model.active():
-                description = reference_captioner(model, vlm).caption(_reference_spec(frames))
+                description = reference_captioner(model, vlm).caption(EmotionSpec(reference=list(frames)))
         else:
             raise ValueError(f"source must be one of {', '.join(EMOTION_SOURCES)}, got {source!r}")
         return (EmotionValue(description=description, source=source), description or "")
-
-
-def _reference_spec(frames):
-    from eadnet.models.emotion_captioner import EmotionSpec
-
-    return EmotionSpec(reference=list(frames))
 
 
 def reference_captioner(model: EADNetModel, vlm: str = ""):

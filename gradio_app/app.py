@@ -8,7 +8,7 @@ from collections.abc import Callable
 import gradio as gr
 
 from eadnet.assets import example_portrait_path, example_speech_path
-from eadnet.models.emotion_captioner import EMOTION_LABELS
+from eadnet.emotion import EMOTION_LABELS
 from gradio_app.service import MAX_STEPS, GenerationCancelledError, GenerationService, ServiceError
 
 MODE_CHOICES = [("Label + intensity", "label"), ("Free text", "text"), ("Reference video", "reference")]

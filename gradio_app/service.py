@@ -256,7 +256,7 @@ class GenerationService:
         if mode not in EMOTION_MODES:
             raise ServiceError(f"Unknown emotion mode {emotion_mode!r}; use one of {', '.join(EMOTION_MODES)}.")
         if mode == "label":
-            from eadnet.models.emotion_captioner import EMOTION_LABELS
+            from eadnet.emotion import EMOTION_LABELS
 
             name = (label or "neutral").strip().lower()
             if name not in EMOTION_LABELS:

@@ -35,13 +35,8 @@ def register(subparsers) -> None:
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    from eadnet.models.emotion_captioner import (
-        DEFAULT_VLM_ID,
-        EmotionCaptioner,
-        EmotionSpec,
-        describe_labels,
-        parse_emotion_spec,
-    )
+    from eadnet.emotion import EmotionSpec, parse_emotion_spec
+    from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner, describe_labels
 
     if args.all_labels:
         for (label, intensity), description in describe_labels().items():

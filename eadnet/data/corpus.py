@@ -295,7 +295,7 @@ def _unique_sentences(sentences: Iterable[str], name: str) -> list[str]:
 
 def _parse_pairs(heldout_emotions: Iterable[str | tuple[str, int]]) -> list[tuple[str, int]]:
     """``("happy", 3)``, ``"happy:3"`` or ``"happy"`` (all three levels) → sorted unique ``(label, level)`` pairs."""
-    from eadnet.models.emotion_captioner import check_intensity, normalize_label
+    from eadnet.emotion import check_intensity, normalize_label
 
     if isinstance(heldout_emotions, str):
         heldout_emotions = [heldout_emotions]
@@ -419,7 +419,7 @@ def plan_corpus(
             among ``voices``, or a sentence in both sentence sets.
     """
     from eadnet.data.speech import list_voices
-    from eadnet.models.emotion_captioner import EMOTION_LABELS
+    from eadnet.emotion import EMOTION_LABELS
 
     if num_val is None and isinstance(num_train, int | np.integer):
         num_val = max(1, round(_VAL_FRACTION * num_train)) if num_train > 0 else 0
@@ -976,7 +976,7 @@ def describe_corpus(dataset: str | os.PathLike) -> dict[str, Any]:
         `CorpusLeakError`: a held-out clip shares a sentence, voice or pair it is tagged with with a clip of an
             earlier split (``train`` < ``val`` < ``test``).
     """
-    from eadnet.models.emotion_captioner import EMOTION_LABELS
+    from eadnet.emotion import EMOTION_LABELS
 
     dataset = Path(dataset).expanduser()
     records = read_manifest(dataset)

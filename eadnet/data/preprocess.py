@@ -347,7 +347,7 @@ def parse_source_path(relative_path: str | os.PathLike) -> dict:
     Returns:
         `dict`: ``{"emotion": str | None, "intensity": int | None, "speaker": str}``.
     """
-    from eadnet.models.emotion_captioner import EMOTION_LABELS
+    from eadnet.emotion import EMOTION_LABELS
 
     path = Path(relative_path)
     components = [*path.parts[:-1], path.stem]
@@ -374,7 +374,7 @@ def _relative_key(root: Path, path: str) -> str:
 
 
 def _clean_label_row(row: dict, where: str) -> dict:
-    from eadnet.models.emotion_captioner import check_intensity, normalize_label
+    from eadnet.emotion import check_intensity, normalize_label
 
     row = {key: value for key, value in row.items() if value is not None and value != ""}
     cleaned: dict[str, Any] = {"extra": {k: v for k, v in row.items() if k not in _LABEL_FIELDS}}
@@ -936,7 +936,7 @@ def _commit(output_dir: Path, staged: _StagedClip, captioner: EmotionCaptioner |
     if captioner is not None and staged.reference is not None:
         from PIL import Image
 
-        from eadnet.models.emotion_captioner import EmotionSpec
+        from eadnet.emotion import EmotionSpec
 
         try:
             reference = [Image.fromarray(frame) for frame in staged.reference]

@@ -46,6 +46,7 @@ from eadnet.data.speech import (
     mouth_openness_from_phonemes,
     synthesize_speech,
 )
+from eadnet.emotion import check_intensity, normalize_label
 
 logger = logging.getLogger(__name__)
 
@@ -201,12 +202,6 @@ def emotion_strength(intensity: float) -> float:
         raise ValueError(f"intensity must be in [0, 3] (MEAD levels 1-3), got {intensity!r}")
     levels = sorted(_LEVEL_STRENGTH)
     return float(np.interp(intensity, levels, [_LEVEL_STRENGTH[k] for k in levels]))
-
-
-def _normalize_emotion(emotion: str) -> str:
-    from eadnet.models.emotion_captioner import normalize_label
-
-    return normalize_label(emotion)
 
 
 def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -699,7 +694,7 @@ class SyntheticTalker:
         openness = np.clip(openness, 0.0, 1.0)
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps!r}")
-        emotion = _normalize_emotion(emotion)
+        emotion = normalize_label(emotion)
         strength = emotion_strength(intensity)
         rng = np.random.default_rng(seed)
         num_frames = openness.size
@@ -957,12 +952,6 @@ class SyntheticClip:
         return len(self.audio) / float(self.sample_rate)
 
 
-def _check_level(intensity: int) -> int:
-    from eadnet.models.emotion_captioner import check_intensity
-
-    return check_intensity(intensity)
-
-
 def _speech_track(text: str | None, speech: Any, voice: str, rate: int, pitch: int) -> SpeechTrack:
     """The speech of `make_synthetic_clip`: synthesised from ``text``, given, or the example speech."""
     if isinstance(speech, SpeechTrack):
@@ -1040,8 +1029,8 @@ def make_synthetic_clip(
     Returns:
         [`SyntheticClip`]: ``ceil(duration × fps)`` frames at the portrait's resolution, with the speech.
     """
-    emotion = _normalize_emotion(emotion)
-    intensity = _check_level(intensity)
+    emotion = normalize_label(emotion)
+    intensity = check_intensity(intensity)
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps!r}")
     if isinstance(portrait, SyntheticTalker):
@@ -1116,8 +1105,8 @@ class SyntheticClipSpec:
             self.augmentation = IdentityAugmentation(**self.augmentation)
         if not isinstance(self.text, str) or not self.text.strip():
             raise ValueError(f"text must be a non-empty string, got {self.text!r}")
-        self.emotion = _normalize_emotion(self.emotion)
-        self.intensity = _check_level(self.intensity)
+        self.emotion = normalize_label(self.emotion)
+        self.intensity = check_intensity(self.intensity)
         if not isinstance(self.speaker, str) or not _FOLDER_NAME.match(self.speaker):
             raise ValueError(f"speaker must be a folder name of letters, digits and _ . -, got {self.speaker!r}")
 

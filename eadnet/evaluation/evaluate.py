@@ -436,7 +436,7 @@ class Evaluator:
         reference_video = self._check_file(reference_video, "reference video") if reference_video else None
         reference_portrait = self._check_file(reference_portrait, "reference portrait") if reference_portrait else None
         if emotion is not None:
-            from eadnet.models.emotion_captioner import normalize_label
+            from eadnet.emotion import normalize_label
 
             emotion = normalize_label(emotion)
 
@@ -947,7 +947,7 @@ def evaluate_folder(
             folders[name] = path
         else:
             folders[name] = None
-    from eadnet.models.emotion_captioner import normalize_label
+    from eadnet.emotion import normalize_label
 
     if isinstance(emotion, Mapping):  # a wrong label fails here, not after hours of evaluation
         emotion = {str(stem): normalize_label(label) for stem, label in emotion.items()}

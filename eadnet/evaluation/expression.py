@@ -41,7 +41,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
-from eadnet.models.emotion_captioner import normalize_label
+from eadnet.emotion import normalize_label
 
 logger = logging.getLogger(__name__)
 

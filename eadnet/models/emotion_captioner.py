@@ -14,33 +14,23 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
+from eadnet.emotion import (
+    DEFAULT_MAX_TEXT_CHARS,
+    EMOTION_LABELS,
+    INTENSITY_NAMES,
+    EmotionSpec,
+    check_intensity,
+    normalize_label,
+    normalize_text,
+)
+
 logger = logging.getLogger(__name__)
-
-#: The eight MEAD emotion labels.
-EMOTION_LABELS: tuple[str, ...] = ("angry", "contempt", "disgusted", "fear", "happy", "neutral", "sad", "surprised")
-
-#: Unambiguous alternative spellings accepted for the MEAD labels (matched case-insensitively).
-EMOTION_ALIASES: dict[str, str] = {
-    "anger": "angry",
-    "contemptuous": "contempt",
-    "disgust": "disgusted",
-    "fearful": "fear",
-    "afraid": "fear",
-    "scared": "fear",
-    "happiness": "happy",
-    "sadness": "sad",
-    "surprise": "surprised",
-}
-
-#: MEAD intensity levels and their names.
-INTENSITY_NAMES: dict[int, str] = {1: "slight", 2: "medium", 3: "strong"}
 
 #: Default vision-language model for reference captioning (Apache-2.0).
 DEFAULT_VLM_ID = "HuggingFaceTB/SmolVLM2-2.2B-Instruct"
@@ -51,9 +41,6 @@ DEFAULT_PROMPT = (
     "Describe only the facial action: eyebrows, eyes, cheeks, nose, lip corners, mouth and jaw, and how intense the "
     "expression is. Do not mention identity, age, gender, hair, clothing, accessories or the background."
 )
-
-#: Default maximum number of characters of a free-text description.
-DEFAULT_MAX_TEXT_CHARS = 500
 
 # FACS-informed templates. Action units: AU1 inner brow raiser, AU2 outer brow raiser, AU4 brow lowerer, AU5 upper lid
 # raiser, AU6 cheek raiser, AU7 lid tightener, AU9 nose wrinkler, AU10 upper lip raiser, AU12 lip corner puller, AU14
@@ -164,35 +151,6 @@ _DESCRIPTIONS: dict[str, dict[int, str]] = {
 
 
 # ---------------------------------------------------------------------------------------------------- labels
-def normalize_label(label: str) -> str:
-    """Map a MEAD label or an accepted alias (any case) to its canonical MEAD label.
-
-    Args:
-        label (`str`):
-            One of `EMOTION_LABELS` or a key of `EMOTION_ALIASES`.
-
-    Returns:
-        `str`: the canonical label.
-    """
-    if not isinstance(label, str):
-        raise ValueError(f"`label` must be a string, got {type(label).__name__}.")
-    key = label.strip().lower()
-    key = EMOTION_ALIASES.get(key, key)
-    if key not in EMOTION_LABELS:
-        raise ValueError(
-            f"`label` {label!r} is not a MEAD emotion; expected one of {', '.join(EMOTION_LABELS)} "
-            f"(aliases: {', '.join(sorted(EMOTION_ALIASES))})."
-        )
-    return key
-
-
-def check_intensity(intensity: int, name: str = "intensity") -> int:
-    """Validate a MEAD intensity level (1 slight, 2 medium, 3 strong) and return it as an int."""
-    if isinstance(intensity, bool) or not isinstance(intensity, (int, np.integer)) or int(intensity) not in (1, 2, 3):
-        raise ValueError(f"`{name}` must be 1 (slight), 2 (medium) or 3 (strong), got {intensity!r}.")
-    return int(intensity)
-
-
 def describe_label(label: str, intensity: int = 2) -> str:
     """Templated description of the facial action of a MEAD emotion at a given intensity.
 
@@ -206,53 +164,6 @@ def describe_label(label: str, intensity: int = 2) -> str:
         `str`: the description, e.g. ``"a strongly happy speaker with a broad smile, ..."``.
     """
     return _DESCRIPTIONS[normalize_label(label)][check_intensity(intensity)]
-
-
-def parse_emotion_spec(spec: str) -> tuple[str, int]:
-    """Parse ``"LABEL"`` or ``"LABEL:INTENSITY"`` (e.g. ``"happy:3"``, ``"Sadness"``) into ``(label, intensity)``.
-
-    Args:
-        spec (`str`):
-            The specification; a missing intensity defaults to 2.
-
-    Returns:
-        `tuple[str, int]`: the canonical MEAD label and the intensity.
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"`spec` must be a non-empty string like 'happy' or 'happy:3', got {spec!r}.")
-    label, sep, level = spec.strip().partition(":")
-    try:
-        label = normalize_label(label)
-    except ValueError as err:
-        raise ValueError(f"`spec` {spec!r}: {err}") from None
-    if not sep:
-        return label, 2
-    level = level.strip()
-    if not level.isdigit() or int(level) not in INTENSITY_NAMES:
-        raise ValueError(f"`spec` {spec!r}: the intensity after ':' must be 1, 2 or 3.")
-    return label, int(level)
-
-
-def normalize_text(text: str, max_chars: int = DEFAULT_MAX_TEXT_CHARS) -> str:
-    """Strip and collapse whitespace of a free-text description and validate its length.
-
-    Args:
-        text (`str`):
-            The description.
-        max_chars (`int`, *optional*, defaults to 500):
-            Maximum number of characters after normalisation; longer text raises instead of being truncated.
-
-    Returns:
-        `str`: the normalised description.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"`text` must be a string, got {type(text).__name__}.")
-    text = " ".join(text.split())
-    if not text:
-        raise ValueError("`text` is empty or blank; describe the emotion in words.")
-    if len(text) > max_chars:
-        raise ValueError(f"`text` has {len(text)} characters, more than the maximum of {max_chars}; shorten it.")
-    return text
 
 
 # ---------------------------------------------------------------------------------------------------- frames
@@ -318,29 +229,6 @@ def sample_frame_indices(num_available: int, num_frames: int) -> list[int]:
     if num_frames == 1:
         return [(num_available - 1) // 2]
     return sorted({int(round(x)) for x in np.linspace(0, num_available - 1, num_frames)})
-
-
-# ---------------------------------------------------------------------------------------------------- spec
-@dataclass
-class EmotionSpec:
-    r"""Which emotion to describe; set exactly one of ``label``, ``text`` or ``reference``.
-
-    Args:
-        label (`str`, *optional*):
-            A MEAD emotion label (or alias), described by a template at ``intensity``.
-        intensity (`int`, *optional*, defaults to 2):
-            MEAD intensity of ``label``: 1 (slight), 2 (medium) or 3 (strong).
-        text (`str`, *optional*):
-            A free-text description, used as given after whitespace normalisation.
-        reference (*optional*):
-            Reference image(s) or video frames (PIL image(s), numpy or torch ``(F, H, W, 3)``) described by the
-            vision-language model.
-    """
-
-    label: str | None = None
-    intensity: int = 2
-    text: str | None = None
-    reference: Any = None
 
 
 # ---------------------------------------------------------------------------------------------------- captioner

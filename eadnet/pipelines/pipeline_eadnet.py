@@ -30,10 +30,11 @@ from diffusers import DiffusionPipeline
 from diffusers.schedulers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
+from eadnet.emotion import EmotionSpec
 from eadnet.hub.presets import Preset
 from eadnet.models.audio_encoder import WhisperAudioEncoder
 from eadnet.models.autoencoder import vae_decode, vae_encode
-from eadnet.models.emotion_captioner import EmotionCaptioner, EmotionSpec, parse_emotion_spec
+from eadnet.models.emotion_captioner import EmotionCaptioner
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import EADUNet3DModel
 from eadnet.pipelines.pipeline_output import EADNetPipelineOutput
@@ -206,31 +207,8 @@ class EADNetPipeline(DiffusionPipeline):
     ) -> str | None:
         """The description that guides generation, from exactly one of: a label spec (``"happy"``,
         ``"happy:3"``) or an :class:`EmotionSpec`, free text, or reference frames. ``None`` if none is given."""
-        given = [
-            name
-            for name, value in (
-                ("emotion", emotion),
-                ("emotion_text", emotion_text),
-                ("emotion_reference", emotion_reference),
-            )
-            if value is not None
-        ]
-        if len(given) > 1:
-            raise ValueError(f"give only one of emotion, emotion_text, emotion_reference; got {', '.join(given)}")
-        if not given:
-            return None
-        if isinstance(emotion, str):
-            label, intensity = parse_emotion_spec(emotion)
-            spec = EmotionSpec(label=label, intensity=intensity)
-        elif isinstance(emotion, EmotionSpec):
-            spec = emotion
-        elif emotion is not None:
-            raise ValueError(f"emotion must be a 'LABEL[:INTENSITY]' string or an EmotionSpec, got {type(emotion)}")
-        elif emotion_text is not None:
-            spec = EmotionSpec(text=emotion_text)
-        else:
-            spec = EmotionSpec(reference=emotion_reference)
-        return self._captioner().caption(spec)
+        spec = EmotionSpec.from_inputs(emotion, emotion_text, emotion_reference)
+        return None if spec is None else self._captioner().caption(spec)
 
     def encode_emotion(self, description: str | None, text_guidance_scale: float):
         """Text tokens and mask for the description and, when text guidance is on, for the empty prompt."""

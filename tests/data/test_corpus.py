@@ -30,7 +30,7 @@ from eadnet.data.format import (
     write_dataset_info,
 )
 from eadnet.data.speech import SpeechBackendError, espeak_backend, list_voices
-from eadnet.models.emotion_captioner import EMOTION_LABELS
+from eadnet.emotion import EMOTION_LABELS
 
 ALL_PAIRS = {(emotion, level) for emotion in EMOTION_LABELS for level in (1, 2, 3)}
 

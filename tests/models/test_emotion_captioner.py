@@ -13,16 +13,8 @@ from transformers import (
     Idefics3Processor,
 )
 
-from eadnet.models.emotion_captioner import (
-    DEFAULT_PROMPT,
-    EMOTION_LABELS,
-    EmotionCaptioner,
-    EmotionSpec,
-    describe_label,
-    normalize_text,
-    parse_emotion_spec,
-    sample_frame_indices,
-)
+from eadnet.emotion import EMOTION_LABELS, EmotionSpec, normalize_text, parse_emotion_spec
+from eadnet.models.emotion_captioner import DEFAULT_PROMPT, EmotionCaptioner, describe_label, sample_frame_indices
 from eadnet.testing import VLM_IMAGE_SEQ_LEN as IMAGE_SEQ_LEN
 from eadnet.testing import VLM_SPECIAL_TOKENS as SPECIAL_TOKENS
 from eadnet.testing import save_tiny_vlm
