@@ -1,5 +1,5 @@
 """Training data for the small offline EAD-Net: synthetic talking clips of the built-in sentences, rendered and
-preprocessed into a dataset with train / val / test splits (`eadnet.data.corpus`).
+preprocessed into a dataset with train / val / test splits (`eadnet.data.synthetic.corpus`).
 
 The test split holds sentences, a voice (and, on request, emotion–intensity pairs) that no training clip has. The
 run resumes where it stopped: run the same command again. Rendering and preprocessing take a few seconds per clip
@@ -25,7 +25,7 @@ logger = logging.getLogger("make_offline_corpus")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from eadnet.data.corpus import DEFAULT_HELDOUT_VOICES
+    from eadnet.data.synthetic.corpus import DEFAULT_HELDOUT_VOICES
 
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -81,8 +81,8 @@ def plan_counts(specs: list) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from eadnet.data.corpus import DATASET_DIR, build_corpus, describe_corpus, plan_corpus
     from eadnet.data.format import read_manifest
+    from eadnet.data.synthetic.corpus import DATASET_DIR, build_corpus, describe_corpus, plan_corpus
 
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
                 cwd=REPO,
                 check=True,
             )
-        from eadnet.data.corpus import write_reference_frames
+        from eadnet.data.synthetic.corpus import write_reference_frames
 
         write_reference_frames(corpus)
         add_timing(runs, "corpus", time.perf_counter() - start)

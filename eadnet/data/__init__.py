@@ -1,5 +1,7 @@
-"""Training data: the on-disk clip dataset (`eadnet.data.format`), preprocessing of raw videos, synthetic talking
-clips and the torch datasets the trainers read."""
+"""Training data: the on-disk clip dataset (`eadnet.data.format`, exported here); the torch datasets the trainers read
+(`eadnet.data.unet_dataset`, `eadnet.data.syncnet_dataset`, `eadnet.data.frame_dataset`) and their resumable loader
+(`eadnet.data.loading`); preprocessing of real videos (`eadnet.data.preprocess`); the synthetic data factory
+(`eadnet.data.synthetic`: talker, speech, corpus); and the process pool the last two share (`eadnet.data.workers`)."""
 
 from eadnet.data.format import (
     ClipRecord,

@@ -47,14 +47,13 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from eadnet.data.format import (
     ClipRecord,
@@ -67,6 +66,11 @@ from eadnet.data.format import (
     write_clip,
     write_dataset_info,
 )
+from eadnet.data.workers import map_in_processes
+from eadnet.emotion import EMOTION_LABELS, EmotionSpec, check_intensity, normalize_label
+
+# eadnet.face (OpenCV), eadnet.io (PIL, soundfile, soxr), PIL and the models are imported where they are used: the
+# `eadnet` command imports this module on every start, for the defaults of `eadnet preprocess`.
 
 if TYPE_CHECKING:  # pragma: no cover
     from eadnet.face import FaceDetection
@@ -347,8 +351,6 @@ def parse_source_path(relative_path: str | os.PathLike) -> dict:
     Returns:
         `dict`: ``{"emotion": str | None, "intensity": int | None, "speaker": str}``.
     """
-    from eadnet.emotion import EMOTION_LABELS
-
     path = Path(relative_path)
     components = [*path.parts[:-1], path.stem]
     emotion = intensity = speaker = None
@@ -374,8 +376,6 @@ def _relative_key(root: Path, path: str) -> str:
 
 
 def _clean_label_row(row: dict, where: str) -> dict:
-    from eadnet.emotion import check_intensity, normalize_label
-
     row = {key: value for key, value in row.items() if value is not None and value != ""}
     cleaned: dict[str, Any] = {"extra": {k: v for k, v in row.items() if k not in _LABEL_FIELDS}}
     if "emotion" in row:
@@ -858,22 +858,12 @@ class _FileProcessor:
         return staged
 
 
-# Worker processes: one `_FileProcessor` each, made by the pool's initializer.
-_WORKER: _FileProcessor | None = None
-
-
-def _init_worker(
+def _worker_processor(
     config: PreprocessConfig, info: DatasetInfo, audio_encoder: Any, with_reference: bool, threads: int
-) -> None:
-    global _WORKER
-    import torch
-
+) -> _FileProcessor:
+    """A worker process's own `_FileProcessor` (face detector, audio encoder copy), torch held to its cores."""
     torch.set_num_threads(threads)
-    _WORKER = _FileProcessor(config, info, audio_encoder, with_reference)
-
-
-def _run_in_worker(task: _Task) -> _FileResult:
-    return _WORKER.process(task)
+    return _FileProcessor(config, info, audio_encoder, with_reference)
 
 
 # ----------------------------------------------------------------------------------------------------- the run
@@ -935,8 +925,6 @@ def _commit(output_dir: Path, staged: _StagedClip, captioner: EmotionCaptioner |
     record = staged.record
     if captioner is not None and staged.reference is not None:
         from PIL import Image
-
-        from eadnet.emotion import EmotionSpec
 
         try:
             reference = [Image.fromarray(frame) for frame in staged.reference]
@@ -1052,29 +1040,15 @@ def _results(
         finally:
             processor.close()
         return
-    import multiprocessing
-
-    workers = min(workers, len(tasks))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    # spawn: forking a process that has started torch's or MediaPipe's threads can deadlock the child
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(config, info, audio_encoder, with_reference, threads),
-    ) as pool:
-        futures = [pool.submit(_run_in_worker, task) for task in tasks]
-        try:
-            for future in futures:
-                yield future.result()
-        except BrokenProcessPool as error:
-            raise RuntimeError(
-                "a preprocessing worker process died (out of memory, or a crash in a native library); the clips "
-                "finished so far are kept: rerun to resume, perhaps with fewer --workers"
-            ) from error
-        finally:
-            for future in futures:
-                future.cancel()
+    yield from map_in_processes(
+        _FileProcessor.process,
+        tasks,
+        workers,
+        setup=_worker_processor,
+        setup_args=(config, info, audio_encoder, with_reference),
+        died_message="a preprocessing worker process died (out of memory, or a crash in a native library); the "
+        "clips finished so far are kept: rerun to resume, perhaps with fewer --workers",
+    )
 
 
 def _collect(

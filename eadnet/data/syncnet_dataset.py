@@ -38,7 +38,7 @@ class SyncNetDataset(torch.utils.data.Dataset):
 
     Item ``index`` belongs to clip ``index % num_clips`` (``(index // 2) % num_clips`` when ``paired``;
     ``samples_per_clip`` items or pairs per clip); a key
-    ``(index, epoch)`` (what :class:`~eadnet.data.unet_dataset.ResumableBatchSampler` yields) draws a fresh window
+    ``(index, epoch)`` (what :class:`~eadnet.data.loading.ResumableBatchSampler` yields) draws a fresh window
     of the same clip for every epoch. An item is a dict:
 
     - ``frames``: float32 ``(3, F, S, S)`` full face crops in ``[-1, 1]`` (the SyncNet reads the lower half);

@@ -1,5 +1,5 @@
-"""Training windows for the EAD-Net U-Net, read from a clip dataset (`eadnet.data.format`), and a sampler whose
-position can be saved and restored so that a resumed run sees exactly the batches an uninterrupted one would.
+"""Training windows for the EAD-Net U-Net, read from a clip dataset (`eadnet.data.format`); the trainer reads them in
+the resumable order of `eadnet.data.loading`.
 
 Each item is a window of ``num_frames`` consecutive aligned frames, a reference window from elsewhere in the same
 clip (LatentSync's reference frames, https://github.com/bytedance/LatentSync/blob/main/latentsync/data/unet_dataset.py:
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from eadnet.data.format import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REFERENCE_SOURCES", "ResumableBatchSampler", "UNetClipDataset", "clip_description"]
+__all__ = ["REFERENCE_SOURCES", "UNetClipDataset", "clip_description"]
 
 #: Where `UNetClipDataset` takes reference frames from.
 REFERENCE_SOURCES = ("clip", "neutral")
@@ -126,7 +126,8 @@ class UNetClipDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def _clip_features(self, record: ClipRecord) -> torch.Tensor:
+    def clip_features(self, record: ClipRecord) -> torch.Tensor:
+        """The clip's cached audio features ``(T_whisper, num_states, D)`` (computed once when the dataset has none)."""
         if record.id not in self._features:
             features = load_clip_features(self.root, record)
             if features is None:
@@ -184,7 +185,7 @@ class UNetClipDataset(torch.utils.data.Dataset):
             "start": start,
         }
         if self.with_audio:
-            features = self._clip_features(record)[None]
+            features = self.clip_features(record)[None]
             item["audio_embeds"] = self.slice_audio(features, count, start_frame=start, fps=self.info.fps)[0]
         if self.with_mel:
             from eadnet.models.syncnet import mel_window
@@ -193,60 +194,3 @@ class UNetClipDataset(torch.utils.data.Dataset):
                 np.asarray(mel_window(self._clip_mel(record), start, count, self.info.fps)), dtype=torch.float32
             )
         return item
-
-
-class ResumableBatchSampler(torch.utils.data.Sampler):
-    r"""Batches of ``(index, epoch)`` keys in a seeded order, starting at any global batch number.
-
-    Global batch ``b`` belongs to epoch ``b // batches_per_epoch``; each epoch is a fresh permutation seeded by
-    ``seed + epoch``. With several processes, global batch ``b`` holds ``batch_size × world_size`` items and process
-    ``rank`` takes its own ``batch_size`` of them, so the processes never see the same item in one step.
-
-    Args:
-        num_items (`int`): Dataset length.
-        batch_size (`int`): Items per process and batch.
-        seed (`int`, *optional*, defaults to 0): Order seed.
-        start_batch (`int`, *optional*, defaults to 0): First global batch (the resumed position).
-        num_batches (`int`, *optional*): Stop after this many batches (default: never).
-        rank (`int`, *optional*, defaults to 0): This process.
-        world_size (`int`, *optional*, defaults to 1): Number of processes.
-    """
-
-    def __init__(
-        self,
-        num_items: int,
-        batch_size: int,
-        seed: int = 0,
-        start_batch: int = 0,
-        num_batches: int | None = None,
-        rank: int = 0,
-        world_size: int = 1,
-    ):
-        if num_items < 1:
-            raise ValueError("the dataset is empty: no clip is long enough for one training window")
-        self.num_items = int(num_items)
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.start_batch = int(start_batch)
-        self.num_batches = num_batches
-        self.rank = int(rank)
-        self.world_size = int(world_size)
-        self.global_batch = self.batch_size * self.world_size
-        self.batches_per_epoch = max(1, self.num_items // self.global_batch)
-
-    def __len__(self) -> int:
-        if self.num_batches is None:
-            raise TypeError("an endless sampler has no length")
-        return int(self.num_batches)
-
-    def batch(self, number: int) -> list[tuple[int, int]]:
-        epoch, position = divmod(int(number), self.batches_per_epoch)
-        order = torch.randperm(self.num_items, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
-        first = position * self.global_batch + self.rank * self.batch_size
-        return [(order[(first + j) % self.num_items], epoch) for j in range(self.batch_size)]
-
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        number = self.start_batch
-        while self.num_batches is None or number < self.start_batch + self.num_batches:
-            yield self.batch(number)
-            number += 1

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from eadnet.models.syncnet import SyncNet
+from eadnet.models.syncnet import SyncNet, stack_lower_half
 
-__all__ = ["SyncLoss", "stack_lower_half", "sync_bce"]
+__all__ = ["SyncLoss", "sync_bce"]
 
 
 def sync_bce(similarity: torch.Tensor, labels: torch.Tensor | float) -> torch.Tensor:
@@ -29,22 +29,6 @@ def sync_bce(similarity: torch.Tensor, labels: torch.Tensor | float) -> torch.Te
     probability = similarity.float().clamp(0.0, 1.0)
     target = torch.as_tensor(labels, dtype=probability.dtype, device=probability.device).expand_as(probability)
     return F.binary_cross_entropy(probability, target)
-
-
-def stack_lower_half(frames: torch.Tensor, image_size: int) -> torch.Tensor:
-    """Face crops ``(B, C, F, H, W)`` → SyncNet visual input ``(B, F * C, image_size // 2, image_size)``.
-
-    Frames that are not ``image_size`` square are first resized (bicubic, as LatentSync does), then the frames
-    are stacked frame-major (channel ``C * f + c``) and the lower half is kept.
-    """
-    if frames.ndim != 5:
-        raise ValueError(f"frames must be (B, C, F, H, W), got shape {tuple(frames.shape)}")
-    batch, channels, num_frames, height, width = frames.shape
-    frames = frames.transpose(1, 2).reshape(batch * num_frames, channels, height, width)
-    if (height, width) != (image_size, image_size):
-        frames = F.interpolate(frames, size=(image_size, image_size), mode="bicubic", align_corners=False)
-    frames = frames.reshape(batch, num_frames * channels, image_size, image_size)
-    return frames[:, :, image_size // 2 :, :]
 
 
 class SyncLoss(nn.Module):

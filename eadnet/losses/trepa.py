@@ -1,7 +1,7 @@
 """TREPA — Temporal REPresentation Alignment (LatentSync, arXiv 2412.09262 §3.3; EAD-Net names it as one of its
 losses): features of the generated and of the real clip from a frozen self-supervised video transformer, mean-pooled
 over tokens and L2-normalised, compared with an MSE. LatentSync uses VideoMAE-v2 ViT-g; here any transformers
-``VideoMAEModel`` works (the in-library choice, DESIGN §2.5)."""
+``VideoMAEModel`` works (the in-library choice, docs/design.md §2.5)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,10 @@ and ``scaling_factor = 1 / std`` is written into the saved config, so that
 :func:`~eadnet.models.autoencoder.vae_encode` returns latents of about unit standard deviation (Stable Diffusion's
 0.18215 was found the same way, https://github.com/CompVis/latent-diffusion).
 
-Loss: a readable weighted sum of pixel L1 and MSE, an SSIM term (1 − SSIM at full and half resolution), an
-image-gradient L1 (edges), the posterior KL for ``AutoencoderKL``, with the pixel terms optionally weighted up in the
-lower face (:func:`eadnet.face.mouth_mask`), since the mouth is what the talking head has to get right.
+Data: random augmented frames of the clips (`eadnet.data.frame_dataset`). Loss: a readable weighted sum of pixel L1
+and MSE, an SSIM term (1 − SSIM at full and half resolution), an image-gradient L1 (edges) — the terms of
+`eadnet.losses.reconstruction` — and the posterior KL for ``AutoencoderKL``, with the pixel terms optionally weighted
+up in the lower face (:func:`eadnet.face.mouth_mask`), since the mouth is what the talking head has to get right.
 
 As in the U-Net trainer, `accelerate` runs it (one process or ``accelerate launch``), and a checkpoint holds the
 weights, optimizer, learning-rate scheduler, every RNG and the data position, so a resumed run continues exactly as
@@ -37,19 +38,25 @@ import dataclasses
 import inspect
 import json
 import logging
-import math
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import diffusers
 import numpy as np
 import torch
-import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from diffusers.optimization import get_scheduler
+from PIL import Image
 
-from eadnet.data.format import load_clip_frames, read_dataset_info, read_manifest
-from eadnet.data.unet_dataset import ResumableBatchSampler
+from eadnet.data.format import read_manifest
+from eadnet.data.frame_dataset import FaceFrameDataset, spread_frames
+from eadnet.data.loading import make_loader
+from eadnet.evaluation.image_quality import video_psnr_ssim
+from eadnet.face import mouth_mask
+from eadnet.losses.reconstruction import reconstruction_losses
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.training.checkpointing import CheckpointedRun
 from eadnet.training.config import OptimizerConfig, RecipeMixin, _build_section
@@ -64,7 +71,6 @@ __all__ = [
     "AutoencoderRunConfig",
     "AutoencoderTrainConfig",
     "AutoencoderTrainer",
-    "FaceFrameDataset",
     "build_autoencoder",
     "train_autoencoder",
 ]
@@ -233,8 +239,6 @@ def _parse_numbers(section, name: str):
 
 
 def _check_model_block(values: dict) -> dict:
-    import diffusers
-
     if not isinstance(values, dict):
         raise ValueError("recipe section 'model' must be a mapping: class_name and constructor arguments")
     values = dict(values)
@@ -253,8 +257,6 @@ def _check_model_block(values: dict) -> dict:
 def build_autoencoder(model: dict):
     """A freshly initialised autoencoder from a recipe's ``model:`` block (draws from the global RNG), checked to
     map ``(1, 3, 64, 64)`` to ``(1, 4, 8, 8)`` or ``(1, 4, 16, 16)`` (8× or 4× downscaling)."""
-    import diffusers
-
     arguments = dict(model)
     vae = getattr(diffusers, arguments.pop("class_name"))(**arguments)
     with torch.no_grad():
@@ -268,90 +270,6 @@ def build_autoencoder(model: dict):
 
 
 # ------------------------------------------------------------------------------------------------------- data
-def _resize(frames: np.ndarray, size: int) -> np.ndarray:
-    """uint8 ``(N, S, S, 3)`` → ``(N, size, size, 3)`` (area filter when shrinking)."""
-    if frames.shape[1] == size:
-        return frames
-    import cv2
-
-    interpolation = cv2.INTER_AREA if size < frames.shape[1] else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(frame, (size, size), interpolation=interpolation) for frame in frames])
-
-
-class FaceFrameDataset(torch.utils.data.Dataset):
-    r"""Random frames of the aligned face clips of one split, augmented, as autoencoder training items.
-
-    Item ``(clip_index, epoch)`` holds ``frames_per_clip`` frames of one clip; which frames and their augmentation
-    depend only on the seed, the epoch and the index (never on a global RNG or worker processes), so a resumed run
-    draws exactly the frames of an uninterrupted one.
-
-    Args:
-        root (`str` or `os.PathLike`): Dataset folder.
-        split (`str`, *optional*, defaults to `"train"`): Manifest split; `None` for all clips.
-        resolution (`int`, *optional*): Output size; default the dataset's crop size.
-        frames_per_clip (`int`, *optional*, defaults to 1): Frames per item.
-        flip (`bool`, *optional*, defaults to `False`): Random horizontal flips.
-        color_jitter (`float`, *optional*, defaults to 0.0): Brightness / contrast / saturation jitter amplitude.
-        seed (`int`, *optional*, defaults to 0): Seed of the frame choice and augmentation.
-    """
-
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str | None = "train",
-        resolution: int | None = None,
-        frames_per_clip: int = 1,
-        flip: bool = False,
-        color_jitter: float = 0.0,
-        seed: int = 0,
-    ):
-        self.root = root
-        self.info = read_dataset_info(root)
-        self.records = read_manifest(root, split=split)
-        self.resolution = int(resolution or self.info.crop_size)
-        self.frames_per_clip = int(frames_per_clip)
-        self.flip = flip
-        self.color_jitter = float(color_jitter)
-        self.seed = int(seed)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, key: int | tuple[int, int]) -> dict:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
-        record = self.records[index]
-        rng = np.random.default_rng([self.seed, int(epoch), int(index)])
-        count = self.frames_per_clip
-        picks = np.sort(rng.choice(record.num_frames, size=count, replace=record.num_frames < count))
-        frames = load_clip_frames(self.root, record, int(picks[0]), int(picks[-1] - picks[0]) + 1)[picks - picks[0]]
-        pixels = torch.from_numpy(_resize(frames, self.resolution)).permute(0, 3, 1, 2).float() / 255.0
-        if self.flip:
-            flipped = torch.from_numpy(rng.random(count) < 0.5)
-            pixels = torch.where(flipped[:, None, None, None], pixels.flip(-1), pixels)
-        if self.color_jitter:
-            brightness, contrast, saturation = torch.from_numpy(
-                rng.uniform(-self.color_jitter, self.color_jitter, (3, count, 1, 1, 1))
-            ).float()
-            mean = pixels.mean(dim=(1, 2, 3), keepdim=True)
-            pixels = (pixels - mean) * (1 + contrast) + mean
-            gray = (pixels * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(1, keepdim=True)
-            pixels = (gray + (pixels - gray) * (1 + saturation) + brightness).clamp(0, 1)
-        return {"pixel_values": pixels * 2.0 - 1.0, "clip_id": record.id}
-
-
-def _spread_frames(root, records, count: int, resolution: int) -> np.ndarray:
-    """uint8 ``(≤ count, S, S, 3)``: frames spread evenly over the clips and over each clip (a fixed, un-augmented
-    sample for the latent statistics and validation)."""
-    if not records or count < 1:
-        return np.zeros((0, resolution, resolution, 3), np.uint8)
-    per_clip = math.ceil(count / len(records))
-    frames = []
-    for record in records:
-        picks = np.unique(np.linspace(0, record.num_frames - 1, min(per_clip, record.num_frames)).round().astype(int))
-        frames.append(load_clip_frames(root, record)[picks])
-    return _resize(np.concatenate(frames)[:count], resolution)
-
-
 def _batches(frames: np.ndarray, size: int = 32) -> list[np.ndarray]:
     return np.array_split(frames, -(-len(frames) // size))
 
@@ -364,58 +282,7 @@ def _to_frames(pixels: torch.Tensor) -> np.ndarray:
     return ((pixels.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
-# ------------------------------------------------------------------------------------------------------ losses
-def _weighted_mean(error: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """Mean of ``error (N, C, h, w)`` under a pixel weight ``(1, 1, H, W)`` centre-cropped to ``h × w``."""
-    if weight is None:
-        return error.mean()
-    top, left = (weight.shape[-2] - error.shape[-2]) // 2, (weight.shape[-1] - error.shape[-1]) // 2
-    weight = weight[..., top : top + error.shape[-2], left : left + error.shape[-1]]
-    return (error * weight).mean() / weight.mean()
-
-
-def _ssim_map(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """SSIM map of images in [0, 1] ``(N, C, H, W)`` (Gaussian 11×11, σ 1.5, valid region: Wang et al. 2004)."""
-    from eadnet.evaluation.image_quality import gaussian_window
-
-    window = torch.from_numpy(gaussian_window()).to(x)
-    maps = torch.cat([x, y, x * x, y * y, x * y], dim=1)
-    groups = maps.shape[1]
-    # The window is separable: two 1-D passes cost 22 instead of 121 multiplications per pixel.
-    maps = F.conv2d(maps, window.view(1, 1, -1, 1).expand(groups, 1, -1, 1), groups=groups)
-    maps = F.conv2d(maps, window.view(1, 1, 1, -1).expand(groups, 1, 1, -1), groups=groups)
-    mu_x, mu_y, xx, yy, xy = maps.chunk(5, dim=1)
-    c1, c2 = 0.01**2, 0.03**2
-    var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
-    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-
-
-def reconstruction_losses(
-    reconstruction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, names: set[str]
-) -> dict[str, torch.Tensor]:
-    """Unweighted pixel loss terms (those in ``names``) of ``(N, 3, S, S)`` images in [-1, 1]; ``weight`` is the
-    optional ``(1, 1, S, S)`` pixel weight (lower face)."""
-    terms = {}
-    difference = reconstruction - target
-    if "l1" in names:
-        terms["l1"] = _weighted_mean(difference.abs(), weight)
-    if "mse" in names:
-        terms["mse"] = _weighted_mean(difference.square(), weight)
-    if "edge" in names:
-        terms["edge"] = 0.5 * (
-            _weighted_mean(difference.diff(dim=-1).abs(), weight)
-            + _weighted_mean(difference.diff(dim=-2).abs(), weight)
-        )
-    if "ssim" in names:
-        x, y, w, scales = (reconstruction + 1) / 2, (target + 1) / 2, weight, []
-        while min(x.shape[-2:]) >= 16 and len(scales) < 2:
-            scales.append(1 - _weighted_mean(_ssim_map(x, y), w))
-            x, y = F.avg_pool2d(x, 2), F.avg_pool2d(y, 2)
-            w = None if w is None else F.avg_pool2d(w, 2)
-        terms["ssim"] = torch.stack(scales).mean()
-    return terms
-
-
+# ------------------------------------------------------------------------------------------------------ model
 class _Reconstruction(torch.nn.Module):
     """Encode → decode in one ``forward``, so that a DDP wrapper (``accelerate launch``) sees the whole graph.
     Training decodes a posterior sample (``AutoencoderKL``) or the latents as they are (``AutoencoderTiny``)."""
@@ -444,10 +311,6 @@ class AutoencoderTrainer(CheckpointedRun):
     """
 
     def __init__(self, config: AutoencoderTrainConfig, accelerator=None):
-        from accelerate import Accelerator
-        from accelerate.utils import set_seed
-        from diffusers.optimization import get_scheduler
-
         self.config = config
         self.accelerator = accelerator or Accelerator(
             gradient_accumulation_steps=config.train.gradient_accumulation_steps,
@@ -484,8 +347,6 @@ class AutoencoderTrainer(CheckpointedRun):
         )
         self.pixel_weight = None
         if config.loss.lower_face:
-            from eadnet.face import mouth_mask
-
             mask = torch.from_numpy(mouth_mask(self.resolution, "lower_face"))
             self.pixel_weight = (1 + config.loss.lower_face * mask)[None, None].to(self.accelerator.device)
         optim = config.optimizer
@@ -523,19 +384,15 @@ class AutoencoderTrainer(CheckpointedRun):
         return terms
 
     def _loader(self, start_batch: int, num_batches: int) -> torch.utils.data.DataLoader:
-        sampler = ResumableBatchSampler(
-            len(self.dataset),
+        return make_loader(
+            self.dataset,
             self.config.data.batch_size,
             seed=self.config.train.seed,
             start_batch=start_batch,
             num_batches=num_batches,
             rank=self.accelerator.process_index,
             world_size=self.accelerator.num_processes,
-        )
-        # A private generator: creating the iterator must not consume the (restored) global RNG.
-        generator = torch.Generator().manual_seed(self.config.train.seed + start_batch)
-        return torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=sampler, generator=generator, num_workers=self.config.data.num_workers
+            num_workers=self.config.data.num_workers,
         )
 
     def train(self) -> dict:
@@ -568,7 +425,7 @@ class AutoencoderTrainer(CheckpointedRun):
         """Sets ``scaling_factor`` (and with ``train.shift_latents`` ``shift_factor``) of the autoencoder's config
         from the latents of ``train.num_scale_frames`` training frames; returns the statistics."""
         vae, run = self.vae.eval(), self.config.train
-        frames = _spread_frames(self.dataset.root, self.dataset.records, run.num_scale_frames, self.resolution)
+        frames = spread_frames(self.dataset.root, self.dataset.records, run.num_scale_frames, self.resolution)
         latents = torch.cat([vae_encode(vae, self._pixels(chunk)).float().cpu() for chunk in _batches(frames)])
         latents = latents / vae.config.scaling_factor + (getattr(vae.config, "shift_factor", None) or 0.0)  # raw
         mean, std = float(latents.mean()), float(latents.std())
@@ -590,13 +447,9 @@ class AutoencoderTrainer(CheckpointedRun):
     def validate(self) -> dict:
         """PSNR / SSIM of ``vae_decode(vae_encode(x))`` against ``train.num_val_frames`` validation frames, and the
         contact sheet ``reconstructions.png``."""
-        from PIL import Image
-
-        from eadnet.evaluation.image_quality import video_psnr_ssim
-
         root, vae = self.config.data.root, self.vae.eval()
         records = read_manifest(root, self.config.data.val_split)
-        frames = _spread_frames(root, records, self.config.train.num_val_frames, self.resolution)
+        frames = spread_frames(root, records, self.config.train.num_val_frames, self.resolution)
         if not len(frames):
             logger.info("No %r clips: skipping validation", self.config.data.val_split)
             return {}

@@ -176,7 +176,7 @@ class OptimizerConfig:
 
 @dataclass
 class LossConfig:
-    """Loss weights and the frozen networks the pixel losses need (DESIGN §6; LatentSync stage 2:
+    """Loss weights and the frozen networks the pixel losses need (docs/design.md §6; LatentSync stage 2:
     ``1·MSE + 0.05·sync + 0.1·LPIPS + 10·TREPA``).
 
     Args:

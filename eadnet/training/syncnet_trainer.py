@@ -37,16 +37,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
+from accelerate import Accelerator
+from accelerate.utils import set_seed
 
+from eadnet.data.loading import make_loader
 from eadnet.data.syncnet_dataset import SyncNetDataset
-from eadnet.data.unet_dataset import ResumableBatchSampler
-from eadnet.losses.sync import stack_lower_half, sync_bce
-from eadnet.models.syncnet import SyncNet
+from eadnet.losses.sync import sync_bce
+from eadnet.models.syncnet import SyncNet, stack_lower_half
 from eadnet.training.checkpointing import CheckpointedRun
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PairedBatchSampler", "SyncNetTrainConfig", "SyncNetTrainer", "train_syncnet"]
+__all__ = ["SyncNetTrainConfig", "SyncNetTrainer", "train_syncnet"]
 
 MODEL_DIR = "syncnet"
 
@@ -135,8 +138,6 @@ class SyncNetTrainConfig:
     def from_yaml(cls, path: str | os.PathLike, overrides: list[str] | None = None) -> SyncNetTrainConfig:
         """Reads a recipe; ``overrides`` are ``key=value`` strings (YAML values; ``model.key=value`` for the model
         block), applied in order, e.g. ``["data_root=data/hdtf_256", "model.image_size=128"]``."""
-        import yaml
-
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: a recipe is a mapping of keys, got {type(data).__name__}")
@@ -166,9 +167,6 @@ class SyncNetTrainer(CheckpointedRun):
     """
 
     def __init__(self, config: SyncNetTrainConfig, accelerator=None):
-        from accelerate import Accelerator
-        from accelerate.utils import set_seed
-
         self.config = config
         self.accelerator = accelerator or Accelerator(
             cpu=not torch.cuda.is_available(),
@@ -226,22 +224,16 @@ class SyncNetTrainer(CheckpointedRun):
 
     def _loader(self, start_batch: int, num_batches: int) -> torch.utils.data.DataLoader:
         config, accelerator = self.config, self.accelerator
-        pair = 2 if config.paired else 1
-        sampler = ResumableBatchSampler(
-            len(self.train_dataset) // pair,
-            config.batch_size // pair,
+        return make_loader(
+            self.train_dataset,
+            config.batch_size,
             seed=config.seed,
             start_batch=start_batch,
             num_batches=num_batches,
             rank=accelerator.process_index,
             world_size=accelerator.num_processes,
-        )
-        if config.paired:
-            sampler = PairedBatchSampler(sampler)
-        # A private generator: creating the iterator must not consume the (restored) global RNG.
-        generator = torch.Generator().manual_seed(config.seed + start_batch)
-        return torch.utils.data.DataLoader(
-            self.train_dataset, batch_sampler=sampler, num_workers=config.num_workers, generator=generator
+            num_workers=config.num_workers,
+            paired=config.paired,
         )
 
     def train(self) -> dict:
@@ -340,25 +332,6 @@ class SyncNetTrainer(CheckpointedRun):
         metrics["model_dir"] = str(self.output_dir / MODEL_DIR)
         self.accelerator.end_training()
         return metrics
-
-
-class PairedBatchSampler(torch.utils.data.Sampler):
-    """Expands each batch of pair keys ``(k, epoch)`` into the pair's two items ``(2k, epoch)``, ``(2k + 1, epoch)``
-    (in sync, shifted) so that a pair never straddles two batches.
-
-    Args:
-        pairs ([`ResumableBatchSampler`]): Batches of pair indices.
-    """
-
-    def __init__(self, pairs: ResumableBatchSampler):
-        self.pairs = pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __iter__(self):
-        for batch in self.pairs:
-            yield [(2 * index + member, epoch) for index, epoch in batch for member in (0, 1)]
 
 
 def stack_frames(frames: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from eadnet.data.unet_dataset import ResumableBatchSampler, UNetClipDataset, clip_description
+from eadnet.data.loading import make_loader
+from eadnet.data.unet_dataset import UNetClipDataset, clip_description
 from eadnet.losses.diffusion import mixed_noise, predicted_original
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.training.checkpointing import CheckpointedRun
@@ -92,7 +93,8 @@ def build_unet(config: UNetTrainConfig, audio_dim: int, text_dim: int):
     if is_model_folder(path):
         path = path / "unet"
     if path.is_file():
-        from eadnet.hub.converters import convert_latentsync_unet, load_latentsync_checkpoint
+        from eadnet.hub.converters import convert_latentsync_unet
+        from eadnet.io.checkpoint import load_latentsync_checkpoint
 
         base = {**UNET_CONFIGS.get(config.unet.config, {}), **overrides}
         model, report = convert_latentsync_unet(load_latentsync_checkpoint(path), base)
@@ -368,21 +370,16 @@ class UNetTrainer(CheckpointedRun):
         return terms
 
     # ------------------------------------------------------------------------------------------------ loop
-    def _loader(self, start_batch: int, num_batches: int):
-        sampler = ResumableBatchSampler(
-            len(self.dataset),
+    def _loader(self, start_batch: int, num_batches: int) -> torch.utils.data.DataLoader:
+        return make_loader(
+            self.dataset,
             self.config.data.batch_size,
             seed=self.config.train.seed,
             start_batch=start_batch,
             num_batches=num_batches,
             rank=self.accelerator.process_index,
             world_size=self.accelerator.num_processes,
-        )
-        # The loader's own generator: creating its iterator must not draw from the global RNG, or a resumed run
-        # (which creates it after restoring the RNG) would diverge from an uninterrupted one.
-        generator = torch.Generator().manual_seed(self.config.train.seed + start_batch)
-        return torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=sampler, generator=generator, num_workers=self.config.data.num_workers
+            num_workers=self.config.data.num_workers,
         )
 
     def train(self) -> dict:
@@ -470,10 +467,7 @@ class UNetTrainer(CheckpointedRun):
             resolution=self.info.crop_size,
             mask_mode=self.mask_mode,
             trained=True,
-            default_steps=self.preset.default_steps,
-            default_audio_guidance=self.preset.default_audio_guidance,
-            default_text_guidance=self.preset.default_text_guidance,
-            default_strength=self.preset.default_strength,
+            sampling=self.preset.sampling,
             description=f"EAD-Net U-Net trained with eadnet train unet ({self.step} steps, stage "
             f"{self.config.train.stage}) on {self.config.data.root}",
         )
@@ -531,7 +525,7 @@ class UNetTrainer(CheckpointedRun):
             face_processor=FaceProcessor(detector=None, crop_size=self.info.crop_size, mask_mode=self.mask_mode),
         )
         pipe.set_progress_bar_config(disable=True)
-        features = dataset._clip_features(record)[None].to(self.accelerator.device)
+        features = dataset.clip_features(record)[None].to(self.accelerator.device)
         text = pipe.encode_emotion(clip_description(record) or None, settings.text_guidance_scale)
         generator = torch.Generator().manual_seed(self.config.train.seed)
         windows = pipe.denoise_windows(

@@ -1,10 +1,10 @@
-"""Training windows and the resumable sampler."""
+"""Training windows of the U-Net dataset."""
 
 import numpy as np
 import pytest
 import torch
 
-from eadnet.data.unet_dataset import ResumableBatchSampler, UNetClipDataset
+from eadnet.data.unet_dataset import UNetClipDataset
 from eadnet.testing import tiny_audio_encoder
 
 
@@ -53,17 +53,3 @@ def test_items_depend_only_on_index_epoch_and_seed(dataset):
     assert first["start"] == again["start"]
     assert torch.equal(first["audio_embeds"], again["audio_embeds"])
     assert {dataset[(1, e)]["start"] for e in range(10)} != {first["start"]}
-
-
-def test_sampler_resumes_at_any_batch_and_splits_ranks():
-    whole = list(ResumableBatchSampler(10, 3, seed=2, num_batches=9))
-    tail = list(ResumableBatchSampler(10, 3, seed=2, start_batch=4, num_batches=5))
-    assert tail == whole[4:]
-    rank0 = list(ResumableBatchSampler(10, 2, seed=2, num_batches=2, rank=0, world_size=2))
-    rank1 = list(ResumableBatchSampler(10, 2, seed=2, num_batches=2, rank=1, world_size=2))
-    for a, b in zip(rank0, rank1, strict=True):
-        assert not {i for i, _ in a} & {i for i, _ in b}
-    epochs = [batch[0][1] for batch in ResumableBatchSampler(4, 2, num_batches=6)]
-    assert epochs == [0, 0, 1, 1, 2, 2]
-    with pytest.raises(ValueError, match="empty"):
-        ResumableBatchSampler(0, 1)

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from eadnet.losses import SyncLoss, stack_lower_half, sync_bce
-from eadnet.models.syncnet import SyncNet
+from eadnet.losses import SyncLoss, sync_bce
+from eadnet.models.syncnet import SyncNet, stack_lower_half
 from eadnet.testing import TINY_SYNCNET_CONFIG
 
 # Small convolutions: one intra-op thread (tests/conftest.py).

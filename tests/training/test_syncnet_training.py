@@ -74,8 +74,8 @@ def synthetic_clips():
     espeak-ng or MediaPipe is unavailable."""
     try:
         from eadnet.assets import example_portrait_path
-        from eadnet.data.speech import synthesize_speech
         from eadnet.data.synthetic import SyntheticTalker, make_synthetic_clip
+        from eadnet.data.synthetic.speech import synthesize_speech
         from eadnet.io import load_image
 
         # A 256 px cut-out around the face keeps the warp cheap.
@@ -243,14 +243,3 @@ def test_tiny_syncnet_learns_lip_sync_on_held_out_clips(talking_dataset, tmp_pat
     assert metrics["val_sim_in_sync"] > metrics["val_sim_shifted"] + 0.1, metrics
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert any("val_accuracy" in row for row in rows) and any("loss" in row for row in rows)
-
-
-def test_paired_batches_keep_each_pair_together():
-    from eadnet.data.unet_dataset import ResumableBatchSampler
-    from eadnet.training.syncnet_trainer import PairedBatchSampler
-
-    batches = list(PairedBatchSampler(ResumableBatchSampler(10, 3, seed=0, num_batches=5)))
-    assert len(batches) == 5 and all(len(batch) == 6 for batch in batches)
-    for batch in batches:
-        for (first, epoch), (second, epoch_again) in zip(batch[::2], batch[1::2], strict=True):
-            assert first % 2 == 0 and second == first + 1 and epoch == epoch_again

@@ -5,12 +5,12 @@ sentences, voices and emotion–intensity pairs, rendered and preprocessed into 
    eight MEAD emotions at three intensities, and a random identity augmentation per clip (crop, scale, rotation,
    colour, lighting, flip: `IdentityAugmentation.random`). Every clip belongs to a split:
 
-   * ``train``: `TRAIN_SENTENCES` (less those reserved for ``val``), every voice but the held-out ones, every
-     emotion–intensity pair but the held-out ones (all 24 by default);
+   * ``train``: `TRAIN_SENTENCES` (``sentences/train.txt``, less those reserved for ``val``), every voice but the
+     held-out ones, every emotion–intensity pair but the held-out ones (all 24 by default);
    * ``val``: the reserved training sentences, with training voices and pairs: the training distribution on words
      no training clip speaks;
-   * ``test``: `HELDOUT_SENTENCES` only, each clip either spoken by a held-out voice (any pair) or showing a
-     held-out pair (a training voice).
+   * ``test``: `HELDOUT_SENTENCES` (``sentences/heldout.txt``) only, each clip either spoken by a held-out voice
+     (any pair) or showing a held-out pair (a training voice).
 
    A clip's ``heldout`` tags say what no clip of an earlier split (``train`` < ``val`` < ``test``) shares with it:
    ``"sentence"``, ``"voice"``, ``"emotion_intensity"``.
@@ -25,7 +25,7 @@ sentences, voices and emotion–intensity pairs, rendered and preprocessed into 
 All sentences were written for this project and are free to use.
 
 ```py
->>> from eadnet.data.corpus import build_corpus, describe_corpus, plan_corpus
+>>> from eadnet.data.synthetic.corpus import build_corpus, describe_corpus, plan_corpus
 >>> specs = plan_corpus(num_train=400, num_heldout=48, seed=0)
 >>> dataset = build_corpus("data/offline-corpus", specs, crop_size=64, workers=2)
 >>> describe_corpus(dataset)["heldout"]["voices"]
@@ -46,13 +46,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 
-from eadnet.data.format import DatasetError, read_dataset_info, read_manifest
-from eadnet.data.synthetic import LABELS_FILE, IdentityAugmentation, SyntheticClipSpec
+from eadnet.assets import example_portrait_path
+from eadnet.data.format import (
+    FRAMES_MP4,
+    FRAMES_NPY,
+    REFERENCE_NPY,
+    DatasetError,
+    clip_dir,
+    read_dataset_info,
+    read_manifest,
+    write_clip_reference,
+)
+from eadnet.data.preprocess import PreprocessConfig, find_videos, preprocess_videos, resolve_audio_encoder
+from eadnet.data.synthetic.speech import list_voices
+from eadnet.data.synthetic.talker import (
+    LABELS_FILE,
+    IdentityAugmentation,
+    SyntheticClipSpec,
+    SyntheticTalker,
+    write_synthetic_videos,
+)
+from eadnet.data.workers import map_in_processes
+from eadnet.emotion import EMOTION_LABELS, check_intensity, normalize_label
+from eadnet.face import FaceProcessor, NoFaceError
+from eadnet.face.alignment import warp_to_crop
+
+# eadnet.io (PIL, soundfile, soxr) is imported where a video is read or written, so that importing
+# `eadnet.data.synthetic` for its plan or its speech does not load it.
 
 if TYPE_CHECKING:  # pragma: no cover
-    from eadnet.data.synthetic import SyntheticTalker
     from eadnet.models.audio_encoder import WhisperAudioEncoder
 
 logger = logging.getLogger(__name__)
@@ -71,151 +96,28 @@ __all__ = [
 ]
 
 # ------------------------------------------------------------------------------------------------------ sentences
-# 2-4 s each at 130-180 words per minute with every voice of `eadnet.data.speech.list_voices`; every fifth sentence
-# written went to the held-out set.
-#: Sentences of the training (and validation) clips.
-TRAIN_SENTENCES: tuple[str, ...] = (
-    "The kettle whistled while we waited for rain.",
-    "Please put the blue folder back on my desk.",
-    "I never thought the bus would be this late.",
-    "Can you hear the birds singing outside the window?",
-    "My brother baked a pie for the whole street.",
-    "The museum opens at nine on Saturday morning.",
-    "Turn left at the bakery and keep walking.",
-    "She found an old map inside the piano bench.",
-    "Why is the front door standing wide open?",
-    "The children built a castle out of cardboard boxes.",
-    "He forgot his umbrella on the train again.",
-    "A small boat drifted slowly across the bay.",
-    "I will call you back right after the meeting.",
-    "The lamp in the hallway keeps flickering.",
-    "We should leave before the traffic gets worse.",
-    "Somebody left a basket of apples by the gate.",
-    "How many tickets did you manage to buy?",
-    "The garden looks lovely after all that work.",
-    "My phone battery died in the middle of the call.",
-    "They moved the market to the other side of town.",
-    "I would like a window seat, if possible.",
-    "Mix the flour and butter until it crumbles.",
-    "The clock tower chimed twelve times at midnight.",
-    "We lost the match by a single point.",
-    "Nobody told me the exam was moved to Monday.",
-    "The river flooded the meadow after the storm.",
-    "Her bicycle has a bright yellow bell.",
-    "Could you pass me the salt and pepper, please?",
-    "A loud bang came from the kitchen downstairs.",
-    "I have been waiting here for over an hour.",
-    "The bridge was closed for repairs all week.",
-    "My grandmother still writes letters by hand.",
-    "The printer jammed again just before the deadline.",
-    "Which of these two jackets do you prefer?",
-    "The baby finally fell asleep in the car.",
-    "Fresh bread smells wonderful in the morning.",
-    "You really should have told me about this sooner.",
-    "The train to the coast leaves in ten minutes.",
-    "We planted tomatoes and beans behind the shed.",
-    "This puzzle is much harder than it looks.",
-    "I think the shop closes early on Fridays.",
-    "Mum made pancakes with berries for breakfast.",
-    "The old barn was painted a deep red.",
-    "Nobody wants to clean up after the party.",
-    "The storm knocked out power across the valley.",
-    "He whistled a happy tune on the way home.",
-    "Please remember to water the plants on Tuesday.",
-    "The lift is broken, so we took the stairs.",
-    "The band played until well past midnight.",
-    "My shoes are soaked from walking in the puddles.",
-    "We found a tiny frog hiding under a leaf.",
-    "The soup needs a little more pepper and some salt.",
-    "The new bakery sells the softest rolls in town.",
-    "Maybe we can go camping by the lake next month.",
-    "The floor creaks every time somebody walks past.",
-    "She answered every question without a pause.",
-    "Let us take the long way home tonight.",
-    "The candle burned down to a tiny stub.",
-    "My uncle keeps bees at the bottom of his garden.",
-    "The phone rang just as I stepped into the bath.",
-    "That movie made the whole room go silent.",
-    "Put the heavy boxes at the bottom of the pile.",
-    "The sky turned purple just before the storm.",
-    "I lost my left glove somewhere in the park.",
-    "The bread is burning, open the oven quickly!",
-    "We have to finish the report by Thursday.",
-    "A fox ran across the road in front of us.",
-    "The soup was far too salty for my taste.",
-    "The baker wakes up at four every morning.",
-    "Every single seat in the concert hall was taken.",
-    "The mountain path was steep and muddy.",
-    "I promise I will be home before dark.",
-    "The paint dried much faster than expected.",
-    "My sister moved to a flat by the harbour.",
-    "We laughed at his jokes until our stomachs hurt.",
-    "The message said to wait by the blue door.",
-    "The plane landed safely despite the fog.",
-    "Who borrowed my ladder from the shed without asking?",
-    "The tea has gone cold while we talked.",
-    "We counted more than fifty boats in the harbour.",
-    "I need a bigger bag for all these books.",
-    "They painted a mural on the school wall.",
-    "The puppy chewed a hole in my favourite sock.",
-    "Let me know as soon as the pizza arrives.",
-    "Both of the lights went out at once.",
-    "The bus driver waved as we crossed the road.",
-    "It is much too early to wake everyone up.",
-    "Our old car barely made it up the hill.",
-    "Please bring the map and a bottle of water.",
-    "The cake fell apart when we tried to move it.",
-    "I heard footsteps on the roof last night.",
-    "My cousin plays the violin in an orchestra.",
-    "We missed the morning ferry by less than a minute.",
-    "The coffee machine has stopped working again.",
-    "There is a huge spider sitting in the bath!",
-    "He painted the boat a bright shade of orange.",
-    "We will need a few more chairs for the guests.",
-    "The meadow was full of poppies and daisies.",
-    "My key does not fit this lock at all.",
-    "Our flight was cancelled because of the snow.",
-    "Did anybody remember to feed the fish?",
-    "The grass is much greener on this side of the fence.",
-    "Bob bought a bag of plums at the market.",
-    "The baby laughed at the bubbles in the bath.",
-)
+# One sentence a line, 2-4 s each at 130-180 words per minute with every voice of
+# `eadnet.data.synthetic.speech.list_voices`; every fifth sentence written went to the held-out set.
+_SENTENCES_DIR = Path(__file__).resolve().parent / "sentences"
 
+
+def _read_sentences(name: str) -> tuple[str, ...]:
+    """The sentences of ``sentences/{name}.txt`` in file order (`plan_corpus` draws them by position: reordering a
+    file changes every plan)."""
+    text = (_SENTENCES_DIR / f"{name}.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+#: Sentences of the training (and validation) clips.
+TRAIN_SENTENCES: tuple[str, ...] = _read_sentences("train")
 #: Sentences kept for the held-out test clips only.
-HELDOUT_SENTENCES: tuple[str, ...] = (
-    "We painted the fence green last summer.",
-    "That was the best soup I have ever tasted.",
-    "Our neighbour plays the trumpet every evening.",
-    "The paint is still wet, so do not touch it.",
-    "The dog barked at the postman all morning.",
-    "Bring a warm coat, the hills get cold at night.",
-    "The library is quiet on Sunday afternoons.",
-    "We watched the sunset from the top of the hill.",
-    "The cat knocked a glass of milk off the table.",
-    "The wind blew the papers all over the yard.",
-    "Can we meet by the fountain in the square at noon?",
-    "I can hardly believe how fast the year went.",
-    "Do you happen to know where I left my keys?",
-    "The parcel from my aunt arrived a whole week early.",
-    "We ran out of milk and eggs again this morning.",
-    "Our teacher brought a telescope to class.",
-    "Would you mind closing that window for me?",
-    "Somebody ate the last piece of chocolate cake!",
-    "Keep the receipt in case the shoes do not fit.",
-    "The music was so loud the windows shook.",
-    "The hotel room had a view of the mountains.",
-    "The pond was covered in a thin layer of ice.",
-    "The shop on the corner sells maps and postcards.",
-    "The wall clock has been five minutes slow for years.",
-    "The choir sang beautifully in the old church.",
-    "Nobody could find the end of the tape.",
-)
+HELDOUT_SENTENCES: tuple[str, ...] = _read_sentences("heldout")
 
 # ------------------------------------------------------------------------------------------------------ settings
 SPLITS = ("train", "val", "test")
 #: What a held-out clip shares with no clip of an earlier split.
 HELDOUT_TAGS = ("sentence", "voice", "emotion_intensity")
-#: Voice kept for the test split by default (one of `eadnet.data.speech.list_voices`).
+#: Voice kept for the test split by default (one of `eadnet.data.synthetic.speech.list_voices`).
 DEFAULT_HELDOUT_VOICES = ("en-gb-x-rp+f4",)
 #: Speaking rates (words per minute) and voice pitches drawn per clip, both ends included.
 RATE_RANGE = (130, 180)
@@ -295,8 +197,6 @@ def _unique_sentences(sentences: Iterable[str], name: str) -> list[str]:
 
 def _parse_pairs(heldout_emotions: Iterable[str | tuple[str, int]]) -> list[tuple[str, int]]:
     """``("happy", 3)``, ``"happy:3"`` or ``"happy"`` (all three levels) → sorted unique ``(label, level)`` pairs."""
-    from eadnet.emotion import check_intensity, normalize_label
-
     if isinstance(heldout_emotions, str):
         heldout_emotions = [heldout_emotions]
     pairs = set()
@@ -403,7 +303,7 @@ def plan_corpus(
         heldout_emotions (`Iterable`, *optional*, defaults to `()`): Emotion–intensity pairs shown only in the test
             split: ``("happy", 3)``, ``"happy:3"``, or ``"happy"`` for all three levels. By default the training
             split covers all 24 pairs.
-        voices (`Sequence[str]`, *optional*): espeak-ng voices; defaults to `eadnet.data.speech.list_voices`.
+        voices (`Sequence[str]`, *optional*): espeak-ng voices; defaults to `eadnet.data.synthetic.speech.list_voices`.
         train_sentences (`Sequence[str]`, *optional*, defaults to `TRAIN_SENTENCES`): Sentences of the training and
             validation clips.
         heldout_sentences (`Sequence[str]`, *optional*, defaults to `HELDOUT_SENTENCES`): Sentences of the test
@@ -418,9 +318,6 @@ def plan_corpus(
         `ValueError`: negative counts, held-out voices or pairs that leave training none, a held-out voice not
             among ``voices``, or a sentence in both sentence sets.
     """
-    from eadnet.data.speech import list_voices
-    from eadnet.emotion import EMOTION_LABELS
-
     if num_val is None and isinstance(num_train, int | np.integer):
         num_val = max(1, round(_VAL_FRACTION * num_train)) if num_train > 0 else 0
     for name, value in (("num_train", num_train), ("num_heldout", num_heldout), ("num_val", num_val)):
@@ -576,32 +473,25 @@ class _RenderJob:
     staging: Path
 
 
-def _render_clip(talker: Any, job: _RenderJob, fps: float) -> tuple[_RenderJob, dict, Path]:
+def _render_clip(talker: SyntheticTalker, job: _RenderJob, fps: float) -> tuple[_RenderJob, dict, Path]:
     """Renders one clip into its staging folder; returns the label row (with the final path) and the video."""
-    from eadnet.data.synthetic import write_synthetic_videos
-
     row = write_synthetic_videos(job.staging, [job.spec], portrait=talker, fps=fps, overwrite=True)[0]
     staged = job.staging / row["path"]
     row = {**row, "path": job.path, "split": job.spec.split, "heldout": list(job.spec.heldout)}
     return job, row, staged
 
 
-# Worker processes: one talker each, built from the parent's portrait and face mesh (no detection).
-_WORKER: tuple[Any, float] | None = None
-
-
-def _init_worker(portrait: np.ndarray, landmarks: np.ndarray, fps: float, threads: int) -> None:
-    global _WORKER
-    import cv2
-
-    from eadnet.data.synthetic import SyntheticTalker
-
+def _worker_talker(
+    portrait: np.ndarray, landmarks: np.ndarray, fps: float, threads: int
+) -> tuple[SyntheticTalker, float]:
+    """A worker process's talker, built from the parent's portrait and face mesh (no detection), OpenCV held to its
+    cores."""
     cv2.setNumThreads(threads)
-    _WORKER = (SyntheticTalker(portrait, landmarks=landmarks), fps)
+    return SyntheticTalker(portrait, landmarks=landmarks), fps
 
 
-def _render_in_worker(job: _RenderJob) -> tuple[_RenderJob, dict, Path]:
-    talker, fps = _WORKER
+def _render_in_worker(state: tuple[SyntheticTalker, float], job: _RenderJob) -> tuple[_RenderJob, dict, Path]:
+    talker, fps = state
     return _render_clip(talker, job, fps)
 
 
@@ -609,44 +499,24 @@ def _render(
     jobs: list[_RenderJob], portrait: Any, fps: float, workers: int
 ) -> Iterator[tuple[_RenderJob, dict, Path]]:
     """Rendered clips in job order, from this process or from ``workers`` spawned processes."""
-    from eadnet.data.synthetic import SyntheticTalker
-
     if isinstance(portrait, SyntheticTalker):
         talker = portrait
     else:
         if portrait is None:
-            from eadnet.assets import example_portrait_path
-
             portrait = example_portrait_path()
         talker = SyntheticTalker(portrait)
     if workers == 1 or len(jobs) <= 1:
         for job in jobs:
             yield _render_clip(talker, job, fps)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    workers = min(workers, len(jobs))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    # spawn: forking a process that has started MediaPipe's or OpenCV's threads can deadlock the child
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(talker.portrait, talker.landmarks, fps, threads),
-    ) as pool:
-        futures = [pool.submit(_render_in_worker, job) for job in jobs]
-        try:
-            for future in futures:
-                yield future.result()
-        except BrokenProcessPool as error:
-            raise RuntimeError(
-                "a rendering worker process died; the videos finished so far are kept: rerun to resume"
-            ) from error
-        finally:
-            for future in futures:
-                future.cancel()
+    yield from map_in_processes(
+        _render_in_worker,
+        jobs,
+        workers,
+        setup=_worker_talker,
+        setup_args=(talker.portrait, talker.landmarks, fps),
+        died_message="a rendering worker process died; the videos finished so far are kept: rerun to resume",
+    )
 
 
 def render_corpus_videos(
@@ -681,7 +551,6 @@ def render_corpus_videos(
         `ValueError`: ``raw_dir`` holds videos or label rows that are not clips of this plan (another plan, or a
             plan made smaller); use another folder.
     """
-    from eadnet.data.preprocess import find_videos
     from eadnet.io import atomic_output
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -786,9 +655,6 @@ def build_corpus(
         `CorpusLeakError`: a held-out clip shares its sentence, voice or pair with an earlier split.
         `RuntimeError`: no clip could be made.
     """
-    from eadnet.data.format import FRAMES_MP4, FRAMES_NPY, clip_dir
-    from eadnet.data.preprocess import PreprocessConfig, preprocess_videos, resolve_audio_encoder
-
     out_dir = Path(out_dir).expanduser()
     raw_dir, dataset_dir = out_dir / RAW_DIR, out_dir / DATASET_DIR
     config = PreprocessConfig(
@@ -844,8 +710,6 @@ def neutral_still(talker: SyntheticTalker, augmentation: IdentityAugmentation | 
 def _align_still(processor, frame: np.ndarray, video: Path) -> np.ndarray:
     """The aligned crop ``(1, S, S, 3)`` of a clip's still frame; when the detector misses the still (a dark or
     strongly recoloured look), the alignment of the first frame of the clip's video where it finds the face."""
-    from eadnet.face import NoFaceError
-    from eadnet.face.alignment import warp_to_crop
     from eadnet.io import iter_video_frames
 
     try:
@@ -873,10 +737,6 @@ def write_reference_frames(out_dir: str | os.PathLike, portrait: Any = None, det
     Returns:
         `int`: the number of reference crops written.
     """
-    from eadnet.data.format import REFERENCE_NPY, clip_dir, write_clip_reference
-    from eadnet.data.synthetic import SyntheticTalker
-    from eadnet.face import FaceProcessor
-
     out_dir = Path(out_dir).expanduser()
     raw_dir, dataset_dir = out_dir / RAW_DIR, out_dir / DATASET_DIR
     rows = _read_label_rows(raw_dir / LABELS_FILE)
@@ -899,9 +759,8 @@ def write_reference_frames(out_dir: str | os.PathLike, portrait: Any = None, det
             if key not in talkers:
                 source = row.get("portrait") or portrait
                 if source is None:
-                    from eadnet.assets import example_portrait_path
-
                     source = example_portrait_path()
+
                 talkers[key] = (
                     source
                     if isinstance(source, SyntheticTalker)
@@ -976,8 +835,6 @@ def describe_corpus(dataset: str | os.PathLike) -> dict[str, Any]:
         `CorpusLeakError`: a held-out clip shares a sentence, voice or pair it is tagged with with a clip of an
             earlier split (``train`` < ``val`` < ``test``).
     """
-    from eadnet.emotion import EMOTION_LABELS
-
     dataset = Path(dataset).expanduser()
     records = read_manifest(dataset)
     if not records:

@@ -39,7 +39,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from eadnet.data.speech import (
+from eadnet.assets import example_portrait_path, example_speech_path, example_speech_text
+from eadnet.data.synthetic.speech import (
     DEFAULT_VOICE,
     SpeechTrack,
     mouth_openness_from_audio,
@@ -47,10 +48,15 @@ from eadnet.data.speech import (
     synthesize_speech,
 )
 from eadnet.emotion import check_intensity, normalize_label
+from eadnet.face import MediaPipeFaceDetector, NoFaceError
+
+# eadnet.io (PIL, soundfile, soxr) and scipy are imported where a portrait is loaded or triangulated and a clip is
+# written, so that importing `eadnet.data.synthetic` for a corpus plan or for speech alone does not load them.
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "LABELS_FILE",
     "IdentityAugmentation",
     "SyntheticClip",
     "SyntheticClipSpec",
@@ -364,15 +370,11 @@ class SyntheticTalker:
         self.height, self.width = self.portrait.shape[:2]
         if landmarks is None:
             if detector is None:
-                from eadnet.face import MediaPipeFaceDetector
-
                 with MediaPipeFaceDetector() as own_detector:
                     detection = own_detector.detect(self.portrait)
             else:
                 detection = detector.detect(self.portrait)
             if detection is None:
-                from eadnet.face import NoFaceError
-
                 raise NoFaceError()
             landmarks = detection.landmarks
         landmarks = np.asarray(landmarks, dtype=np.float64)
@@ -889,7 +891,7 @@ class SyntheticTalker:
 
         Args:
             openness (`np.ndarray`): Mouth opening per frame ``(F,)`` in ``[0, 1]`` (0 closed lips, 1 wide open),
-                e.g. from `eadnet.data.speech.mouth_openness_from_phonemes`.
+                e.g. from `eadnet.data.synthetic.speech.mouth_openness_from_phonemes`.
             emotion (`str`, *optional*, defaults to `"neutral"`): MEAD label (``angry``, ``contempt``,
                 ``disgusted``, ``fear``, ``happy``, ``neutral``, ``sad``, ``surprised``) or an alias.
             intensity (`float`, *optional*, defaults to 1): MEAD level 1 (slight), 2 (medium) or 3 (strong);
@@ -959,8 +961,6 @@ def _speech_track(text: str | None, speech: Any, voice: str, rate: int, pitch: i
     if speech is None and text is not None:
         return synthesize_speech(text, voice=voice, rate=rate, pitch=pitch)
     if speech is None:
-        from eadnet.assets import example_speech_path, example_speech_text
-
         speech, text = example_speech_path(), example_speech_text()
     if isinstance(speech, str | os.PathLike):
         from eadnet.io import load_audio
@@ -1002,7 +1002,7 @@ def make_synthetic_clip(
     """Makes a talking clip of a portrait saying a text (or any speech) with an emotion.
 
     The mouth follows the phoneme timeline when the speech is synthesised here (or given as a [`SpeechTrack`]),
-    otherwise the loudness of the audio (`eadnet.data.speech.mouth_openness_from_audio`).
+    otherwise the loudness of the audio (`eadnet.data.synthetic.speech.mouth_openness_from_audio`).
 
     Args:
         portrait (`np.ndarray`, `str`, `os.PathLike`, `PIL.Image.Image` or [`SyntheticTalker`], *optional*): The face;
@@ -1016,7 +1016,7 @@ def make_synthetic_clip(
         emotion (`str`, *optional*, defaults to `"neutral"`): MEAD label or alias.
         intensity (`int`, *optional*, defaults to 1): MEAD level 1 (slight), 2 (medium) or 3 (strong).
         voice (`str`, *optional*, defaults to `"en-us"`): espeak-ng voice for ``text``
-            (see `eadnet.data.speech.list_voices`).
+            (see `eadnet.data.synthetic.speech.list_voices`).
         rate (`int`, *optional*, defaults to 160): Speaking rate in words per minute for ``text``.
         pitch (`int`, *optional*, defaults to 50): Voice pitch 0–99 for ``text``.
         fps (`float`, *optional*, defaults to 25): Frame rate.
@@ -1037,8 +1037,6 @@ def make_synthetic_clip(
         talker = portrait
     else:
         if portrait is None:
-            from eadnet.assets import example_portrait_path
-
             portrait = example_portrait_path()
         talker = SyntheticTalker(portrait, detector=detector)
     track = _speech_track(text, speech, voice, rate, pitch)
@@ -1168,8 +1166,6 @@ def write_synthetic_videos(
         if key not in talkers:
             source = spec.portrait
             if source is None:
-                from eadnet.assets import example_portrait_path
-
                 source = example_portrait_path() if portrait is None else portrait
             talkers[key] = SyntheticTalker(source, detector=detector)
         return talkers[key]

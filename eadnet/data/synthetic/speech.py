@@ -16,7 +16,7 @@ value per video frame; `mouth_openness_from_audio` gives a comparable curve from
 Example:
 
 ```py
->>> from eadnet.data.speech import synthesize_speech, mouth_openness_from_phonemes
+>>> from eadnet.data.synthetic.speech import synthesize_speech, mouth_openness_from_phonemes
 >>> speech = synthesize_speech("Hello there, how are you today?", voice="en-us+f3")
 >>> num_frames = speech.num_frames(fps=25)
 >>> openness = mouth_openness_from_phonemes(speech.timeline, num_frames, fps=25)  # (F,) float32 in [0, 1]
@@ -233,7 +233,7 @@ _LIBRARIES_LOCK = threading.Lock()
 def _library_location() -> tuple[str, str | None] | None:
     """``(library path, data path or None)`` of the espeakng-loader wheel, else of a system libespeak-ng."""
     try:
-        import espeakng_loader
+        import espeakng_loader  # optional: the `train` extra
     except ImportError:
         espeakng_loader = None
     if espeakng_loader is not None:
@@ -393,7 +393,7 @@ def _estimate_timeline(clauses: list[list[str]], waveform: np.ndarray, sample_ra
 
 
 def _run_binary(program: str, text: str, voice: str, rate: int, pitch: int) -> tuple[np.ndarray, int, list[list[str]]]:
-    import soundfile
+    import soundfile  # the binary back end's WAV file only
 
     with tempfile.TemporaryDirectory(prefix="eadnet-espeak-") as folder:
         wav_path = Path(folder) / "speech.wav"
@@ -468,7 +468,7 @@ def synthesize_speech(
     if waveform.size == 0:
         raise SpeechBackendError(f"espeak-ng produced no sound for {text!r} with voice {voice!r}")
     if sample_rate is not None and int(sample_rate) != native_rate:
-        import soxr
+        import soxr  # only when a sample rate is asked for
 
         waveform = soxr.resample(waveform, native_rate, int(sample_rate)).astype(np.float32)
         native_rate = int(sample_rate)

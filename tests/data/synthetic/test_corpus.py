@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from eadnet.data.corpus import (
+from eadnet.data.format import (
+    ClipRecord,
+    DatasetError,
+    DatasetInfo,
+    append_manifest,
+    load_clip_features,
+    load_clip_frames,
+    read_manifest,
+    write_dataset_info,
+)
+from eadnet.data.synthetic.corpus import (
     DEFAULT_HELDOUT_VOICES,
     HELDOUT_SENTENCES,
     PITCH_RANGE,
@@ -19,17 +29,7 @@ from eadnet.data.corpus import (
     describe_corpus,
     plan_corpus,
 )
-from eadnet.data.format import (
-    ClipRecord,
-    DatasetError,
-    DatasetInfo,
-    append_manifest,
-    load_clip_features,
-    load_clip_frames,
-    read_manifest,
-    write_dataset_info,
-)
-from eadnet.data.speech import SpeechBackendError, espeak_backend, list_voices
+from eadnet.data.synthetic.speech import SpeechBackendError, espeak_backend, list_voices
 from eadnet.emotion import EMOTION_LABELS
 
 ALL_PAIRS = {(emotion, level) for emotion in EMOTION_LABELS for level in (1, 2, 3)}
@@ -63,6 +63,15 @@ def test_builtin_sentences_are_many_distinct_and_short():
     assert len(HELDOUT_SENTENCES) >= 20
     for sentence in everything:
         assert 6 <= len(sentence.split()) <= 11 and sentence[-1] in ".?!", sentence
+
+
+def test_builtin_sentences_are_the_lines_of_the_package_data_files_in_order():
+    from importlib.resources import files
+
+    folder = files("eadnet.data.synthetic") / "sentences"
+    for name, sentences in (("train", TRAIN_SENTENCES), ("heldout", HELDOUT_SENTENCES)):
+        assert isinstance(sentences, tuple) and sentences
+        assert list(sentences) == (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines()
 
 
 def test_plan_covers_every_pair_in_training_with_varied_voices_and_looks():
@@ -277,8 +286,8 @@ def test_tiny_build_resumes_without_redoing_anything_and_refuses_another_plan(ti
 
 
 def test_tiny_build_gives_every_clip_a_neutral_reference_of_its_own_look(tiny_corpus):
-    from eadnet.data.corpus import write_reference_frames
     from eadnet.data.format import REFERENCE_NPY, clip_dir, load_clip_reference
+    from eadnet.data.synthetic.corpus import write_reference_frames
     from eadnet.data.unet_dataset import UNetClipDataset
 
     out, _, dataset = tiny_corpus

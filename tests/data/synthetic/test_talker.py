@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from eadnet.data import speech as speech_module
-from eadnet.data.speech import (
+from eadnet.data.synthetic import speech as speech_module
+from eadnet.data.synthetic.speech import (
     SpeechBackendError,
     espeak_backend,
     list_voices,
@@ -17,7 +17,7 @@ from eadnet.data.speech import (
     phoneme_openness,
     synthesize_speech,
 )
-from eadnet.data.synthetic import (
+from eadnet.data.synthetic.talker import (
     IdentityAugmentation,
     SyntheticClipSpec,
     SyntheticTalker,

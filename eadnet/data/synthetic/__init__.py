@@ -1,0 +1,70 @@
+"""The synthetic data factory: talking clips of a real portrait warped by its face mesh
+(`eadnet.data.synthetic.talker`), driven by espeak-ng speech with phoneme timings (`eadnet.data.synthetic.speech`),
+and the offline training corpus planned from the built-in sentences of ``sentences/`` with held-out sentences, voices
+and emotion–intensity pairs, rendered and preprocessed into a dataset (`eadnet.data.synthetic.corpus`)."""
+
+from eadnet.data.synthetic.corpus import (
+    DEFAULT_HELDOUT_VOICES,
+    HELDOUT_SENTENCES,
+    HELDOUT_TAGS,
+    TRAIN_SENTENCES,
+    CorpusClipSpec,
+    CorpusLeakError,
+    build_corpus,
+    describe_corpus,
+    plan_corpus,
+    render_corpus_videos,
+)
+from eadnet.data.synthetic.speech import (
+    BACKENDS,
+    DEFAULT_VOICE,
+    SpeechBackendError,
+    SpeechTrack,
+    espeak_backend,
+    list_voices,
+    mouth_openness_from_audio,
+    mouth_openness_from_phonemes,
+    phoneme_openness,
+    synthesize_speech,
+)
+from eadnet.data.synthetic.talker import (
+    LABELS_FILE,
+    IdentityAugmentation,
+    SyntheticClip,
+    SyntheticClipSpec,
+    SyntheticTalker,
+    emotion_strength,
+    make_synthetic_clip,
+    write_synthetic_videos,
+)
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_HELDOUT_VOICES",
+    "DEFAULT_VOICE",
+    "HELDOUT_SENTENCES",
+    "HELDOUT_TAGS",
+    "LABELS_FILE",
+    "TRAIN_SENTENCES",
+    "CorpusClipSpec",
+    "CorpusLeakError",
+    "IdentityAugmentation",
+    "SpeechBackendError",
+    "SpeechTrack",
+    "SyntheticClip",
+    "SyntheticClipSpec",
+    "SyntheticTalker",
+    "build_corpus",
+    "describe_corpus",
+    "emotion_strength",
+    "espeak_backend",
+    "list_voices",
+    "make_synthetic_clip",
+    "mouth_openness_from_audio",
+    "mouth_openness_from_phonemes",
+    "phoneme_openness",
+    "plan_corpus",
+    "render_corpus_videos",
+    "synthesize_speech",
+    "write_synthetic_videos",
+]
