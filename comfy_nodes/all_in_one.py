@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from eadnet.emotion import EmotionSpec
+
 from .encoders import check_intensity, check_label, emotion_labels
 from .runtime import StepMonitor
 from .sampler import make_generator, sampling_inputs
@@ -76,13 +78,13 @@ class EADNetGenerate:
             check_label(emotion_label)
             check_intensity(intensity)
         monitor = StepMonitor()
-        frames = []
+        frames, caption = [], ""
         with model.active() as pipe:
             for window in pipe.generate_windows(
                 image=portrait,
                 audio=waveform.numpy(),
                 sample_rate=sample_rate,
-                emotion=None if text else f"{emotion_label}:{int(intensity)}",
+                emotion=None if text else EmotionSpec(label=emotion_label, intensity=int(intensity)),
                 emotion_text=text or None,
                 num_inference_steps=int(steps),
                 audio_guidance_scale=float(audio_guidance),
@@ -92,5 +94,5 @@ class EADNetGenerate:
                 callback_on_step_end=monitor,
             ):
                 frames.append(uint8_to_image(window.frames))
-            caption = pipe.emotion_description or ""
+                caption = window.report.emotion_description or ""
         return (torch.cat(frames), FPS, caption)

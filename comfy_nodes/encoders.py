@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from eadnet import emotion
 from eadnet.emotion import EMOTION_LABELS, EmotionSpec
+from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
 
 from .types import (
     EADNET_AUDIO,
@@ -176,8 +177,6 @@ class EADNetEmotion:
 def reference_captioner(model: EADNetModel, vlm: str = ""):
     """A captioner with a vision-language model, loaded once per model and kept beside it (never registered into
     the shared pipeline, which other nodes use concurrently)."""
-    from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
-
     key = vlm.strip() or DEFAULT_VLM_ID
     captioner = model.captioners.get(key)
     if captioner is None:

@@ -5,6 +5,9 @@ Widget order is public API: append new inputs at the end, never reorder or remov
 
 from __future__ import annotations
 
+from eadnet.face import NoFaceError
+from eadnet.settings import NO_FACE_POLICIES
+
 from .types import (
     EADNET_AUDIO,
     EADNET_FACE,
@@ -16,15 +19,9 @@ from .types import (
     uint8_to_image,
 )
 
-NO_FACE_CHOICES = ("error", "skip", "hold")
-
 
 def plan_faces(pipe, frames, num_frames: int, fps: float, video_fps: float, no_face: str):
     """``pipe.prepare_faces`` for a uint8 batch: one frame is a portrait, several are a source video."""
-    from eadnet.face import NoFaceError
-
-    if no_face not in NO_FACE_CHOICES:
-        raise ValueError(f"no_face must be one of {', '.join(NO_FACE_CHOICES)}, got {no_face!r}")
     portrait = frames[0] if len(frames) == 1 else None
     video = frames if len(frames) > 1 else None
     try:
@@ -60,7 +57,7 @@ class EADNetFaceCrop:
                 ),
                 "audio": (EADNET_AUDIO, {"tooltip": "From EAD-Net Audio Encode: sets how many frames to make."}),
                 "no_face": (
-                    list(NO_FACE_CHOICES),
+                    list(NO_FACE_POLICIES),
                     {
                         "default": "error",
                         "tooltip": "Video frames without a face: stop with an error, "

@@ -10,6 +10,9 @@ import logging
 
 import torch
 
+from eadnet.hub import list_presets
+from eadnet.hub.local import resolve_model
+
 from .runtime import local_model_names, local_model_path, models_dir, torch_device
 from .types import EADNET_MODEL, OFFLOAD_CHOICES, EADNetModel
 
@@ -23,8 +26,6 @@ DEFAULT_MODEL = "eadnet-mini"
 
 
 def model_choices() -> list[str]:
-    from eadnet.hub import list_presets
-
     return list(list_presets()) + [name for name in local_model_names() if name not in list_presets()]
 
 
@@ -76,7 +77,7 @@ class EADNetModelLoader:
         }
 
     def load(self, model: str, precision: str, device: str, offload: str):
-        from eadnet.hub.local import resolve_model
+        # lazy: the pipeline imports diffusers and transformers (seconds); ComfyUI start-up must not pay for it
         from eadnet.pipelines import EADNetPipeline
 
         if precision not in PRECISIONS:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from eadnet.hub.local import is_model_folder
+
 logger = logging.getLogger(__name__)
 
 #: Name of the models folder registered with ComfyUI (``ComfyUI/models/eadnet``).
@@ -64,8 +66,6 @@ def models_dir() -> str | None:
 
 def local_model_names() -> list[str]:
     """Model folders (saved with ``eadnet.hub.local.save_model_folder``) directly under the ``eadnet`` folders."""
-    from eadnet.hub.local import is_model_folder
-
     names = []
     for folder in model_folders():
         if folder.is_dir():

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import torch
 
+from eadnet.hub import get_preset
+from eadnet.settings import FALLBACK_SAMPLING
+
 from .loaders import DEFAULT_MODEL
 from .runtime import StepMonitor
 from .types import (
@@ -34,24 +37,22 @@ def make_generator(seed: int) -> torch.Generator:
 def sampling_inputs() -> dict:
     """The sampling widgets shared by the sampler and the all-in-one node; steps and guidance default to the
     preset of the loader's default model (a widget's default cannot follow the model that is connected)."""
-    from eadnet.hub import get_preset
-
-    preset = get_preset(DEFAULT_MODEL)
+    defaults = get_preset(DEFAULT_MODEL).sampling
     return {
         "steps": (
             "INT",
             {
-                "default": preset.default_steps,
+                "default": defaults.num_inference_steps,
                 "min": 1,
                 "max": 200,
                 "tooltip": f"Denoising steps per window (more = slower, finer; {DEFAULT_MODEL}'s "
-                f"default is {preset.default_steps}, the LatentSync presets' 20).",
+                f"default is {defaults.num_inference_steps}, the LatentSync presets' {FALLBACK_SAMPLING.num_inference_steps}).",
             },
         ),
         "audio_guidance": (
             "FLOAT",
             {
-                "default": preset.default_audio_guidance,
+                "default": defaults.audio_guidance_scale,
                 "min": 0.0,
                 "max": 10.0,
                 "step": 0.1,
@@ -61,7 +62,7 @@ def sampling_inputs() -> dict:
         "text_guidance": (
             "FLOAT",
             {
-                "default": preset.default_text_guidance,
+                "default": defaults.text_guidance_scale,
                 "min": 0.0,
                 "max": 10.0,
                 "step": 0.1,
@@ -134,8 +135,6 @@ class EADNetSampler:
                 f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
                 "the same EAD-Net Audio Encode to Face Crop and Sampler"
             )
-        if not 0 <= overlap < window:
-            raise ValueError(f"overlap ({overlap}) must be smaller than window ({window})")
         monitor = StepMonitor()
         parts = []
         with model.active() as pipe:

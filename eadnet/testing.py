@@ -10,12 +10,31 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+from transformers import (
+    BertConfig,
+    BertModel,
+    BertTokenizer,
+    PreTrainedTokenizerFast,
+    WhisperConfig,
+    WhisperFeatureExtractor,
+    WhisperModel,
+)
 
+from eadnet.face import FaceProcessor
+from eadnet.hub.local import save_model_folder
 from eadnet.models.audio_encoder import WhisperAudioEncoder
+from eadnet.models.emotion_captioner import describe_labels
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import UNET_CONFIGS, EADUNet3DModel
+from eadnet.pipelines.pipeline_eadnet import default_scheduler
+from eadnet.settings import SamplingDefaults
 
 TINY_CROP_SIZE = 64
 
@@ -32,10 +51,6 @@ TINY_SYNCNET_CONFIG = {
 
 def tiny_text_encoder(seed: int = 0, hidden_size: int = 24) -> EmotionTextEncoder:
     """A one-layer BERT with a word-piece vocabulary written on the fly."""
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    from eadnet.models.emotion_captioner import describe_labels
-
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     # The words of the label templates, so that label descriptions tokenise without [UNK].
     words = {word for text in describe_labels().values() for word in re.findall(r"[a-z]+|[^a-z\s]", text.lower())}
@@ -57,8 +72,6 @@ def tiny_text_encoder(seed: int = 0, hidden_size: int = 24) -> EmotionTextEncode
 
 def tiny_audio_encoder(seed: int = 0, d_model: int = 16) -> WhisperAudioEncoder:
     """A two-layer Whisper encoder (``d_model`` wide; 3 stacked states → 30 tokens per frame)."""
-    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
-
     torch.manual_seed(seed)
     config = WhisperConfig(
         d_model=d_model,
@@ -82,8 +95,6 @@ def tiny_audio_encoder(seed: int = 0, d_model: int = 16) -> WhisperAudioEncoder:
 
 def tiny_vae(seed: int = 0):
     """An ``AutoencoderKL`` with 8 channels per stage and the real ×8 downsampling."""
-    from diffusers import AutoencoderKL
-
     torch.manual_seed(seed)
     return AutoencoderKL(
         in_channels=3,
@@ -106,11 +117,7 @@ def tiny_unet(seed: int = 0, **overrides) -> EADUNet3DModel:
 def tiny_components(seed: int = 0, face_processor=None, **unet_overrides) -> dict:
     """Everything :class:`~eadnet.pipelines.EADNetPipeline` needs, tiny. ``face_processor`` defaults to a
     MediaPipe :class:`~eadnet.face.FaceProcessor` with 64 px crops."""
-    from eadnet.pipelines.pipeline_eadnet import default_scheduler
-
     if face_processor is None:
-        from eadnet.face import FaceProcessor
-
         face_processor = FaceProcessor(crop_size=TINY_CROP_SIZE, mask_mode="face")
     config = UNET_CONFIGS["tiny"]
     return {
@@ -135,9 +142,6 @@ VLM_CHAT_TEMPLATE = (
 
 def tiny_vlm_tokenizer():
     """Byte-level BPE without merges (one token per byte) plus the Idefics3 special tokens, built offline."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {token: i for i, token in enumerate(VLM_SPECIAL_TOKENS + alphabet)}
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
@@ -149,6 +153,7 @@ def tiny_vlm_tokenizer():
 
 def save_tiny_vlm(directory) -> Path:
     """Saves a tiny randomly initialised ``Idefics3ForConditionalGeneration`` + processor to ``directory``."""
+    # lazy: only the VLM tests need Idefics3, and its PIL image processor's module path is transformers 5's
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
     from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
 
@@ -200,7 +205,6 @@ def save_tiny_vlm(directory) -> Path:
 def save_tiny_model_folder(directory, seed: int = 0) -> Path:
     """Saves :func:`tiny_components` as a model folder (``--model DIR``, ComfyUI ``models/eadnet/<name>``):
     64 px crops, whole-face mask, untrained, one step and no guidance by default."""
-    from eadnet.hub.local import save_model_folder
 
     components = tiny_components(seed=seed, face_processor=object())
     components.pop("face_processor")
@@ -210,7 +214,55 @@ def save_tiny_model_folder(directory, seed: int = 0) -> Path:
         resolution=TINY_CROP_SIZE,
         mask_mode="face",
         trained=False,
-        default_steps=1,
-        default_audio_guidance=1.0,
-        default_text_guidance=1.0,
+        sampling=SamplingDefaults(num_inference_steps=1, audio_guidance_scale=1.0, text_guidance_scale=1.0),
     )
+
+
+class BoxFaceProcessor:
+    """A stand-in for :class:`~eadnet.face.FaceProcessor` that treats a fixed square of the frame as the face: crop =
+    that square resized to the crop size (pipeline tests without a face detector)."""
+
+    def __init__(self, box=(8, 4, 48), crop_size=TINY_CROP_SIZE):
+        self.box = box
+        self.crop_size = crop_size
+
+    def _matrix(self):
+        x0, y0, size = self.box
+        scale = self.crop_size / size
+        return np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
+
+    def _crop(self, frame):
+        x0, y0, size = self.box
+        region = torch.from_numpy(frame[y0 : y0 + size, x0 : x0 + size]).permute(2, 0, 1)[None].float()
+        crop = F.interpolate(region, size=(self.crop_size, self.crop_size), mode="bilinear", align_corners=False)
+        return crop[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+
+    def align_portrait(self, image):
+        return self.align_frames(image[None])
+
+    def align_frames(self, frames, no_face="error"):
+        crops = np.stack([self._crop(frame) for frame in frames])
+        return SimpleNamespace(
+            crops=crops, matrices=np.stack([self._matrix()] * len(frames)), source_index=np.arange(len(frames))
+        )
+
+    def mask(self):
+        mask = np.zeros((self.crop_size, self.crop_size), dtype=np.float32)
+        mask[self.crop_size // 2 :, 8:-8] = 1.0
+        return mask
+
+    def paste_back_frame(self, frame, crop, matrix, blend_mask=None):
+        x0, y0, size = self.box
+        out = frame.copy()
+        resized = (
+            F.interpolate(
+                torch.from_numpy(crop).permute(2, 0, 1)[None].float(),
+                size=(size, size),
+                mode="bilinear",
+                align_corners=False,
+            )[0]
+            .permute(1, 2, 0)
+            .numpy()
+        )
+        out[y0 : y0 + size, x0 : x0 + size] = resized.round().clip(0, 255).astype(np.uint8)
+        return out

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.model:
         os.environ["EADNET_MODEL"] = args.model
 
-    from gradio_app.app import build_demo
+    from gradio_app.app import build_demo  # lazy: `--help` answers without importing gradio and torch
 
     demo = build_demo()
     demo.launch(server_name=args.host, server_port=args.port)

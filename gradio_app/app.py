@@ -9,6 +9,7 @@ import gradio as gr
 
 from eadnet.assets import example_portrait_path, example_speech_path
 from eadnet.emotion import EMOTION_LABELS
+from eadnet.io.audio import audio_duration
 from gradio_app.service import MAX_STEPS, GenerationCancelledError, GenerationService, ServiceError
 
 MODE_CHOICES = [("Label + intensity", "label"), ("Free text", "text"), ("Reference video", "reference")]
@@ -28,7 +29,7 @@ GPU_MAX_SECONDS = 300.0
 def gpu_decorator(duration_fn: Callable[..., float]) -> Callable[[Callable], Callable]:
     """``spaces.GPU(duration=duration_fn)`` on a ZeroGPU Space; a no-op wherever ``spaces`` is not installed."""
     try:
-        import spaces
+        import spaces  # only on Hugging Face Spaces
     except ImportError:
         return lambda fn: fn
     return spaces.GPU(duration=duration_fn)
@@ -39,8 +40,6 @@ def gpu_seconds(portrait=None, video=None, audio=None, *args, **kwargs) -> int:
     seconds = 0.0
     if audio:
         try:
-            from eadnet.io.audio import audio_duration
-
             seconds = audio_duration(audio)
         except Exception:  # an unreadable file fails later with a readable error; ask for the base time
             seconds = 0.0
@@ -48,7 +47,7 @@ def gpu_seconds(portrait=None, video=None, audio=None, *args, **kwargs) -> int:
 
 
 def _upload_dirs() -> list[str]:
-    from gradio.utils import get_upload_folder
+    from gradio.utils import get_upload_folder  # gradio's helper module, imported where it is used (private API)
 
     return [get_upload_folder(), str(example_portrait_path().parent)]
 

@@ -16,6 +16,21 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from eadnet.emotion import (
+    DEFAULT_INTENSITY,
+    DEFAULT_MAX_TEXT_CHARS,
+    EMOTION_LABELS,
+    EmotionSpec,
+    check_intensity,
+    normalize_label,
+)
+from eadnet.face import NoFaceError
+from eadnet.hub import get_preset, list_presets
+from eadnet.hub.local import resolve_model
+from eadnet.io.audio import AudioError, check_speech, load_audio
+from eadnet.io.image import ImageError, load_image
+from eadnet.io.video import VideoError, probe_video, read_video
+
 logger = logging.getLogger(__name__)
 
 EMOTION_MODES = ("label", "text", "reference")
@@ -87,9 +102,10 @@ class GenerationService:
     def _pipeline(self):
         """The loaded pipeline; call with ``self._lock`` held."""
         if self._pipe is None:
+            # lazy: torch and the pipeline (diffusers, transformers) load with the model on the first request, so
+            # the app starts in seconds
             import torch
 
-            from eadnet.hub.local import resolve_model
             from eadnet.pipelines import EADNetPipeline
 
             try:
@@ -112,8 +128,6 @@ class GenerationService:
     def model_notice(self) -> str | None:
         """One line about the configured model for the page (Markdown), read from its preset without loading
         weights; ``None`` for a model folder."""
-        from eadnet.hub import get_preset, list_presets
-
         if self.model not in list_presets():
             return None
         preset = get_preset(self.model)
@@ -159,8 +173,6 @@ class GenerationService:
             return False
 
     def _read_image(self, path: Path, what: str):
-        from eadnet.io.image import ImageError, load_image
-
         if not self._is_image(path):
             raise ServiceError(f"The {what} is not an image file (checked by content, not by its name).")
         try:
@@ -169,8 +181,6 @@ class GenerationService:
             raise ServiceError(f"The {what} could not be read: {error}") from error
 
     def _read_video(self, path: Path, what: str, max_frames: int | None = None):
-        from eadnet.io.video import VideoError, probe_video, read_video
-
         try:
             probe_video(path)
             return read_video(path, max_frames=max_frames)
@@ -178,8 +188,6 @@ class GenerationService:
             raise ServiceError(f"The {what} is not a readable video: {error}") from error
 
     def _read_audio(self, path: Path):
-        from eadnet.io.audio import AudioError, check_speech, load_audio
-
         try:
             waveform, sample_rate = load_audio(path, max_duration=self.max_audio_seconds)
         except AudioError as error:
@@ -256,21 +264,21 @@ class GenerationService:
         if mode not in EMOTION_MODES:
             raise ServiceError(f"Unknown emotion mode {emotion_mode!r}; use one of {', '.join(EMOTION_MODES)}.")
         if mode == "label":
-            from eadnet.emotion import EMOTION_LABELS
-
-            name = (label or "neutral").strip().lower()
-            if name not in EMOTION_LABELS:
-                raise ServiceError(f"Unknown emotion {label!r}; use one of {', '.join(EMOTION_LABELS)}.")
-            level = int(round(float(intensity if intensity is not None else 2)))
-            if not 1 <= level <= 3:
-                raise ServiceError(f"Emotion intensity must be 1, 2 or 3, got {intensity}.")
-            emotion = f"{name}:{level}"
+            try:
+                name = normalize_label(label or "neutral")
+            except ValueError as error:
+                raise ServiceError(f"Unknown emotion {label!r}; use one of {', '.join(EMOTION_LABELS)}.") from error
+            try:
+                level = check_intensity(round(float(intensity if intensity is not None else DEFAULT_INTENSITY)))
+            except ValueError as error:
+                raise ServiceError(f"Emotion intensity must be 1, 2 or 3, got {intensity}.") from error
+            emotion = EmotionSpec(label=name, intensity=level)
         elif mode == "text":
             emotion_text = (text or "").strip()
             if not emotion_text:
                 raise ServiceError("Please describe the emotion in the text box (or pick a label).")
-            if len(emotion_text) > 500:
-                raise ServiceError("The emotion text is too long (500 characters at most).")
+            if len(emotion_text) > DEFAULT_MAX_TEXT_CHARS:
+                raise ServiceError(f"The emotion text is too long ({DEFAULT_MAX_TEXT_CHARS} characters at most).")
         else:
             reference = self._check_path(reference_path, "emotion reference video", required=True)
 
@@ -296,11 +304,9 @@ class GenerationService:
             else:
                 emotion_reference, _ = self._read_video(reference, "emotion reference video", max_frames=250)
 
-        import torch
+        import torch  # lazy: see _pipeline
 
-        from eadnet.face import NoFaceError
-        from eadnet.io.video import VideoWriter
-        from eadnet.pipelines import GenerationCancelled
+        from eadnet.pipelines import GenerationCancelled, write_talking_video
 
         output = self.output_dir / f"eadnet-{uuid.uuid4().hex[:12]}.mp4"
         with self._lock:
@@ -309,7 +315,7 @@ class GenerationService:
             pipe = self._pipeline()
             if emotion_reference is not None and getattr(pipe, "captioner", None) is None:
                 try:
-                    from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
+                    from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: as torch
 
                     pipe.register_modules(
                         captioner=EmotionCaptioner.from_pretrained(DEFAULT_VLM_ID, device=pipe.device)
@@ -325,17 +331,13 @@ class GenerationService:
             if cancel_event is not None and cancel_event.is_set():
                 raise GenerationCancelledError("Generation was cancelled.")
 
-            def on_step(pipeline, step, timestep, kwargs):
-                total = getattr(pipeline, "total_steps", None) or 1
-                report(0.05 + 0.9 * (step + 1) / total, f"denoising step {step + 1}/{total}")
-                if cancel_event is not None and cancel_event.is_set():
-                    pipeline.interrupt = True
-                return kwargs
+            def on_progress(done: int, total: int) -> None:
+                report(0.05 + 0.9 * done / total, f"denoising step {done}/{total}")
 
-            write_seconds = 0.0
-            num_frames = 0
             try:
-                windows = pipe.generate_windows(
+                result = write_talking_video(
+                    pipe,
+                    output,
                     image=image,
                     video=frames,
                     video_fps=video_fps,
@@ -344,29 +346,15 @@ class GenerationService:
                     emotion=emotion,
                     emotion_text=emotion_text,
                     emotion_reference=emotion_reference,
-                    num_inference_steps=int(steps) if steps else preset.default_steps,
-                    audio_guidance_scale=(
-                        float(audio_guidance) if audio_guidance is not None else preset.default_audio_guidance
-                    ),
-                    text_guidance_scale=(
-                        float(text_guidance) if text_guidance is not None else preset.default_text_guidance
-                    ),
                     generator=torch.Generator(device="cpu").manual_seed(int(seed or 0)),
+                    progress=on_progress,
+                    cancel=cancel_event,
+                    num_inference_steps=None if steps is None else int(steps),
+                    audio_guidance_scale=None if audio_guidance is None else float(audio_guidance),
+                    text_guidance_scale=None if text_guidance is None else float(text_guidance),
                     fps=FPS,
-                    callback_on_step_end=on_step,
                 )
-                with VideoWriter(output, FPS) as writer:
-                    for window in windows:
-                        write_start = time.perf_counter()
-                        writer.write(window.frames)
-                        num_frames += len(window.frames)
-                        write_seconds += time.perf_counter() - write_start
-                    mux_start = time.perf_counter()
-                    report(0.97, "muxing")
-                    writer.set_audio(waveform, sample_rate)
-                write_seconds += time.perf_counter() - mux_start
             except GenerationCancelled as error:
-                output.unlink(missing_ok=True)
                 raise GenerationCancelledError("Generation was cancelled.") from error
             except NoFaceError as error:
                 raise ServiceError(f"No face was found: {error}") from error
@@ -374,27 +362,13 @@ class GenerationService:
                 raise
             except ValueError as error:
                 raise ServiceError(str(error)) from error
-            finally:
-                pipe.interrupt = False
-            description = pipe.emotion_description or ""
-            timings = dict(pipe.timings)
 
         report(1.0, "done")
-        stages = {
-            "load": load_seconds,
-            "face": timings.get("face", 0.0),
-            "audio": timings.get("audio", 0.0),
-            "emotion": timings.get("emotion", 0.0),
-            "encode": timings.get("encode", 0.0),
-            "denoise": timings.get("denoise", 0.0),
-            "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0),
-            "mux": write_seconds,
-        }
         timings_text = (
-            f"{num_frames} frames at {FPS:g} fps ({num_frames / FPS:.2f} s); "
-            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
-            + f", total {time.perf_counter() - started:.2f} s"
+            f"{result.num_frames} frames at {result.fps:g} fps ({result.duration:.2f} s); "
+            f"{result.format_timings(load=load_seconds, total=time.perf_counter() - started)} s"
         )
         if not preset.trained:
             timings_text += f"\nNote: model '{preset.name}' is untrained; the face region is noise."
+        description = result.emotion_description or ""
         return str(output), description, timings_text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ _IGNORE = shutil.ignore_patterns(
 
 
 def _load_pyproject() -> dict:
-    try:
+    try:  # imported here: the fallback differs by Python version
         import tomllib
     except ImportError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
@@ -51,8 +52,6 @@ def requirements() -> list[str]:
 
 
 def _gradio_version() -> str:
-    from importlib.metadata import version
-
     return version("gradio")
 
 

@@ -7,7 +7,7 @@ on one long clip (30 s) for the seams. Prints the model-card table and writes ev
         --out eval/ablation --gt-from eval/mini           # reuse the ground-truth scores measured for eval/mini
 
 For each test clip the source is the clip's face as a still portrait (its identity augmentation, neutral, closed
-mouth — what `eadnet.data.corpus.write_reference_frames` renders, at full size), the audio is the clip's speech and
+mouth — what `eadnet.data.synthetic.corpus.write_reference_frames` renders, at full size), the audio is the clip's speech and
 the emotion its label and intensity. The ground truth is the rendered synthetic clip itself.
 
 OUT/
@@ -25,7 +25,6 @@ import logging
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -64,45 +63,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def generate(
-    pipe,
-    image: np.ndarray,
-    audio: np.ndarray,
-    sample_rate: int,
-    emotion: str,
-    out: Path,
-    steps: int,
-    seed: int,
-    strength: float | None = None,
-    audio_guidance: float | None = None,
-    text_guidance: float | None = None,
-    audio_offset: float | None = None,
-) -> dict:
-    """Generates one clip into ``out`` (mp4 with the audio); returns frames and seconds. Strength, guidance and
-    audio offset default (None) to the model's (the pipeline's `sampling_defaults` and `resolve_audio_offset`)."""
+    pipe, image: np.ndarray, audio: np.ndarray, sample_rate: int, emotion: str, out: Path, settings, seed: int
+):
+    """Generates one clip into ``out`` (mp4 with the audio) with the resolved ``settings``; returns frames and
+    seconds."""
     import torch
 
-    from eadnet.io import VideoWriter
+    from eadnet.pipelines import write_talking_video
 
-    start = time.perf_counter()
-    frames = 0
-    with VideoWriter(out, 25.0, overwrite=True) as writer:
-        for window in pipe.generate_windows(
-            image=image,
-            audio=audio,
-            sample_rate=sample_rate,
-            emotion=emotion,
-            num_inference_steps=steps,
-            audio_guidance_scale=audio_guidance,
-            text_guidance_scale=text_guidance,
-            generator=torch.Generator().manual_seed(seed),
-            fps=25.0,
-            strength=strength,
-            audio_offset=audio_offset,
-        ):
-            writer.write(window.frames)
-            frames += len(window.frames)
-        writer.set_audio(audio, sample_rate)
-    return {"frames": frames, "seconds": time.perf_counter() - start}
+    report = write_talking_video(
+        pipe,
+        out,
+        image=image,
+        audio=audio,
+        sample_rate=sample_rate,
+        emotion=emotion,
+        settings=settings,
+        generator=torch.Generator().manual_seed(seed),
+        overwrite=True,
+    )
+    return {"frames": report.num_frames, "seconds": report.total_seconds}
 
 
 def run_evaluate(
@@ -176,14 +156,12 @@ def aggregate(gen: dict, gt: dict, labels: dict[str, str]) -> dict:
     return {"clips": len(stems), "table": table, "emotion_per_label": per_emotion}
 
 
-def long_clip(
-    corpus: Path, talker, pipe, out: Path, steps: int, seed: int, gt_from: Path | None, **sampling: float | None
-) -> dict:
+def long_clip(corpus: Path, talker, pipe, out: Path, settings, seed: int, gt_from: Path | None) -> dict:
     """A ≥30 s clip of held-out sentences in the held-out voice: ground truth rendered, generated from the still
     portrait; landmark jitter and seam jitter of both."""
-    from eadnet.data.corpus import neutral_still
     from eadnet.data.format import read_manifest
     from eadnet.data.synthetic import make_synthetic_clip
+    from eadnet.data.synthetic.corpus import neutral_still
     from eadnet.io import VideoWriter
 
     (out / "gen").mkdir(parents=True, exist_ok=True)
@@ -220,9 +198,7 @@ def long_clip(
 
     audio, rate = load_audio(gt_video)
     source = neutral_still(talker, None)
-    timing = generate(
-        pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", steps, seed, **sampling
-    )
+    timing = generate(pipe, source, audio, rate, f"{emotion}:{intensity}", out / "gen" / "long.mp4", settings, seed)
     result = {
         "seconds_of_audio": np.asarray(audio).shape[-1] / rate,
         "generation": timing,
@@ -244,9 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     from PIL import Image
 
     from eadnet.assets import example_portrait_path
-    from eadnet.data.corpus import neutral_still
     from eadnet.data.format import load_clip_audio, read_dataset_info, read_manifest
     from eadnet.data.synthetic import LABELS_FILE, SyntheticTalker
+    from eadnet.data.synthetic.corpus import neutral_still
     from eadnet.hub.local import resolve_model
     from eadnet.pipelines import EADNetPipeline
 
@@ -266,16 +242,16 @@ def main(argv: list[str] | None = None) -> None:
     preset, local_paths = resolve_model(args.model)
     pipe = EADNetPipeline.from_preset(preset, local_paths=local_paths)
     pipe.set_progress_bar_config(disable=True)
-    steps, audio_guidance, text_guidance, strength = pipe.sampling_defaults(
-        args.steps, args.audio_guidance, args.text_guidance, args.strength
+    # resolved once, by the pipeline: options left unset (None) are the model's defaults
+    settings = pipe.resolve_settings(
+        num_inference_steps=args.steps,
+        audio_guidance_scale=args.audio_guidance,
+        text_guidance_scale=args.text_guidance,
+        strength=args.strength,
+        audio_offset=args.audio_offset,
+        fps=25.0,
     )
-    audio_offset = pipe.resolve_audio_offset(args.audio_offset)
-    sampling = {
-        "strength": strength,
-        "audio_guidance": audio_guidance,
-        "text_guidance": text_guidance,
-        "audio_offset": audio_offset,
-    }
+    sampling = settings.sampling
     talker = SyntheticTalker(example_portrait_path())
     labels, timings = {}, []
     for number, record in enumerate(records, 1):
@@ -297,9 +273,8 @@ def main(argv: list[str] | None = None) -> None:
                 info.sample_rate,
                 f"{record.emotion}:{record.intensity}",
                 gen_path,
-                steps,
+                settings,
                 args.seed,
-                **sampling,
             )
             timings.append(timing)
             logger.info(
@@ -322,11 +297,11 @@ def main(argv: list[str] | None = None) -> None:
         gt = run_evaluate(out / "gt", out / "labels.json", out / "gt.json", METRICS, out / "sources")
     results = {
         "model": args.model,
-        "steps": steps,
-        "strength": strength,
-        "audio_guidance": audio_guidance,
-        "text_guidance": text_guidance,
-        "audio_offset": audio_offset,
+        "steps": sampling.num_inference_steps,
+        "strength": sampling.strength,
+        "audio_guidance": sampling.audio_guidance_scale,
+        "text_guidance": sampling.text_guidance_scale,
+        "audio_offset": sampling.audio_offset,
         "split": args.split,
         **aggregate(gen, gt, labels),
     }
@@ -342,10 +317,9 @@ def main(argv: list[str] | None = None) -> None:
             talker,
             pipe,
             out / "long",
-            steps,
+            settings,
             args.seed,
             gt_from / "long" if gt_from is not None else None,
-            **sampling,
         )
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

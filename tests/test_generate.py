@@ -353,12 +353,12 @@ def test_model_folder_carries_its_audio_offset_and_the_cli_overrides_it(tmp_path
 
     folder = save_tiny_model_folder(tmp_path / "model")
     settings = json.loads((folder / MODEL_FILE).read_text())
-    assert settings["default_audio_offset"] == 0.0 and settings["null_audio_outliers"] is True
-    settings["default_audio_offset"] = 1.0
-    settings["null_audio_outliers"] = False
+    assert settings["sampling"]["audio_offset"] == 0.0 and settings["sampling"]["null_audio_outliers"] is True
+    settings["sampling"]["audio_offset"] = 1.0
+    settings["sampling"]["null_audio_outliers"] = False
     (folder / MODEL_FILE).write_text(json.dumps(settings))
     preset, paths = _model(folder)
-    assert preset.default_audio_offset == 1.0 and preset.null_audio_outliers is False
+    assert preset.sampling.audio_offset == 1.0 and preset.sampling.null_audio_outliers is False
     pipe = EADNetPipeline.from_preset(preset, local_paths=paths)
     assert pipe.audio_shift(None, 25.0) == 2 and pipe.audio_shift(0.0, 25.0) == 0
     out = tmp_path / "offset.mp4"

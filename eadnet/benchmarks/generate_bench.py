@@ -3,10 +3,10 @@ memory, per model, clip length and step count, with a description of the machine
 can be compared.
 
 One measured run is what ``eadnet generate`` does after loading the model: the portrait and the speech (in memory)
-go through :meth:`~eadnet.pipelines.EADNetPipeline.generate_windows` and every window is written to an H.264 + AAC
-mp4 through :class:`~eadnet.io.VideoWriter`. Stages (seconds):
+go through :func:`~eadnet.pipelines.write_talking_video`, which streams the windows into an H.264 + AAC mp4.
+Stages (seconds), from the run's :class:`~eadnet.pipelines.GenerationReport`:
 
-- ``face``, ``audio``, ``text``, ``encode``, ``denoise``, ``decode``, ``paste``: the pipeline's own ``pipe.timings``
+- ``face``, ``audio``, ``text``, ``encode``, ``denoise``, ``decode``, ``paste``: the pipeline's own stage timings
   (``text`` is the pipeline's ``"emotion"`` stage: emotion description → text tokens; ``encode`` is the VAE encoding
   of the reference crops);
 - ``mux``: encoding the frames and muxing them with the audio into the mp4;
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import math
 import multiprocessing
@@ -35,7 +36,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,7 +44,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+import eadnet
+from eadnet.assets import example_portrait_path, example_speech_path
 from eadnet.benchmarks.model_bench import _current_rss_bytes, _max_rss_bytes
+from eadnet.hub.local import resolve_model
+from eadnet.hub.presets import list_presets
+from eadnet.io import load_audio, load_image
+from eadnet.settings import GenerationSettings, SamplingDefaults
 
 if TYPE_CHECKING:
     from eadnet.hub.presets import Preset
@@ -108,13 +114,15 @@ class GenerateBenchSettings:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         if self.warmup < 0 or self.repeats < 1:
             raise ValueError(f"need warmup >= 0 and repeats >= 1, got warmup={self.warmup}, repeats={self.repeats}")
-        if not math.isfinite(self.fps) or self.fps <= 0:
-            raise ValueError(f"fps must be a positive number, got {self.fps}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
-        for name, value in (("audio_guidance", self.audio_guidance), ("text_guidance", self.text_guidance)):
-            if value is not None and (not math.isfinite(value) or value < 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        # the generation settings check their own values (the same checks as every other front end)
+        GenerationSettings(
+            sampling=SamplingDefaults(
+                audio_guidance_scale=self.audio_guidance, text_guidance_scale=self.text_guidance
+            ),
+            fps=self.fps,
+        )
 
 
 @dataclass
@@ -154,9 +162,6 @@ def resolve_dtype(dtype: str, device: str) -> str:
 
 def check_model(model: str) -> tuple[Preset, dict[str, Path] | None]:
     """``(preset, local_paths)`` of a preset name or model folder, with a clear error for a path that is missing."""
-    from eadnet.hub.local import resolve_model
-    from eadnet.hub.presets import list_presets
-
     looks_like_path = os.sep in model or model.startswith((".", "~")) or (os.altsep and os.altsep in model)
     if looks_like_path and not Path(model).expanduser().exists():
         raise FileNotFoundError(
@@ -173,10 +178,9 @@ def machine_info(device: str = "cpu") -> dict:
     The host name is not recorded; ``host_id`` is a short hash of it, so that two result files can be recognised as
     coming from the same machine.
     """
+    # lazy: read for their versions; the parent of isolated runs never loads a model otherwise
     import diffusers
     import transformers
-
-    import eadnet
 
     info = {
         "cpu_model": _cpu_model(),
@@ -241,9 +245,6 @@ def tile_speech(speech: np.ndarray, sample_rate: int, duration: float) -> np.nda
 
 
 def _load_inputs(settings: GenerateBenchSettings) -> _Inputs:
-    from eadnet.assets import example_portrait_path, example_speech_path
-    from eadnet.io import load_audio, load_image
-
     portrait = load_image(settings.portrait or example_portrait_path())
     waveform, sample_rate = load_audio(settings.speech or example_speech_path())
     return _Inputs(portrait, waveform.mean(axis=0).astype(np.float32), int(sample_rate))
@@ -251,6 +252,7 @@ def _load_inputs(settings: GenerateBenchSettings) -> _Inputs:
 
 # -------------------------------------------------------------------------------------------------- measurement
 def _load_model(model: str, settings: GenerateBenchSettings) -> _LoadedModel:
+    # lazy: `eadnet bench --help` and the report commands must not import diffusers and transformers
     from eadnet.pipelines import EADNetPipeline
 
     preset, local_paths = check_model(model)
@@ -263,22 +265,7 @@ def _load_model(model: str, settings: GenerateBenchSettings) -> _LoadedModel:
         models_dir=settings.models_dir,
     )
     pipe.set_progress_bar_config(disable=True)
-    if settings.device.startswith("cuda"):
-        pipe._timed = _synchronized_stage_timer(pipe._timed, settings.device)
     return _LoadedModel(pipe, preset, time.perf_counter() - start)
-
-
-def _synchronized_stage_timer(stage_timer, device: str):
-    """Wraps the pipeline's stage timer so that CUDA work is finished before a stage's clock starts and stops."""
-
-    @contextmanager
-    def timed(stage: str):
-        torch.cuda.synchronize(device)
-        with stage_timer(stage):
-            yield
-            torch.cuda.synchronize(device)
-
-    return timed
 
 
 def _reset_peak_memory(device: str) -> str:
@@ -298,54 +285,39 @@ def _generate_once(
     loaded: _LoadedModel,
     inputs: _Inputs,
     speech: np.ndarray,
-    steps: int,
-    audio_guidance: float,
-    text_guidance: float,
+    generation: GenerationSettings,
     settings: GenerateBenchSettings,
     output: Path,
 ) -> dict:
-    """One generation written to ``output``; stage seconds, frame count, denoising steps and peak memory."""
-    from eadnet.io import VideoWriter
+    """One generation written to ``output`` (the export path of ``eadnet generate``); stage seconds, frame count,
+    denoising steps and peak memory."""
+    from eadnet.pipelines import write_talking_video  # lazy: see _load_model
 
-    pipe, device = loaded.pipe, settings.device
+    device = settings.device
     gc.collect()
     if device.startswith("cuda"):
         torch.cuda.synchronize(device)
     rss_method = _reset_peak_memory(device)
     rss_start = _current_rss_bytes()
-    num_frames = 0
-    mux = 0.0
     start = time.perf_counter()
-    windows = pipe.generate_windows(
+    report = write_talking_video(
+        loaded.pipe,
+        output,
         image=inputs.portrait,
         audio=speech,
         sample_rate=inputs.sample_rate,
         emotion=settings.emotion,
-        num_inference_steps=steps,
-        audio_guidance_scale=audio_guidance,
-        text_guidance_scale=text_guidance,
+        settings=generation,
         generator=torch.Generator(device="cpu").manual_seed(settings.seed),
-        fps=settings.fps,
+        overwrite=True,
     )
-    with VideoWriter(output, settings.fps, overwrite=True) as writer:
-        for window in windows:
-            write_start = time.perf_counter()
-            writer.write(window.frames)
-            num_frames += len(window.frames)
-            mux += time.perf_counter() - write_start
-        mux_start = time.perf_counter()
-        writer.set_audio(speech, inputs.sample_rate)
-    mux += time.perf_counter() - mux_start
     total = time.perf_counter() - start
-
-    timings = dict(pipe.timings)
-    stages = {name: timings.get(_PIPELINE_STAGE_NAMES.get(name, name), 0.0) for name in STAGES if name != "mux"}
-    stages["mux"] = mux
+    stages = {name: report.timings.get(_PIPELINE_STAGE_NAMES.get(name, name), 0.0) for name in STAGES}
     return {
         "stages_s": stages,
         "total_s": total,
-        "frames": num_frames,
-        "denoise_steps": int(pipe.total_steps),
+        "frames": report.num_frames,
+        "denoise_steps": report.total_steps,
         "peak_rss_mib": _max_rss_bytes() / 2**20,
         "rss_start_mib": rss_start / 2**20,
         "peak_rss_method": rss_method,
@@ -364,18 +336,26 @@ def measure_case(
     """Warm-up runs, then ``settings.repeats`` timed runs of one (model, duration, steps) case → one result row.
 
     The row reports the run with the median total (the lower median for an even count), so its stages add up; the
-    totals of all timed runs are in ``total_s_all``.
+    totals of all timed runs are in ``total_s_all``. Steps and guidance left unset are the model's defaults.
     """
     preset = loaded.preset
-    steps = steps or preset.default_steps
-    audio_guidance = preset.default_audio_guidance if settings.audio_guidance is None else settings.audio_guidance
-    text_guidance = preset.default_text_guidance if settings.text_guidance is None else settings.text_guidance
+    # On CUDA every stage boundary waits for the device, so asynchronous kernels are charged to their stage.
+    generation = loaded.pipe.resolve_settings(
+        num_inference_steps=steps,
+        audio_guidance_scale=settings.audio_guidance,
+        text_guidance_scale=settings.text_guidance,
+        fps=settings.fps,
+        synchronize_timings=settings.device.startswith("cuda"),
+    )
+    steps = generation.sampling.num_inference_steps
+    audio_guidance = generation.sampling.audio_guidance_scale
+    text_guidance = generation.sampling.text_guidance_scale
     speech = tile_speech(inputs.speech, inputs.sample_rate, duration)
     runs = []
     with tempfile.TemporaryDirectory(prefix="eadnet-bench-") as directory:
         output = Path(directory) / "bench.mp4"
         for index in range(settings.warmup + settings.repeats):
-            run = _generate_once(loaded, inputs, speech, steps, audio_guidance, text_guidance, settings, output)
+            run = _generate_once(loaded, inputs, speech, generation, settings, output)
             warm = index < settings.warmup
             logger.info(
                 "%s, %g s, %d steps: %s run %.2f s",
@@ -521,8 +501,6 @@ def row_key(row: dict) -> tuple:
 
 def load_report(path: str | os.PathLike) -> dict:
     """Reads a JSON file written by ``eadnet bench generate --json``; `ValueError` for any other file."""
-    import json
-
     path = Path(path)
     try:
         report = json.loads(path.read_text())

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-import torch
+from eadnet.io import atomic_output, check_output_path
 
 # Targets from the model-core issue: what the printed numbers are compared against.
 MAX_EAD_FLOP_OVERHEAD = 0.10
@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     model.add_argument("--stda-channels", type=int, default=320, help="feature width for the attention comparison")
     model.add_argument("--stda-latent", type=int, default=32, help="latent height/width for the attention comparison")
     model.add_argument("--skip-attention", action="store_true", help="skip the STDA vs full attention part")
-    model.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    model.add_argument("--device")  # default: cuda if available, else cpu (decided in run_model_bench)
     model.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     model.set_defaults(handler=run_model_bench)
 
@@ -124,19 +124,23 @@ def register(subparsers) -> None:
 
 
 def run_model_bench(args: argparse.Namespace) -> int:
+    # lazy: keeps `eadnet --help` from importing torch and the U-Net (diffusers)
+    import torch
+
     from eadnet.benchmarks.model_bench import as_rows, attention_costs, unet_costs
 
+    device = args.device if args.device is not None else "cuda" if torch.cuda.is_available() else "cpu"
     if args.resolution % 8:
         raise ValueError(f"--resolution must be a multiple of 8, got {args.resolution}")
     latent = args.resolution // 8
-    print(f"device={args.device} threads={torch.get_num_threads()} torch={torch.__version__}")
+    print(f"device={device} threads={torch.get_num_threads()} torch={torch.__version__}")
     print(
         f"\n(a) U-Net forward, batch 1, {args.frames} frames, {args.resolution} px ({latent}x{latent} latent), "
         "77 text tokens"
     )
     print(f"{'config':<8}{'EAD':<5}{'params (M)':>12}{'TFLOPs':>10}{'seconds':>10}")
     costs = unet_costs(
-        args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats, device=args.device
+        args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats, device=device
     )
     for cost in costs:
         seconds = "-" if cost.seconds is None else f"{cost.seconds:.3f}"
@@ -161,7 +165,7 @@ def run_model_bench(args: argparse.Namespace) -> int:
             f"{args.stda_latent}x{args.stda_latent} latent"
         )
         print(f"{'kind':<6}{'frames':>7}{'GFLOPs':>12}{'seconds':>10}{'peak MiB':>10}")
-        attention = attention_costs(args.stda_frames, args.stda_channels, args.stda_latent, device=args.device)
+        attention = attention_costs(args.stda_frames, args.stda_channels, args.stda_latent, device=device)
         for cost in attention:
             print(f"{cost.kind:<6}{cost.frames:>7}{cost.gflops:>12.2f}{cost.seconds:>10.4f}{cost.peak_mib:>10.1f}")
         by_key = {(c.kind, c.frames): c for c in attention}
@@ -256,6 +260,7 @@ def _table_row(row: dict) -> str:
 
 
 def run_generate_bench(args: argparse.Namespace) -> int:
+    # lazy: keeps `eadnet --help` from importing torch and the U-Net (diffusers)
     from eadnet.benchmarks.generate_bench import (
         GenerateBenchSettings,
         check_model,
@@ -264,7 +269,6 @@ def run_generate_bench(args: argparse.Namespace) -> int:
         resolve_dtype,
     )
     from eadnet.benchmarks.generate_bench import run_generate_bench as run_bench
-    from eadnet.io import atomic_output, check_output_path
 
     if args.json is not None:
         check_output_path(args.json, overwrite=True)  # a missing folder fails now, not after the measurements
@@ -340,6 +344,7 @@ def _print_targets(rows: list[dict]) -> None:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    # lazy: keeps `eadnet --help` from importing torch and the U-Net (diffusers)
     from eadnet.benchmarks.generate_bench import compare_reports, load_report
 
     first, second = load_report(args.first), load_report(args.second)

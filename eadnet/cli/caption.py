@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from PIL import Image
+
+from eadnet.emotion import EmotionSpec, parse_emotion_spec
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -35,7 +39,7 @@ def register(subparsers) -> None:
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    from eadnet.emotion import EmotionSpec, parse_emotion_spec
+    # lazy: keeps `eadnet --help` from importing torch (the captioner's module imports it)
     from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner, describe_labels
 
     if args.all_labels:
@@ -49,8 +53,6 @@ def run_caption(args: argparse.Namespace) -> int:
     if args.text is not None:
         print(EmotionCaptioner().caption(EmotionSpec(text=args.text)))
         return 0
-
-    from PIL import Image
 
     images = []
     for path in args.reference:

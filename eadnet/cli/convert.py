@@ -34,12 +34,9 @@ def register(subparsers) -> None:
 
 
 def run_convert_latentsync(args: argparse.Namespace) -> int:
-    from eadnet.hub.converters import (
-        convert_latentsync_unet,
-        load_latentsync_checkpoint,
-        save_conversion_report,
-        unet_config_from_latentsync,
-    )
+    # lazy: keeps `eadnet --help` from importing torch/diffusers
+    from eadnet.hub.converters import convert_latentsync_unet, save_conversion_report, unet_config_from_latentsync
+    from eadnet.io.checkpoint import load_latentsync_checkpoint
     from eadnet.models.unet_3d import UNET_CONFIGS
 
     output_dir: Path = args.output_dir

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from eadnet.hub.presets import COMPONENTS, get_preset, list_presets
+from eadnet.hub.resolve import MissingWeightsError, download_component
+
 
 def register(subparsers) -> None:
-    from eadnet.hub.presets import COMPONENTS, list_presets
-
     parser = subparsers.add_parser(
         "download",
         help="download and verify a preset's weights",
@@ -29,9 +30,6 @@ def register(subparsers) -> None:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from eadnet.hub.presets import COMPONENTS, get_preset
-    from eadnet.hub.resolve import MissingWeightsError, download_component
-
     preset = get_preset(args.preset)
     components = args.component or list(COMPONENTS)
     print(f"preset {preset.name}: {preset.description}")

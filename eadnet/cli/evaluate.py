@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 from pathlib import Path
 from typing import Any
 
+from eadnet.evaluation.evaluate import METRICS, evaluate_folder, evaluate_video, write_csv, write_json
+from eadnet.io import check_output_path
+
 
 def register(subparsers) -> None:
-    from eadnet.evaluation.evaluate import METRICS
-
     parser = subparsers.add_parser(
         "evaluate",
         help="score a generated video (or a folder of them): lip sync, image quality, emotion, stability",
@@ -142,9 +145,6 @@ def _print_folder(result: dict[str, Any]) -> None:
 
 def read_emotion_labels(path: Path) -> dict[str, str]:
     """``{video stem: label}`` from a ``.json`` object or a ``.csv`` with ``stem`` and ``emotion`` columns."""
-    import csv
-    import json
-
     if path.suffix.lower() == ".json":
         labels = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
@@ -158,9 +158,6 @@ def read_emotion_labels(path: Path) -> dict[str, str]:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from eadnet.evaluation.evaluate import evaluate_folder, evaluate_video, write_csv, write_json
-    from eadnet.io import check_output_path
-
     weights = {
         kind: path
         for kind, path in (

@@ -8,6 +8,16 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
+from eadnet.assets import example_portrait_path, example_speech_path
+from eadnet.hub.local import resolve_model
+from eadnet.io.atomic import check_output_path
+from eadnet.io.audio import check_speech, load_audio
+from eadnet.io.image import load_image
+from eadnet.io.video import read_video
+from eadnet.settings import GenerationSettings
+
 #: The model used when ``--model`` is not given: the small trained EAD-Net that ships inside the package.
 DEFAULT_MODEL = "eadnet-mini"
 
@@ -114,8 +124,7 @@ def _fit(frames, max_size: int):
     height, width = frames.shape[1:3]
     if max(height, width) <= max_size:
         return frames
-    import cv2
-    import numpy as np
+    import cv2  # lazy: OpenCV only when an input is larger than --max-size
 
     scale = max_size / max(height, width)
     size = (max(2, round(width * scale)), max(2, round(height * scale)))
@@ -124,21 +133,27 @@ def _fit(frames, max_size: int):
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    # lazy: torch and the pipeline (diffusers, transformers) take seconds; `eadnet --help` and the other
+    # sub-commands must not pay for them
     import torch
 
-    from eadnet.assets import example_portrait_path, example_speech_path
-    from eadnet.hub.local import resolve_model
-    from eadnet.io.atomic import check_output_path
-    from eadnet.io.audio import check_speech, load_audio
-    from eadnet.io.image import load_image
-    from eadnet.io.video import VideoWriter, read_video
-    from eadnet.pipelines import EADNetPipeline
+    from eadnet.pipelines import EADNetPipeline, write_talking_video
 
     started = time.perf_counter()
     output = args.output or _default_output()
     if args.output is None:
         output.parent.mkdir(parents=True, exist_ok=True)
     check_output_path(output, args.overwrite)  # fail before minutes of work, not after
+    # Unset options (None) are the model's defaults, filled in by the pipeline; bad values fail here, before loading.
+    settings = GenerationSettings.from_options(
+        num_inference_steps=args.steps,
+        audio_guidance_scale=args.guidance,
+        text_guidance_scale=args.text_guidance,
+        strength=args.strength,
+        audio_offset=args.audio_offset,
+        fps=args.fps,
+        no_face=args.no_face,
+    )
     preset, local_paths = resolve_model(args.model)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -177,14 +192,15 @@ def run_generate(args: argparse.Namespace) -> int:
     load_start = time.perf_counter()
     pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir, local_paths=local_paths)
     if args.emotion_video is not None:
-        from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
+        from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: see above
 
         pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(args.vlm or DEFAULT_VLM_ID, device=device))
     pipe.set_progress_bar_config(disable=args.quiet, desc="denoising", unit="step")
     load_seconds = time.perf_counter() - load_start
 
-    writer_seconds = 0.0
-    windows = pipe.generate_windows(
+    report = write_talking_video(
+        pipe,
+        output,
         image=image,
         video=video,
         video_fps=video_fps,
@@ -193,43 +209,13 @@ def run_generate(args: argparse.Namespace) -> int:
         emotion=args.emotion,
         emotion_text=args.emotion_text,
         emotion_reference=emotion_reference,
-        num_inference_steps=args.steps or preset.default_steps,
-        audio_guidance_scale=args.guidance if args.guidance is not None else preset.default_audio_guidance,
-        text_guidance_scale=(args.text_guidance if args.text_guidance is not None else preset.default_text_guidance),
-        strength=args.strength if args.strength is not None else preset.default_strength,
-        audio_offset=args.audio_offset if args.audio_offset is not None else preset.default_audio_offset,
         generator=torch.Generator(device="cpu").manual_seed(args.seed),
-        fps=args.fps,
-        no_face=args.no_face,
+        settings=settings,
+        overwrite=args.overwrite,
     )
-    num_frames = 0
-    with VideoWriter(output, args.fps, overwrite=args.overwrite) as writer:
-        for window in windows:
-            write_start = time.perf_counter()
-            writer.write(window.frames)
-            num_frames += len(window.frames)
-            writer_seconds += time.perf_counter() - write_start
-        mux_start = time.perf_counter()
-        writer.set_audio(waveform, sample_rate)
-    writer_seconds += time.perf_counter() - mux_start
-
-    timings = dict(pipe.timings)
-    print(f"wrote {output} ({num_frames} frames at {args.fps:g} fps, {num_frames / args.fps:.2f} s)")
-    if pipe.emotion_description:
-        print(f"emotion: {pipe.emotion_description}")
-    stages = {
-        "load": load_seconds,
-        "face": timings.get("face", 0.0),
-        "audio": timings.get("audio", 0.0),
-        "emotion": timings.get("emotion", 0.0),
-        "encode": timings.get("encode", 0.0),
-        "denoise": timings.get("denoise", 0.0),
-        "decode": timings.get("decode", 0.0) + timings.get("paste", 0.0),
-        "mux": writer_seconds,
-    }
-    print(
-        "timings (s): "
-        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in stages.items())
-        + f", total {time.perf_counter() - started:.2f}"
-    )
+    print(f"wrote {output} ({report.num_frames} frames at {report.fps:g} fps, {report.duration:.2f} s)")
+    if report.emotion_description:
+        print(f"emotion: {report.emotion_description}")
+    total = time.perf_counter() - started
+    print(f"timings (s): {report.format_timings(load=load_seconds, total=total)}")
     return 0

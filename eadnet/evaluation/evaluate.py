@@ -51,6 +51,11 @@ from typing import Any
 
 import numpy as np
 
+from eadnet.emotion import normalize_label
+from eadnet.evaluation.speech_proxy import mouth_speech_sync, speech_envelope
+from eadnet.hub.resolve import default_models_dir
+from eadnet.io import AudioError, atomic_output, check_output_path, load_audio, load_image, read_video, to_mono_16k
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -119,8 +124,6 @@ _METRIC_ERRORS = (ValueError, RuntimeError, OSError, ImportError)
 def default_eval_weights_dir() -> Path:
     """The folder searched for evaluation weights: ``<models dir>/eval`` (``$EADNET_MODELS_DIR/eval``, default
     ``~/.cache/eadnet/models/eval``; in ComfyUI, ``models/eadnet/eval``)."""
-    from eadnet.hub.resolve import default_models_dir
-
     return default_models_dir() / "eval"
 
 
@@ -191,8 +194,6 @@ def to_jsonable(value: Any) -> Any:
 
 def write_json(report: Any, path: str | os.PathLike, overwrite: bool = True) -> Path:
     """Writes ``to_jsonable(report)`` as indented JSON, atomically (:func:`eadnet.io.atomic_output`)."""
-    from eadnet.io import atomic_output
-
     text = json.dumps(to_jsonable(report), indent=2, allow_nan=False)
     with atomic_output(path, overwrite=overwrite) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")
@@ -212,8 +213,6 @@ def write_csv(reports: Sequence[Mapping[str, Any]], path: str | os.PathLike, ove
     """One row per report: ``video``, every score (union of the reports' ``scores``, empty where missing) and
     ``skipped`` (``metric: reason`` pairs, and ``error: ...`` for a video that could not be read, joined by
     ``" | "``), written atomically."""
-    from eadnet.io import atomic_output
-
     columns: list[str] = []
     for report in reports:
         for key in report.get("scores", {}):
@@ -265,7 +264,7 @@ def _filled_boxes(detections: Sequence[Any]) -> np.ndarray:
 
 
 def _resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import cv2
+    import cv2  # lazy: OpenCV (~60 ms) stays out of `eadnet --help`, which imports this module for METRICS
 
     height, width = size
     return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in frames])
@@ -326,7 +325,7 @@ class Evaluator:
         self.weights_dir = Path(weights_dir).expanduser() if weights_dir is not None else default_eval_weights_dir()
         self.weights = resolve_eval_weights(weights, self.weights_dir)
         if device is None:
-            import torch
+            import torch  # lazy: torch (~2 s) stays out of `eadnet --help`, which imports this module for METRICS
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
@@ -347,7 +346,7 @@ class Evaluator:
     @property
     def detector(self) -> Any:
         if self._detector is None:
-            from eadnet.face import MediaPipeFaceDetector
+            from eadnet.face import MediaPipeFaceDetector  # lazy: eadnet.face imports OpenCV (~60 ms)
 
             self._detector = MediaPipeFaceDetector()
         return self._detector
@@ -384,22 +383,22 @@ class Evaluator:
     def _load(self, kind: str, path: Path) -> Any:
         logger.info("loading %s weights from %s", kind, path)
         if kind == "syncnet_v2":
-            from eadnet.evaluation.lse import SyncNetV2
+            from eadnet.evaluation.lse import SyncNetV2  # lazy: torch + diffusers (~4 s), only when this kind is used
 
             return SyncNetV2.from_syncnet_python(path).to(self.device)
         if kind == "syncnet":
             try:
-                from eadnet.models.syncnet import SyncNet
+                from eadnet.models.syncnet import SyncNet  # lazy: torch + diffusers + librosa (~6 s)
             except ImportError as error:
                 raise ImportError(f"EAD-Net's SyncNet is not available in this installation ({error})") from error
             model = SyncNet.from_pretrained(path) if path.is_dir() else SyncNet.from_latentsync_checkpoint(path)
             return model.eval().requires_grad_(False).to(self.device)
         if kind == "inception":
-            from eadnet.evaluation.fid import InceptionV3FeatureExtractor
+            from eadnet.evaluation.fid import InceptionV3FeatureExtractor  # lazy: torch + diffusers (~4 s)
 
             return InceptionV3FeatureExtractor.from_pytorch_fid_weights(path).to(self.device)
         if kind == "i3d":
-            from eadnet.evaluation.fvd import I3DFeatureExtractor
+            from eadnet.evaluation.fvd import I3DFeatureExtractor  # lazy: torch + diffusers (~4 s)
 
             return I3DFeatureExtractor(path, device=self.device)
         raise ValueError(f"unknown weight kind {kind!r}")  # pragma: no cover
@@ -429,15 +428,11 @@ class Evaluator:
         return report
 
     def _evaluate(self, video_path, audio_path, reference_video, reference_portrait, emotion, set_level: bool):
-        from eadnet.io import read_video
-
         video_path = self._check_file(video_path, "video")
         audio_path = self._check_file(audio_path, "audio") if audio_path is not None else None
         reference_video = self._check_file(reference_video, "reference video") if reference_video else None
         reference_portrait = self._check_file(reference_portrait, "reference portrait") if reference_portrait else None
         if emotion is not None:
-            from eadnet.emotion import normalize_label
-
             emotion = normalize_label(emotion)
 
         frames, fps = read_video(video_path)
@@ -524,8 +519,6 @@ class _VideoState:
     # -------------------------------------------------------------------------------------------- shared inputs
     def waveform_16k(self) -> np.ndarray:
         def load():
-            from eadnet.io import AudioError, load_audio, to_mono_16k
-
             try:
                 waveform, rate = load_audio(self.audio_source)
             except AudioError as error:
@@ -548,7 +541,7 @@ class _VideoState:
 
     def landmarks(self) -> np.ndarray:
         def mesh():
-            from eadnet.evaluation.landmarks import face_landmarks
+            from eadnet.evaluation.landmarks import face_landmarks  # lazy: OpenCV (~60 ms), not for `eadnet --help`
 
             return face_landmarks(self.frames, _ReplayDetector(self.detections()))
 
@@ -556,7 +549,7 @@ class _VideoState:
 
     def aligned(self, crop_size: int):
         def align():
-            from eadnet.face import FaceProcessor
+            from eadnet.face import FaceProcessor  # lazy: eadnet.face imports OpenCV (~60 ms)
 
             processor = FaceProcessor(detector=_ReplayDetector(self.detections()), crop_size=crop_size)
             return processor.align_frames(self.frames, no_face="hold")
@@ -565,8 +558,6 @@ class _VideoState:
 
     def reference_frames(self) -> np.ndarray:
         def read():
-            from eadnet.io import read_video
-
             if self.reference_video_path is None:
                 raise _Skip("no reference video: pass --reference-video (the ground truth)")
             frames, _ = read_video(self.reference_video_path)
@@ -584,7 +575,7 @@ class _VideoState:
     # -------------------------------------------------------------------------------------------- metrics
     def metric_lse(self):
         model = self.evaluator._model("syncnet_v2")  # missing weights skip before anything is imported or run
-        from eadnet.evaluation.lse import SyncNetV2Scorer, syncnet_face_crops
+        from eadnet.evaluation.lse import SyncNetV2Scorer, syncnet_face_crops  # lazy: torch + diffusers (~4 s)
 
         waveform = self.waveform_16k()
         if self.evaluator.lse_crop == "syncnet":
@@ -598,7 +589,7 @@ class _VideoState:
 
     def metric_syncnet(self):
         model = self.evaluator._model("syncnet")
-        from eadnet.evaluation.lse import StableSyncNetScorer
+        from eadnet.evaluation.lse import StableSyncNetScorer  # lazy: torch + diffusers (~4 s)
 
         waveform = self.waveform_16k()
         crops, note = self._sync_frames(self.aligned(int(model.config.image_size)).crops)
@@ -612,8 +603,7 @@ class _VideoState:
         }, details
 
     def metric_mouth_sync(self):
-        from eadnet.evaluation.landmarks import mouth_opening
-        from eadnet.evaluation.speech_proxy import mouth_speech_sync, speech_envelope
+        from eadnet.evaluation.landmarks import mouth_opening  # lazy: OpenCV (~60 ms), not for `eadnet --help`
 
         waveform = self.waveform_16k()
         opening = mouth_opening(self.landmarks())
@@ -631,6 +621,7 @@ class _VideoState:
         }
 
     def metric_landmarks(self):
+        # lazy: OpenCV (~60 ms), not for `eadnet --help`
         from eadnet.evaluation.landmarks import landmark_jitter, landmark_jitter_per_frame, seam_jitter
 
         landmarks = self.landmarks()
@@ -656,11 +647,9 @@ class _VideoState:
         return scores, details
 
     def metric_identity(self):
-        from eadnet.evaluation.landmarks import identity_drift
+        from eadnet.evaluation.landmarks import identity_drift  # lazy: OpenCV (~60 ms), not for `eadnet --help`
 
         if self.reference_portrait_path is not None:
-            from eadnet.io import load_image
-
             reference, source = load_image(self.reference_portrait_path), "reference_portrait"
         elif self.reference_video_path is not None:
             reference, source = self.reference_frames()[0], "reference_video (first frame)"
@@ -680,7 +669,7 @@ class _VideoState:
     def metric_emotion(self):
         if self.emotion is None:
             raise _Skip("no intended emotion: pass --emotion LABEL")
-        try:
+        try:  # lazy: torch + diffusers + OpenCV (~5 s); an ImportError becomes the skip reason
             from eadnet.evaluation.expression import FerExpressionClassifier, emotion_accuracy
         except ImportError as error:
             raise _Skip(f"the expression classifier is not available ({error})") from error
@@ -701,14 +690,12 @@ class _VideoState:
         return scores, {**details, "classifier": "fer mini-XCEPTION (FER-2013)"}
 
     def metric_emotion_geometry(self):
-        from eadnet.evaluation.landmarks import expression_geometry, geometry_emotion
+        # lazy: OpenCV (~60 ms), not for `eadnet --help`
+        from eadnet.evaluation.landmarks import expression_geometry, face_landmarks, geometry_emotion
 
         neutral, baseline = None, "none (absolute geometry: a face that smiles at rest reads as happy)"
         if self.reference_portrait_path is not None:
             # the person's own neutral face: each feature is scored by its change from it
-            from eadnet.evaluation.landmarks import face_landmarks
-            from eadnet.io import load_image
-
             portrait_landmarks = face_landmarks(
                 load_image(self.reference_portrait_path), detector=self.evaluator.detector
             )
@@ -742,7 +729,7 @@ class _VideoState:
         return frames, reference, note
 
     def metric_ssim_psnr(self):
-        from eadnet.evaluation.image_quality import video_psnr_ssim
+        from eadnet.evaluation.image_quality import video_psnr_ssim  # lazy: scipy.ndimage (~350 ms)
 
         frames, reference, note = self._reference_at_video_size()
         result = video_psnr_ssim(frames, reference)
@@ -751,7 +738,7 @@ class _VideoState:
         return scores, {**details, **note}
 
     def metric_fid(self):
-        from eadnet.evaluation.fid import fid_from_features
+        from eadnet.evaluation.fid import fid_from_features  # lazy: fid.py imports torch + diffusers (~4 s)
 
         self.reference_frames()  # a missing reference skips before the network runs
         features, reference = self.set_features("fid"), self.reference_features("fid")
@@ -764,7 +751,7 @@ class _VideoState:
         }
 
     def metric_fvd(self):
-        from eadnet.evaluation.fvd import FVD_CLIP_FRAMES, fvd_from_features
+        from eadnet.evaluation.fvd import FVD_CLIP_FRAMES, fvd_from_features  # lazy: torch + diffusers (~4 s)
 
         self.reference_frames()
         features, reference = self.set_features("fvd"), self.reference_features("fvd")
@@ -794,10 +781,10 @@ class _VideoState:
     def _features(self, name: str, frames: np.ndarray, key: str) -> np.ndarray:
         def compute():
             if name == "fid":
-                from eadnet.evaluation.fid import inception_features
+                from eadnet.evaluation.fid import inception_features  # lazy: torch + diffusers (~4 s)
 
                 return inception_features(frames, self.evaluator._model("inception"))  # on the model's device
-            from eadnet.evaluation.fvd import split_clips
+            from eadnet.evaluation.fvd import split_clips  # lazy: torch + diffusers (~4 s)
 
             clips = split_clips(frames)
             extractor = self.evaluator._model("i3d")
@@ -947,15 +934,11 @@ def evaluate_folder(
             folders[name] = path
         else:
             folders[name] = None
-    from eadnet.emotion import normalize_label
-
     if isinstance(emotion, Mapping):  # a wrong label fails here, not after hours of evaluation
         emotion = {str(stem): normalize_label(label) for stem, label in emotion.items()}
     elif emotion is not None:
         emotion = normalize_label(emotion)
     if out_csv is not None or out_json is not None:
-        from eadnet.io import check_output_path
-
         for path in (out_csv, out_json):
             if path is not None:
                 check_output_path(path, overwrite)
@@ -1001,7 +984,7 @@ def evaluate_folder(
                 f"and {len(real)}{detail}"
             )
             continue
-        from eadnet.evaluation.fid import fid_from_features
+        from eadnet.evaluation.fid import fid_from_features  # lazy: fid.py imports torch + diffusers (~4 s)
 
         set_metrics[name] = fid_from_features(generated, real)
         set_metrics[f"{name}_samples"] = [int(len(generated)), int(len(real))]

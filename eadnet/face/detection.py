@@ -102,6 +102,7 @@ def check_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
 
 
 def _import_mediapipe_solutions():
+    # lazy: mediapipe loads its TFLite runtime at import (~1 s) and has no wheel for Python >= 3.13
     try:
         from mediapipe.python.solutions import face_detection, face_mesh
     except ImportError as error:  # pragma: no cover - depends on the environment

@@ -32,7 +32,7 @@ from eadnet.face.alignment import (
     warp_affine,
     warp_to_crop,
 )
-from eadnet.face.detection import FaceDetection, FaceDetector, NoFaceError, check_rgb_uint8
+from eadnet.face.detection import FaceDetection, FaceDetector, MediaPipeFaceDetector, NoFaceError, check_rgb_uint8
 from eadnet.face.mask import MASK_MODES, mouth_mask
 
 logger = logging.getLogger(__name__)
@@ -112,8 +112,6 @@ class FaceProcessor:
     def detector(self) -> FaceDetector:
         """The face detector (a MediaPipe one is created on first access when none was given)."""
         if self._detector is None:
-            from eadnet.face.detection import MediaPipeFaceDetector
-
             self._detector = MediaPipeFaceDetector()
         return self._detector
 

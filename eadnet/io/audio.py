@@ -144,7 +144,7 @@ def _load_soundfile(path: Path, info: Any, max_duration: float | None) -> tuple[
 
 # ------------------------------------------------------------------------------------------------------------- PyAV
 def _open_av(path: Path):
-    import av
+    import av  # lazy: PyAV loads the FFmpeg libraries; only non-libsndfile formats need it
 
     try:
         return av.open(str(path), mode="r")
@@ -191,7 +191,7 @@ def _frame_to_planar(frame: Any) -> np.ndarray:
 
 
 def _load_av(path: Path, max_duration: float | None) -> tuple[np.ndarray, int]:
-    import av
+    import av  # lazy: PyAV loads the FFmpeg libraries; only non-libsndfile formats need it
 
     container = _open_av(path)
     try:
@@ -315,7 +315,7 @@ def audio_duration(path: str | os.PathLike) -> float:
 
 def _count_av_seconds(path: Path) -> float:
     """Seconds of sound found by decoding (no samples are kept, so memory stays flat)."""
-    import av
+    import av  # lazy: PyAV loads the FFmpeg libraries; only non-libsndfile formats need it
 
     container = _open_av(path)
     try:

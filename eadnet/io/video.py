@@ -25,6 +25,7 @@ import numpy as np
 import soxr
 
 from eadnet.io.atomic import _unlink_quietly, atomic_output, check_output_path, partial_path
+from eadnet.io.audio import _as_float_numpy, load_audio
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _describe(error: BaseException) -> str:
 
 
 def _open_video(path: Path):
-    import av
+    import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
     try:
         container = av.open(str(path), mode="r")
@@ -149,7 +150,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         `FileNotFoundError`: `path` does not exist.
         `VideoError`: the file cannot be read or has no video track.
     """
-    import av
+    import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
     path = _check_file(path)
     container, stream = _open_video(path)
@@ -212,7 +213,7 @@ def iter_video_frames(path: str | os.PathLike, *, max_frames: int | None = None)
 
 
 def _iter_frames(path: Path, max_frames: int | None) -> Iterator[np.ndarray]:
-    import av
+    import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
     if max_frames == 0:
         return
@@ -321,8 +322,6 @@ def _frames_to_uint8(frames: Any) -> np.ndarray:
 
 def _prepare_audio(waveform: Any, sample_rate: int) -> tuple[np.ndarray, int]:
     """Any waveform → float32 `(C, T)` with C in {1, 2} at a rate the AAC encoder accepts."""
-    from eadnet.io.audio import _as_float_numpy
-
     if not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
     sample_rate = int(sample_rate)
@@ -431,7 +430,7 @@ class VideoWriter:
 
     # ------------------------------------------------------------------------------------------------------ frames
     def _open(self, frame_height: int, frame_width: int) -> None:
-        import av
+        import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
         expected_height, expected_width = self._expected_size
         self.height = (expected_height or frame_height) // 2 * 2
@@ -477,7 +476,7 @@ class VideoWriter:
         Raises:
             `ValueError`: a frame has another shape than the first one (or than `width` × `height`).
         """
-        import av
+        import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
         if self._closed:
             raise RuntimeError("the VideoWriter is closed")
@@ -550,7 +549,7 @@ class VideoWriter:
 
     def _mux(self) -> Path:
         """Remuxes the video (and the audio) into the final temporary file, with the index at the front."""
-        import av
+        import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
         options = {"movflags": "+faststart"} if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
         with atomic_output(self.path, overwrite=self.overwrite) as final, contextlib.ExitStack() as stack:
@@ -601,7 +600,7 @@ class VideoWriter:
         Raises:
             `VideoError`: no frame was written, or encoding/muxing failed (nothing is left at `path` then).
         """
-        import av
+        import av  # lazy: PyAV loads the FFmpeg libraries; keeps `import eadnet.io` light for audio/image users
 
         if self._closed:
             return self.path
@@ -686,8 +685,6 @@ def write_video(
         `Path`: the output path.
     """
     if audio is not None and isinstance(audio, str | os.PathLike):
-        from eadnet.io.audio import load_audio
-
         audio, sample_rate = load_audio(audio)
     if audio is not None and sample_rate is None:
         raise ValueError("sample_rate is required when audio is given as samples")

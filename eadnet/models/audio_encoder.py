@@ -442,7 +442,7 @@ class WhisperAudioEncoder(torch.nn.Module):
             fps (`float`, *optional*): Video frame rate; defaults to the encoder's ``fps``.
             shift (`int`, *optional*, defaults to 0): Whisper frames (20 ms each) added to every window centre: a
                 positive shift gives each video frame the audio that comes ``shift`` × 20 ms later (a model whose
-                mouth trails the speech is re-aligned this way; see ``Preset.default_audio_offset``).
+                mouth trails the speech is re-aligned this way; see ``eadnet.settings.SamplingDefaults``).
 
         Returns:
             `torch.LongTensor` of shape `(F, window_size)`: indices into the Whisper frames, clamped to

@@ -322,6 +322,7 @@ class EmotionCaptioner:
         Returns:
             `EmotionCaptioner`: a captioner able to describe references, labels and free text.
         """
+        # lazy: only reference captioning needs the VLM classes; labels and free text need no transformers
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         processor_kwargs = dict(processor_kwargs or {})

@@ -25,20 +25,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import librosa
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.attention import FeedForward
 from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
+from eadnet.io.checkpoint import load_latentsync_checkpoint
 from eadnet.models.attention import Attention
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "stack_lower_half",
     "MEL_PARAMS",
     "SyncNet",
     "SyncNetKeyError",
@@ -90,8 +94,6 @@ def mel_spectrogram(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
     Returns:
         `torch.Tensor`: float32 ``(80, 1 + T // 200)``, 80 steps per second, values in ``[-4, 4]``.
     """
-    import librosa
-
     if isinstance(waveform, torch.Tensor):
         waveform = waveform.detach().cpu().numpy()
     samples = np.asarray(waveform, dtype=np.float64)
@@ -124,8 +126,6 @@ _MEL_BASIS: np.ndarray | None = None
 def _mel_basis() -> np.ndarray:
     global _MEL_BASIS
     if _MEL_BASIS is None:
-        import librosa
-
         p = MEL_PARAMS
         _MEL_BASIS = librosa.filters.mel(
             sr=int(p["sample_rate"]), n_fft=int(p["n_fft"]), n_mels=int(p["num_mels"]), fmin=p["fmin"], fmax=p["fmax"]
@@ -185,6 +185,22 @@ def _factor_pair(factor: DownsampleFactor) -> tuple[int, int]:
     if len(factor) != 2:
         raise ValueError(f"a downsample factor is an int or a (height, width) pair, got {factor!r}")
     return factor
+
+
+def stack_lower_half(frames: torch.Tensor, image_size: int) -> torch.Tensor:
+    """Face crops ``(B, C, F, H, W)`` → SyncNet visual input ``(B, F * C, image_size // 2, image_size)``.
+
+    Frames that are not ``image_size`` square are first resized (bicubic, as LatentSync does), then the frames
+    are stacked frame-major (channel ``C * f + c``) and the lower half is kept.
+    """
+    if frames.ndim != 5:
+        raise ValueError(f"frames must be (B, C, F, H, W), got shape {tuple(frames.shape)}")
+    batch, channels, num_frames, height, width = frames.shape
+    frames = frames.transpose(1, 2).reshape(batch * num_frames, channels, height, width)
+    if (height, width) != (image_size, image_size):
+        frames = F.interpolate(frames, size=(image_size, image_size), mode="bicubic", align_corners=False)
+    frames = frames.reshape(batch, num_frames * channels, image_size, image_size)
+    return frames[:, :, image_size // 2 :, :]
 
 
 class SyncNetResnetBlock(nn.Module):
@@ -537,8 +553,6 @@ class SyncNet(ModelMixin, ConfigMixin):
         Raises:
             `SyncNetKeyError`: (a `ValueError`) listing every missing, unexpected and wrongly shaped key.
         """
-        from eadnet.hub.converters import load_latentsync_checkpoint
-
         state_dict = cls.convert_latentsync_state_dict(load_latentsync_checkpoint(path))
         if config is None:
             kwargs = syncnet_kwargs_from_state_dict(state_dict)
@@ -611,8 +625,6 @@ def syncnet_kwargs_from_latentsync(config: str | os.PathLike | Mapping) -> dict:
     ``data.num_frames`` and ``data.resolution`` of a full YAML become ``num_frames`` and ``image_size``.
     """
     if not isinstance(config, Mapping):
-        import yaml
-
         config = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
     config = dict(config)
     data = config.get("data") or {}

@@ -1,6 +1,6 @@
 """``EADNetPipeline``: portrait or source video + speech + emotion → talking-head frames.
 
-Life cycle of one call (DESIGN §3): check inputs → face stage (detect, align to the model's square crop,
+Life cycle of one call (docs/design.md §3): check inputs → face stage (detect, align to the model's square crop,
 smooth over time) → audio stage (Whisper features once, per-frame windows on demand) → emotion stage
 (description → text tokens) → denoise the clip window by window (``window_size`` frames, the first
 ``window_overlap`` frames of each window pinned to the previous window's result so seams don't show, memory
@@ -15,11 +15,10 @@ unconditional audio branch, and one initial noise is shared by all frames.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,40 +30,27 @@ from diffusers.schedulers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from eadnet.emotion import EmotionSpec
+from eadnet.face import FaceProcessor
+from eadnet.hub import get_preset, load_components
 from eadnet.hub.presets import Preset
+from eadnet.io.image import load_image
 from eadnet.models.audio_encoder import WhisperAudioEncoder
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.models.emotion_captioner import EmotionCaptioner
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import EADUNet3DModel
-from eadnet.pipelines.pipeline_output import EADNetPipelineOutput
+from eadnet.pipelines.pipeline_output import EADNetPipelineOutput, GenerationReport, WindowOutput
+from eadnet.settings import NO_FACE_POLICIES, GenerationSettings, SamplingDefaults
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_TYPES = ("pil", "np", "pt", "latent")
-NO_FACE_POLICIES = ("error", "skip", "hold")
 # Peak amplitude below which a speech track counts as silent (about -80 dBFS).
 SILENCE_PEAK = 1e-4
 
 
 class GenerationCancelled(RuntimeError):
     """Raised when a ``callback_on_step_end`` asks the pipeline to stop (``pipe.interrupt = True``)."""
-
-
-@dataclass
-class WindowOutput:
-    """Frames finished by one window of :meth:`EADNetPipeline.generate_windows`.
-
-    Args:
-        start (`int`): Index in the output clip of the first frame in ``frames``.
-        frames (`np.ndarray` or `None`): uint8 `(n, H, W, 3)` full-resolution frames (`None` when the
-            window was not decoded).
-        latents (`torch.Tensor`): Denoised crop latents `(1, 4, n, h, w)` of the same frames.
-    """
-
-    start: int
-    frames: np.ndarray | None
-    latents: torch.Tensor
 
 
 @dataclass
@@ -125,6 +111,8 @@ class EADNetPipeline(DiffusionPipeline):
         )
         self.vae_scale_factor = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self._interrupt = False
+        self._report: GenerationReport | None = None  # the run in progress
+        self._synchronize_device: torch.device | None = None
 
     @classmethod
     def from_preset(
@@ -148,15 +136,11 @@ class EADNetPipeline(DiffusionPipeline):
             `eadnet.hub.MissingWeightsError`: weights are missing and cannot be downloaded (offline); the
                 message lists the files, repo ids and the folder to put them in.
         """
-        from eadnet.hub import get_preset, load_components
-
         spec = get_preset(preset) if isinstance(preset, str) else preset
         components = load_components(
             spec, device=device, dtype=dtype, local_paths=local_paths, models_dir=models_dir, offline=offline
         )
         if face_processor is None:
-            from eadnet.face import FaceProcessor
-
             face_processor = FaceProcessor(crop_size=spec.resolution, mask_mode=spec.mask_mode)
         # oneDNN convolutions are ~25 % faster in channels-last layout on CPU (measured on the TAESD decoder).
         components["vae"].to(memory_format=torch.channels_last)
@@ -177,19 +161,27 @@ class EADNetPipeline(DiffusionPipeline):
     def crop_size(self) -> int:
         return self._face_processor().crop_size
 
-    @contextmanager
+    @property
+    def total_steps(self) -> int | None:
+        """Denoising steps of the run in progress over all its windows, for ``callback_on_step_end`` progress bars
+        (diffusers' ``num_timesteps``); `None` between runs. A finished run's count is in its report."""
+        return None if self._report is None else self._report.total_steps
+
+    @property
+    def sampling_defaults(self) -> SamplingDefaults:
+        """This model's complete sampling defaults: its preset's (a pipeline made by :meth:`from_preset`), else
+        LatentSync's (:data:`~eadnet.settings.FALLBACK_SAMPLING`)."""
+        preset = getattr(self, "preset", None)
+        return (preset.sampling if preset is not None else SamplingDefaults()).complete()
+
     def _timed(self, stage: str):
-        """Adds the wall time of the block to ``self.timings[stage]`` (seconds; front ends print them)."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+        """Times the block into the report of the run in progress (no-op outside a run)."""
+        if self._report is None:
+            return contextlib.nullcontext()
+        return self._report.timed(stage, self._synchronize_device)
 
     def _face_processor(self):
         if self.face_processor is None:
-            from eadnet.face import FaceProcessor
-
             self.register_modules(face_processor=FaceProcessor())
         return self.face_processor
 
@@ -225,10 +217,10 @@ class EADNetPipeline(DiffusionPipeline):
     ) -> tuple[torch.Tensor, int]:
         """Stacked Whisper features for the whole track and the number of output frames.
 
-        With ``null_outliers`` (`None`: the preset's ``null_audio_outliers``, else on) the Whisper frames holding a
-        massive activation (:meth:`WhisperAudioEncoder.outlier_frames`, mostly pauses between sentences) are
-        zeroed: zero tokens are the null audio the U-Net learns with audio dropout. Never seen in training on
-        single sentences, those frames turned eadnet-mini's face into noise."""
+        With ``null_outliers`` (`None`: the model's ``null_audio_outliers``, see :attr:`sampling_defaults`) the
+        Whisper frames holding a massive activation (:meth:`WhisperAudioEncoder.outlier_frames`, mostly pauses
+        between sentences) are zeroed: zero tokens are the null audio the U-Net learns with audio dropout. Never
+        seen in training on single sentences, those frames turned eadnet-mini's face into noise."""
         if audio is None:
             raise ValueError("audio is required: a waveform (T,), (C, T) or (1, C, T) and its sample_rate")
         if sample_rate is None:
@@ -246,7 +238,7 @@ class EADNetPipeline(DiffusionPipeline):
         num_frames = max(1, math.ceil(num_samples * fps / sample_rate))
         features = self.audio_encoder.encode_whisper_features(waveform, sample_rate)
         if null_outliers is None:
-            null_outliers = getattr(getattr(self, "preset", None), "null_audio_outliers", True)
+            null_outliers = self.sampling_defaults.null_audio_outliers
         if null_outliers:
             outliers = self.audio_encoder.outlier_frames(features)
             if outliers.any():
@@ -289,37 +281,18 @@ class EADNetPipeline(DiffusionPipeline):
         """Scaled latents ``(N, 4, h, w)`` → pixels ``(N, 3, S, S)`` in [-1, 1], ``chunk`` frames at a time."""
         return vae_decode(self.vae, latents, chunk)
 
-    # ---------------------------------------------------------------------------------------------- checks
-    def sampling_defaults(
-        self, num_inference_steps=None, audio_guidance_scale=None, text_guidance_scale=None, strength=None
-    ):
-        """``(steps, audio guidance, text guidance, strength)`` with each `None` replaced by the preset's default (a
-        pipeline made by :meth:`from_preset`), else by LatentSync's 20 steps, audio guidance 1.5, no text guidance
-        and strength 1."""
-        preset = getattr(self, "preset", None)
-        defaults = (
-            (20, 1.5, 1.0, 1.0)
-            if preset is None
-            else (
-                preset.default_steps,
-                preset.default_audio_guidance,
-                preset.default_text_guidance,
-                preset.default_strength,
-            )
-        )
-        given = (num_inference_steps, audio_guidance_scale, text_guidance_scale, strength)
-        return tuple(default if value is None else value for value, default in zip(given, defaults, strict=True))
-
-    def resolve_audio_offset(self, audio_offset: float | None = None) -> float:
-        """``audio_offset`` in video frames, or for `None` the preset's ``default_audio_offset`` (0 without one)."""
-        if audio_offset is None:
-            return getattr(getattr(self, "preset", None), "default_audio_offset", 0.0)
-        return audio_offset
+    # ---------------------------------------------------------------------------------------------- settings
+    def resolve_settings(self, settings: GenerationSettings | None = None, **options) -> GenerationSettings:
+        """The one place settings are resolved: ``settings`` with the flat ``options`` applied
+        (:meth:`GenerationSettings.from_options`; `None` values are unset), then every unset sampling field taken
+        from this model's :attr:`sampling_defaults`. Invalid values raise `ValueError` here, before any work."""
+        return GenerationSettings.from_options(settings, **options).resolved(self.sampling_defaults)
 
     def audio_shift(self, audio_offset: float | None, fps: float) -> int:
-        """Whisper frames (20 ms) the audio windows move by for ``audio_offset`` video frames (`None`: see
-        :meth:`resolve_audio_offset`) at ``fps``."""
-        audio_offset = self.resolve_audio_offset(audio_offset)
+        """Whisper frames (20 ms) the audio windows move by for ``audio_offset`` video frames (`None`: the model's
+        default) at ``fps``."""
+        if audio_offset is None:
+            audio_offset = self.sampling_defaults.audio_offset
         if (
             isinstance(audio_offset, bool)
             or not isinstance(audio_offset, (int, float))
@@ -332,45 +305,32 @@ class EADNetPipeline(DiffusionPipeline):
             raise ValueError(f"audio_offset must be within 5 s, got {audio_offset!r} frames at {fps} fps")
         return int(shift)
 
-    def check_inputs(
-        self,
-        num_inference_steps,
-        audio_guidance_scale,
-        text_guidance_scale,
-        window_size,
-        window_overlap,
-        output_type,
-        fps,
-        callback_on_step_end_tensor_inputs,
-        strength=1.0,
-    ):
-        if not isinstance(num_inference_steps, int) or num_inference_steps < 1:
-            raise ValueError(f"num_inference_steps must be a positive int, got {num_inference_steps!r}")
-        if not (isinstance(strength, (int, float)) and 0.0 < strength <= 1.0):
-            raise ValueError(f"strength must be in (0, 1], got {strength!r}")
-        for name, value in (
-            ("audio_guidance_scale", audio_guidance_scale),
-            ("text_guidance_scale", text_guidance_scale),
-        ):
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if window_size < 1 or not 0 <= window_overlap < window_size:
-            raise ValueError(
-                f"need window_size >= 1 and 0 <= window_overlap < window_size, got "
-                f"window_size={window_size}, window_overlap={window_overlap}"
-            )
+    def check_inputs(self, output_type: str = "pil", callback_on_step_end_tensor_inputs: list[str] | None = None):
+        """Checks what :class:`GenerationSettings` does not hold (the settings check themselves)."""
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
-        if not math.isfinite(fps) or fps <= 0:
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
         unknown = [k for k in callback_on_step_end_tensor_inputs or [] if k not in self._callback_tensor_inputs]
         if unknown:
             raise ValueError(
                 f"callback_on_step_end_tensor_inputs: unknown {unknown}; allowed {self._callback_tensor_inputs}"
             )
 
+    @contextlib.contextmanager
+    def _run(self, report: GenerationReport, settings: GenerationSettings):
+        """The state of one run: its report (stage timings go there), cancellation reset, hooks freed at the end."""
+        if self._report is not None:
+            raise RuntimeError("this pipeline is already generating; one run at a time per pipeline")
+        self._report, self._interrupt = report, False
+        device = self._execution_device
+        sync = settings.synchronize_timings and device.type == "cuda"
+        self._synchronize_device = device if sync else None
+        try:
+            yield report
+        finally:
+            self._report, self._synchronize_device = None, None
+            self.maybe_free_model_hooks()
+
     # --------------------------------------------------------------------------------------------- generate
-    @torch.no_grad()
     def generate_windows(
         self,
         image=None,
@@ -381,75 +341,58 @@ class EADNetPipeline(DiffusionPipeline):
         emotion_reference=None,
         video=None,
         video_fps: float | None = None,
-        num_inference_steps: int | None = None,
-        audio_guidance_scale: float | None = None,
-        text_guidance_scale: float | None = None,
-        strength: float | None = None,
-        audio_offset: float | None = None,
+        *,
+        settings: GenerationSettings | None = None,
         generator: torch.Generator | None = None,
-        fps: float = 25.0,
-        window_size: int = 16,
-        window_overlap: int = 2,
-        no_face: str = "error",
-        decode_chunk_size: int = 8,
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
+        **options,
     ) -> Iterator[WindowOutput]:
         r"""Streams the talking-head clip window by window (what :meth:`__call__` collects).
 
         Memory does not grow with the clip length: only the current window's latents and frames exist at a time
-        (plus the Whisper features of the whole track, a few MB per minute). Arguments as in :meth:`__call__`.
-        The first item has the attribute ``emotion_description`` set on the pipeline (``self.emotion_description``)
-        and ``self.num_frames`` / ``self.total_steps`` are known before the first window is denoised.
+        (plus the Whisper features of the whole track, a few MB per minute). Arguments as in :meth:`__call__`;
+        settings are checked at once, the inputs when the first window is asked for. Every window carries the
+        run's :class:`GenerationReport`, whose frame count, step count and emotion description are known from the
+        first window on.
 
         Yields:
             :class:`WindowOutput` with the frames finished by each window, in order.
         """
-        callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
-        num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
-            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength
-        )
-        self.check_inputs(
-            num_inference_steps,
-            audio_guidance_scale,
-            text_guidance_scale,
-            window_size,
-            window_overlap,
-            "pil",
-            fps,
-            callback_on_step_end_tensor_inputs,
-            strength,
-        )
-        self.audio_shift(audio_offset, fps)  # a bad offset fails before any work
-        self.timings = {}
-        with self._timed("audio"):
-            features, num_frames = self.prepare_audio(audio, sample_rate, fps)
-        with self._timed("face"):
-            plan = self.prepare_faces(image, video, num_frames, fps, video_fps, no_face)
-        with self._timed("emotion"):
-            description = self.describe_emotion(emotion, emotion_text, emotion_reference)
-            text = self.encode_emotion(description, text_guidance_scale)
-        self.emotion_description = description
-        yield from self.denoise_windows(
-            plan,
-            features,
-            num_frames,
-            text,
-            num_inference_steps=num_inference_steps,
-            audio_guidance_scale=audio_guidance_scale,
-            text_guidance_scale=text_guidance_scale,
-            strength=strength,
-            audio_offset=audio_offset,
-            generator=generator,
-            fps=fps,
-            window_size=window_size,
-            window_overlap=window_overlap,
-            decode_chunk_size=decode_chunk_size,
-            callback_on_step_end=callback_on_step_end,
-            callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
-        )
+        settings = self.resolve_settings(settings, **options)
+        self.check_inputs("pil", callback_on_step_end_tensor_inputs)
+        self.audio_shift(settings.sampling.audio_offset, settings.fps)  # a bad offset fails before any work
+        inputs = (image, audio, sample_rate, emotion, emotion_text, emotion_reference, video, video_fps)
+        return self._generate(inputs, settings, generator, callback_on_step_end, callback_on_step_end_tensor_inputs)
 
     @torch.no_grad()
+    def _generate(self, inputs, settings, generator, callback_on_step_end, callback_tensor_inputs):
+        image, audio, sample_rate, emotion, emotion_text, emotion_reference, video, video_fps = inputs
+        sampling = settings.sampling
+        with self._run(GenerationReport(fps=settings.fps, settings=settings), settings) as report:
+            with self._timed("audio"):
+                features, num_frames = self.prepare_audio(
+                    audio, sample_rate, settings.fps, null_outliers=sampling.null_audio_outliers
+                )
+            report.num_frames = num_frames
+            with self._timed("face"):
+                plan = self.prepare_faces(image, video, num_frames, settings.fps, video_fps, settings.no_face)
+            with self._timed("emotion"):
+                description = self.describe_emotion(emotion, emotion_text, emotion_reference)
+                text = self.encode_emotion(description, sampling.text_guidance_scale)
+            report.emotion_description = description
+            yield from self._denoise(
+                plan,
+                features,
+                num_frames,
+                text,
+                settings,
+                generator,
+                True,
+                callback_on_step_end,
+                callback_tensor_inputs,
+            )
+
     def denoise_windows(
         self,
         plan: FacePlan,
@@ -457,45 +400,50 @@ class EADNetPipeline(DiffusionPipeline):
         num_frames: int,
         text=None,
         *,
-        num_inference_steps: int | None = None,
-        audio_guidance_scale: float | None = None,
-        text_guidance_scale: float | None = None,
-        strength: float | None = None,
-        audio_offset: float | None = None,
+        settings: GenerationSettings | None = None,
         generator: torch.Generator | None = None,
-        fps: float = 25.0,
-        window_size: int = 16,
-        window_overlap: int = 2,
         decode: bool = True,
-        decode_chunk_size: int = 8,
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
+        **options,
     ) -> Iterator[WindowOutput]:
         r"""The denoising stage on prepared inputs (what the ComfyUI sampler node calls): ``plan`` from
         :meth:`prepare_faces`, ``features``/``num_frames`` from :meth:`prepare_audio`, ``text`` from
         :meth:`encode_emotion`. With ``decode=False`` the windows carry latents only (decode them later with
         :meth:`decode_crops` and :meth:`paste_back`). Other arguments as in :meth:`__call__`."""
-        callback_on_step_end_tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
-        num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
-            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength
-        )
-        self.check_inputs(
-            num_inference_steps,
-            audio_guidance_scale,
-            text_guidance_scale,
-            window_size,
-            window_overlap,
-            "pil",
-            fps,
+        settings = self.resolve_settings(settings, **options)
+        self.check_inputs("pil", callback_on_step_end_tensor_inputs)
+        self.audio_shift(settings.sampling.audio_offset, settings.fps)
+        return self._denoise_run(
+            plan, features, num_frames, text, settings, generator, decode, callback_on_step_end,
             callback_on_step_end_tensor_inputs,
-            strength,
-        )
-        if not hasattr(self, "timings"):
-            self.timings = {}
-        self._interrupt = False
+        )  # fmt: skip
+
+    @torch.no_grad()
+    def _denoise_run(self, plan, features, num_frames, text, settings, *args):
+        report = GenerationReport(num_frames=num_frames, fps=settings.fps, settings=settings)
+        with self._run(report, settings):
+            yield from self._denoise(plan, features, num_frames, text, settings, *args)
+
+    def _denoise(
+        self,
+        plan: FacePlan,
+        features: torch.Tensor,
+        num_frames: int,
+        text,
+        settings: GenerationSettings,
+        generator: torch.Generator | None,
+        decode: bool,
+        callback_on_step_end: Callable | None,
+        callback_tensor_inputs: list[str] | None,
+    ) -> Iterator[WindowOutput]:
+        """The window loop of a run (inside :meth:`_run`, settings resolved)."""
+        report = self._report
+        sampling = settings.sampling
+        callback_tensor_inputs = callback_tensor_inputs or ["latents"]
         device = self._execution_device
         dtype = self.unet.dtype
-        self.num_frames = num_frames
+        fps, window_size = settings.fps, settings.window_size
 
         crop_size = plan.crops.shape[1]
         latent_size = crop_size // self.vae_scale_factor
@@ -507,21 +455,22 @@ class EADNetPipeline(DiffusionPipeline):
 
         # One initial noise shared by every frame and window (LatentSync): consistent look, reproducible seams.
         base_noise = randn_tensor((1, 4, 1, latent_size, latent_size), generator=generator, device=device, dtype=dtype)
-        starts = _window_starts(num_frames, window_size, window_overlap)
-        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        starts = _window_starts(num_frames, window_size, settings.window_overlap)
+        self.scheduler.set_timesteps(sampling.num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
-        if strength < 1.0:
+        if sampling.strength < 1.0:
             # Start from the reference noised part-way (SDEdit, Meng et al. 2022; diffusers' img2img "strength"):
             # the face's layout comes from the reference, the model only runs the last steps of the schedule.
-            timesteps = timesteps[len(timesteps) - max(1, round(num_inference_steps * strength)) :]
-        self.total_steps = len(starts) * len(timesteps)
-        shift = self.audio_shift(audio_offset, fps)
+            kept = max(1, round(sampling.num_inference_steps * sampling.strength))
+            timesteps = timesteps[len(timesteps) - kept :]
+        report.total_steps = len(starts) * len(timesteps)
+        shift = self.audio_shift(sampling.audio_offset, fps)
 
         source_cache: dict[int, torch.Tensor] = {}
         previous: torch.Tensor | None = None  # clean latents of the previous window
         previous_start = previous_end = 0
         step_counter = 0
-        with self.progress_bar(total=self.total_steps) as progress:
+        with self.progress_bar(total=report.total_steps) as progress:
             for start in starts:
                 end = min(start + window_size, num_frames)
                 length = end - start
@@ -535,7 +484,7 @@ class EADNetPipeline(DiffusionPipeline):
                 )
                 audio_embeds = audio_embeds.to(device=device, dtype=dtype)
 
-                if strength < 1.0:
+                if sampling.strength < 1.0:
                     latents = self._noised(ref_latents.transpose(0, 1)[None], base_noise, timesteps[0])
                 else:
                     latents = base_noise.expand(-1, -1, length, -1, -1).clone() * self.scheduler.init_noise_sigma
@@ -556,13 +505,7 @@ class EADNetPipeline(DiffusionPipeline):
                     with self._timed("denoise"):
                         model_input = self.scheduler.scale_model_input(latents, timestep)
                         noise_pred = self._guided_noise(
-                            model_input,
-                            conditioning,
-                            timestep,
-                            audio_embeds,
-                            text,
-                            audio_guidance_scale,
-                            text_guidance_scale,
+                            model_input, conditioning, timestep, audio_embeds, text, sampling
                         )
                         latents = self.scheduler.step(noise_pred, timestep, latents).prev_sample
                     if known is not None:
@@ -571,7 +514,7 @@ class EADNetPipeline(DiffusionPipeline):
                         next_t = timesteps[step_index + 1] if step_index + 1 < len(timesteps) else None
                         latents[:, :, :pinned] = known if next_t is None else self._noised(known, base_noise, next_t)
                     if callback_on_step_end is not None:
-                        callback_kwargs = {"latents": latents} if callback_on_step_end_tensor_inputs else {}
+                        callback_kwargs = {"latents": latents} if callback_tensor_inputs else {}
                         outputs = callback_on_step_end(self, step_counter, timestep, callback_kwargs)
                         latents = (outputs or {}).get("latents", latents)
                     step_counter += 1
@@ -583,10 +526,9 @@ class EADNetPipeline(DiffusionPipeline):
                 finished = latents[:, :, pinned:]
                 frames = None
                 if decode:
-                    crops = self.decode_crops(finished, plan, start=start + pinned, chunk=decode_chunk_size)
+                    crops = self.decode_crops(finished, plan, start=start + pinned, chunk=settings.decode_chunk_size)
                     frames = self.paste_back(plan, crops, start=start + pinned)
-                yield WindowOutput(start=start + pinned, frames=frames, latents=finished)
-        self.maybe_free_model_hooks()
+                yield WindowOutput(start=start + pinned, frames=frames, latents=finished, report=report)
 
     def _noised(self, clean: torch.Tensor, base_noise: torch.Tensor, timestep) -> torch.Tensor:
         noise = base_noise.expand(-1, -1, clean.shape[2], -1, -1)
@@ -608,10 +550,11 @@ class EADNetPipeline(DiffusionPipeline):
             refs.append(encoded[1:2])
         return torch.cat(masked), torch.cat(refs)
 
-    def _guided_noise(self, model_input, conditioning, timestep, audio_embeds, text, audio_scale, text_scale):
+    def _guided_noise(self, model_input, conditioning, timestep, audio_embeds, text, sampling: SamplingDefaults):
         """Noise prediction with separate audio and text classifier-free guidance:
         ``ε = ε(a, t) + (s_a − 1)(ε(a, t) − ε(∅, t)) + (s_t − 1)(ε(a, t) − ε(a, ∅))``; each extra branch runs only
         when its scale is above 1 (zero audio tokens are the null audio, the empty prompt the null text)."""
+        audio_scale, text_scale = sampling.audio_guidance_scale, sampling.text_guidance_scale
         unet_input = torch.cat([model_input, conditioning], dim=1)
         tokens, mask, uncond = text if text is not None else (None, None, None)
         branches = [(audio_embeds, tokens, mask)]
@@ -690,21 +633,14 @@ class EADNetPipeline(DiffusionPipeline):
         emotion_reference=None,
         video=None,
         video_fps: float | None = None,
-        num_inference_steps: int | None = None,
-        audio_guidance_scale: float | None = None,
-        text_guidance_scale: float | None = None,
-        strength: float | None = None,
-        audio_offset: float | None = None,
+        *,
+        settings: GenerationSettings | None = None,
         generator: torch.Generator | None = None,
-        fps: float = 25.0,
-        window_size: int = 16,
-        window_overlap: int = 2,
-        no_face: str = "error",
-        decode_chunk_size: int = 8,
         output_type: str = "pil",
         return_dict: bool = True,
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
+        **options,
     ) -> EADNetPipelineOutput | tuple:
         r"""Generates a talking-head clip.
 
@@ -714,32 +650,17 @@ class EADNetPipeline(DiffusionPipeline):
             audio (`np.ndarray` or `torch.Tensor`): Speech, `(T,)` or `(C, T)`, any rate and channel count.
             sample_rate (`int`): Sample rate of ``audio``.
             emotion (`str` or `EmotionSpec`, *optional*): ``"LABEL"`` or ``"LABEL:INTENSITY"`` (MEAD labels,
-                intensity 1–3), or an :class:`EmotionSpec`.
+                intensity 1–3), or an :class:`~eadnet.emotion.EmotionSpec`.
             emotion_text (`str`, *optional*): Free-text emotion description.
             emotion_reference (*optional*): Reference image(s)/frames whose facial emotion a VLM describes
                 (needs a captioner with a vision-language model).
             video (`np.ndarray` `(N, H, W, 3)` uint8 or list of images, *optional*): Source frames to dub instead
                 of a portrait; played back and forth when shorter than the audio.
-            video_fps (`float`, *optional*): Frame rate of ``video`` (defaults to ``fps``).
-            num_inference_steps (`int`, *optional*): Denoising steps per window; defaults to the preset's
-                (eadnet-mini: 10; 20 for a pipeline built without a preset).
-            audio_guidance_scale (`float`, *optional*): Audio classifier-free guidance (1 = off); defaults to the
-                preset's (1.5 without a preset).
-            text_guidance_scale (`float`, *optional*): Emotion-text guidance (1 = off); defaults to the preset's
-                (1.0 without a preset).
-            strength (`float`, *optional*): In ``(0, 1]``: 1 starts every window from pure noise (LatentSync); a
-                lower value starts from the reference face noised to that point of the schedule and runs only
-                that fraction of the steps (SDEdit). Defaults to the preset's (1.0 without a preset).
-            audio_offset (`float`, *optional*): Condition each frame on the audio this many video frames later
-                (negative: earlier), rounded to Whisper's 20 ms; re-aligns a model whose mouth trails or leads the
-                speech. Defaults to the preset's (eadnet-mini: see its model card; 0 without a preset).
+            video_fps (`float`, *optional*): Frame rate of ``video`` (defaults to the output's ``fps``).
+            settings ([`~eadnet.settings.GenerationSettings`], *optional*): Sampling overrides (steps, guidance,
+                strength, audio offset, ...; unset ones are the model's :attr:`sampling_defaults`) and the request's
+                frame rate, windows, ``no_face`` policy and VAE chunk size.
             generator (`torch.Generator`, *optional*): Makes the result reproducible.
-            fps (`float`, *optional*, defaults to 25): Output frame rate (the audio decides the frame count).
-            window_size (`int`, *optional*, defaults to 16): Frames denoised together.
-            window_overlap (`int`, *optional*, defaults to 2): Frames each window shares with the previous one.
-            no_face (`str`, *optional*, defaults to `"error"`): For ``video``: what to do with frames without a
-                face — ``"error"``, ``"skip"`` (drop them) or ``"hold"`` (reuse the nearest face).
-            decode_chunk_size (`int`, *optional*, defaults to 8): Frames decoded by the VAE at once.
             output_type (`str`, *optional*, defaults to `"pil"`): ``"pil"``, ``"np"``, ``"pt"`` or ``"latent"``.
             return_dict (`bool`, *optional*, defaults to `True`): Return an :class:`EADNetPipelineOutput`.
             callback_on_step_end (`Callable`, *optional*): ``callback(pipe, step, timestep, callback_kwargs)``
@@ -747,48 +668,31 @@ class EADNetPipeline(DiffusionPipeline):
                 may return ``{"latents": ...}``; setting ``pipe.interrupt = True`` cancels generation with
                 :class:`GenerationCancelled`.
             callback_on_step_end_tensor_inputs (`list[str]`, *optional*): Tensors passed to the callback.
+            **options: Fields of :class:`~eadnet.settings.GenerationSettings` or
+                :class:`~eadnet.settings.SamplingDefaults` by name (``num_inference_steps=10, fps=30``), applied over
+                ``settings``; `None` leaves a field unset.
 
         Returns:
             :class:`EADNetPipelineOutput` (or a tuple ``(frames, fps, emotion_description)``).
         """
-        num_inference_steps, audio_guidance_scale, text_guidance_scale, strength = self.sampling_defaults(
-            num_inference_steps, audio_guidance_scale, text_guidance_scale, strength
-        )
-        self.check_inputs(
-            num_inference_steps,
-            audio_guidance_scale,
-            text_guidance_scale,
-            window_size,
-            window_overlap,
-            output_type,
-            fps,
-            callback_on_step_end_tensor_inputs,
-            strength,
-        )
-        frames, latents = [], []
+        self.check_inputs(output_type, callback_on_step_end_tensor_inputs)
+        frames, latents, report = [], [], None
         for window in self.generate_windows(
-            image=image,
-            audio=audio,
-            sample_rate=sample_rate,
-            emotion=emotion,
-            emotion_text=emotion_text,
-            emotion_reference=emotion_reference,
-            video=video,
-            video_fps=video_fps,
-            num_inference_steps=num_inference_steps,
-            audio_guidance_scale=audio_guidance_scale,
-            text_guidance_scale=text_guidance_scale,
-            strength=strength,
-            audio_offset=audio_offset,
+            image,
+            audio,
+            sample_rate,
+            emotion,
+            emotion_text,
+            emotion_reference,
+            video,
+            video_fps,
+            settings=settings,
             generator=generator,
-            fps=fps,
-            window_size=window_size,
-            window_overlap=window_overlap,
-            no_face=no_face,
-            decode_chunk_size=decode_chunk_size,
             callback_on_step_end=callback_on_step_end,
             callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
+            **options,
         ):
+            report = window.report
             if output_type == "latent":
                 latents.append(window.latents)
             else:
@@ -804,8 +708,10 @@ class EADNetPipeline(DiffusionPipeline):
             else:
                 result = torch.from_numpy(video_frames).permute(0, 3, 1, 2).float() / 255.0
         if not return_dict:
-            return result, fps, self.emotion_description
-        return EADNetPipelineOutput(frames=result, fps=fps, emotion_description=self.emotion_description)
+            return result, report.fps, report.emotion_description
+        return EADNetPipelineOutput(
+            frames=result, fps=report.fps, emotion_description=report.emotion_description, report=report
+        )
 
 
 def _window_starts(num_frames: int, window_size: int, overlap: int) -> list[int]:
@@ -833,8 +739,6 @@ def _to_uint8_rgb(image, name: str) -> np.ndarray:
     or a torch tensor ``(H, W, 3)`` / ``(3, H, W)`` in [0, 1]."""
     if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3:
         return image
-    from eadnet.io.image import load_image
-
     try:
         return load_image(image)
     except (TypeError, ValueError) as error:
@@ -857,7 +761,7 @@ def _video_to_uint8(video) -> np.ndarray:
 
 
 def default_scheduler() -> DDIMScheduler:
-    """LatentSync's scheduler (DESIGN §2.3): DDIM, 1000 steps, scaled-linear betas 0.00085–0.012."""
+    """LatentSync's scheduler (docs/design.md §2.3): DDIM, 1000 steps, scaled-linear betas 0.00085–0.012."""
     return DDIMScheduler(
         num_train_timesteps=1000,
         beta_start=0.00085,

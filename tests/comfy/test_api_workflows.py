@@ -171,9 +171,9 @@ def test_workflows_use_the_bundled_model_with_its_preset_settings():
             if entry["class_type"] == "EADNet_ModelLoader":
                 assert inputs["model"] == preset.name, path.stem
             if "steps" in inputs:
-                assert inputs["steps"] == preset.default_steps, path.stem
-                assert inputs["audio_guidance"] == preset.default_audio_guidance, path.stem
-                assert inputs["text_guidance"] == preset.default_text_guidance, path.stem
+                assert inputs["steps"] == preset.sampling.num_inference_steps, path.stem
+                assert inputs["audio_guidance"] == preset.sampling.audio_guidance_scale, path.stem
+                assert inputs["text_guidance"] == preset.sampling.text_guidance_scale, path.stem
 
 
 def test_shipped_workflow_runs_offline_on_the_bundled_model(

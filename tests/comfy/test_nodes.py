@@ -112,9 +112,9 @@ def test_sampling_widgets_default_to_the_default_models_preset(pack):
     preset = get_preset("eadnet-mini")
     for node_id in ("EADNet_Sampler", "EADNet_Generate"):
         inputs = _inputs(pack.NODE_CLASS_MAPPINGS[node_id])[0]
-        assert inputs["steps"][1]["default"] == preset.default_steps, node_id
-        assert inputs["audio_guidance"][1]["default"] == preset.default_audio_guidance, node_id
-        assert inputs["text_guidance"][1]["default"] == preset.default_text_guidance, node_id
+        assert inputs["steps"][1]["default"] == preset.sampling.num_inference_steps, node_id
+        assert inputs["audio_guidance"][1]["default"] == preset.sampling.audio_guidance_scale, node_id
+        assert inputs["text_guidance"][1]["default"] == preset.sampling.text_guidance_scale, node_id
 
 
 def test_library_and_pack_import_without_comfyui():

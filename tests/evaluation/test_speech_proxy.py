@@ -138,8 +138,7 @@ def test_sync_finds_a_planted_lag_in_rendered_frames(speech, detector, renderer)
         delayed = np.concatenate([np.full(lag, curve[0]), curve[:-lag]])
         frames = np.stack([draw_open_mouth(portrait, 16 * value) for value in delayed])
     else:
-        from eadnet.data.speech import mouth_openness_from_audio
-        from eadnet.data.synthetic import SyntheticTalker
+        from eadnet.data.synthetic import SyntheticTalker, mouth_openness_from_audio
 
         openness = mouth_openness_from_audio(waveform, sample_rate, num_frames, fps=FPS)
         delayed = np.concatenate([np.full(lag, openness[0]), openness[:-lag]])

@@ -138,7 +138,9 @@ def test_pause_between_sentences_keeps_a_face(converted_whisper_tiny_en, one_thr
     pipe = EADNetPipeline.from_preset(offline=True)
     pipe.set_progress_bar_config(disable=True)
     speech, rate = sf.read(Path(__file__).parents[1] / "pipelines" / "data" / "two_sentences.flac", dtype="float32")
-    assert pipe.preset.null_audio_outliers and pipe.preset.default_audio_offset == 1.0  # the shipped defaults
+    assert (
+        pipe.preset.sampling.null_audio_outliers and pipe.preset.sampling.audio_offset == 1.0
+    )  # the shipped defaults
     raw, num_frames = pipe.prepare_audio(speech, rate, 25.0, null_outliers=False)
     assert pipe.audio_encoder.outlier_frames(raw)[0].nonzero().flatten().tolist() == [62]  # 1.24 s: the pause
     portrait = load_image(example_portrait_path())

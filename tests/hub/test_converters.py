@@ -7,12 +7,11 @@ import torch
 
 from eadnet.hub.converters import (
     ConversionError,
-    checkpoint_global_step,
     convert_latentsync_unet,
-    load_latentsync_checkpoint,
     rename_latentsync_key,
     unet_config_from_latentsync,
 )
+from eadnet.io.checkpoint import checkpoint_global_step, load_latentsync_checkpoint
 from eadnet.models.attention import sinusoidal_positions
 from eadnet.models.unet_3d import UNET_CONFIGS, EADUNet3DModel, is_ead_parameter
 

@@ -72,8 +72,12 @@ def test_latentsync_presets_match_the_design():
         scheduler = dict(preset.components["scheduler"].config)
         assert scheduler["_class_name"] == "DDIMScheduler" and scheduler["steps_offset"] == 1
         assert (scheduler["beta_start"], scheduler["beta_end"], scheduler["clip_sample"]) == (0.00085, 0.012, False)
-        assert (preset.default_steps, preset.default_audio_guidance, preset.default_text_guidance) == (20, 1.5, 1.0)
-        assert preset.null_audio_outliers is False  # trained on real video, pauses included
+        assert (
+            preset.sampling.num_inference_steps,
+            preset.sampling.audio_guidance_scale,
+            preset.sampling.text_guidance_scale,
+        ) == (20, 1.5, 1.0)
+        assert preset.sampling.null_audio_outliers is False  # trained on real video, pauses included
 
 
 def test_offline_demo_is_marked_untrained():
@@ -85,7 +89,7 @@ def test_offline_demo_is_marked_untrained():
     assert preset.components["audio_encoder"].offline_source in OFFLINE_SOURCES
     assert preset.components["text_encoder"].offline_source in OFFLINE_SOURCES
     assert preset.full_unet_config()["text_embed_dim"] == 384  # MiniLM width
-    assert (preset.mask_mode, preset.resolution, preset.default_steps) == ("face", 256, 4)
+    assert (preset.mask_mode, preset.resolution, preset.sampling.num_inference_steps) == ("face", 256, 4)
 
 
 def test_validation_catches_broken_presets():

@@ -6,69 +6,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from eadnet.pipelines import EADNetPipeline, GenerationCancelled
+from eadnet.pipelines import GenerationCancelled
 from eadnet.pipelines.pipeline_eadnet import _ping_pong, _window_starts
-from eadnet.testing import TINY_CROP_SIZE, tiny_components
+from eadnet.settings import SamplingDefaults
+from eadnet.testing import TINY_CROP_SIZE
 
 SAMPLE_RATE = 16000
-
-
-class BoxFaceProcessor:
-    """Treats a fixed square of the frame as the face: crop = that square resized to the crop size."""
-
-    def __init__(self, box=(8, 4, 48), crop_size=TINY_CROP_SIZE):
-        self.box = box
-        self.crop_size = crop_size
-
-    def _matrix(self):
-        x0, y0, size = self.box
-        scale = self.crop_size / size
-        return np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]])
-
-    def _crop(self, frame):
-        x0, y0, size = self.box
-        region = torch.from_numpy(frame[y0 : y0 + size, x0 : x0 + size]).permute(2, 0, 1)[None].float()
-        crop = F.interpolate(region, size=(self.crop_size, self.crop_size), mode="bilinear", align_corners=False)
-        return crop[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
-
-    def align_portrait(self, image):
-        return self.align_frames(image[None])
-
-    def align_frames(self, frames, no_face="error"):
-        crops = np.stack([self._crop(frame) for frame in frames])
-        return SimpleNamespace(
-            crops=crops, matrices=np.stack([self._matrix()] * len(frames)), source_index=np.arange(len(frames))
-        )
-
-    def mask(self):
-        mask = np.zeros((self.crop_size, self.crop_size), dtype=np.float32)
-        mask[self.crop_size // 2 :, 8:-8] = 1.0
-        return mask
-
-    def paste_back_frame(self, frame, crop, matrix, blend_mask=None):
-        x0, y0, size = self.box
-        out = frame.copy()
-        resized = (
-            F.interpolate(
-                torch.from_numpy(crop).permute(2, 0, 1)[None].float(),
-                size=(size, size),
-                mode="bilinear",
-                align_corners=False,
-            )[0]
-            .permute(1, 2, 0)
-            .numpy()
-        )
-        out[y0 : y0 + size, x0 : x0 + size] = resized.round().clip(0, 255).astype(np.uint8)
-        return out
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    pipeline = EADNetPipeline(**tiny_components(seed=0, face_processor=BoxFaceProcessor()))
-    pipeline.set_progress_bar_config(disable=True)
-    return pipeline
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +118,9 @@ def test_callback_sees_every_step_and_can_cancel(pipe, portrait):
         seen.append((step, tuple(kwargs["latents"].shape)))
         return kwargs
 
-    run(pipe, portrait, seconds=0.8, callback_on_step_end=record, window_size=8, window_overlap=2)
-    assert [s for s, _ in seen] == list(range(pipe.total_steps))
-    assert pipe.total_steps == 2 * len(_window_starts(20, 8, 2))
+    out = run(pipe, portrait, seconds=0.8, callback_on_step_end=record, window_size=8, window_overlap=2)
+    assert [s for s, _ in seen] == list(range(out.report.total_steps))
+    assert out.report.total_steps == 2 * len(_window_starts(20, 8, 2))
 
     def cancel(pipeline, step, timestep, kwargs):
         if step == 1:
@@ -308,7 +252,7 @@ def test_strength_starts_from_the_noised_reference_and_runs_the_last_steps(pipe,
         recovered = (noisy - alpha.sqrt() * reference) / (1 - alpha).sqrt()
         assert torch.allclose(recovered, pure[:4], atol=1e-4)
     # None means the preset's (1.0 without a preset: the LatentSync schedule from pure noise)
-    assert pipe.sampling_defaults() == (20, 1.5, 1.0, 1.0)
+    assert pipe.sampling_defaults == SamplingDefaults(20, 1.5, 1.0, 1.0, 0.0, True)
     for bad in (0.0, 1.5, -1):
         with pytest.raises(ValueError, match="strength"):
             run(pipe, portrait, strength=bad)
@@ -362,6 +306,8 @@ def test_null_audio_outliers_follows_the_preset(pipe, monkeypatch):
     massive[:, 5, 0] *= 30.0
     monkeypatch.setattr(pipe.audio_encoder, "encode_whisper_features", lambda *args: massive.clone())
     assert torch.count_nonzero(pipe.prepare_audio(track, SAMPLE_RATE, 25.0)[0][:, 5]) == 0  # no preset: on
-    monkeypatch.setattr(pipe, "preset", SimpleNamespace(null_audio_outliers=False), raising=False)
+    monkeypatch.setattr(
+        pipe, "preset", SimpleNamespace(sampling=SamplingDefaults(null_audio_outliers=False)), raising=False
+    )
     assert torch.equal(pipe.prepare_audio(track, SAMPLE_RATE, 25.0)[0], massive)
     assert torch.count_nonzero(pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=True)[0][:, 5]) == 0
