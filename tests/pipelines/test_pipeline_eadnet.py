@@ -9,7 +9,7 @@ import torch
 
 from eadnet.pipelines import GenerationCancelled
 from eadnet.pipelines.pipeline_eadnet import _ping_pong, _window_starts
-from eadnet.settings import SamplingDefaults
+from eadnet.settings import FALLBACK_SAMPLING, SamplingDefaults
 from eadnet.testing import TINY_CROP_SIZE
 
 SAMPLE_RATE = 16000
@@ -252,7 +252,14 @@ def test_strength_starts_from_the_noised_reference_and_runs_the_last_steps(pipe,
         recovered = (noisy - alpha.sqrt() * reference) / (1 - alpha).sqrt()
         assert torch.allclose(recovered, pure[:4], atol=1e-4)
     # None means the preset's (1.0 without a preset: the LatentSync schedule from pure noise)
-    assert pipe.sampling_defaults == SamplingDefaults(20, 1.5, 1.0, 1.0, 0.0, True)
+    defaults = pipe.sampling_defaults
+    assert defaults == FALLBACK_SAMPLING
+    assert (defaults.num_inference_steps, defaults.audio_guidance_scale, defaults.text_guidance_scale) == (
+        20,
+        1.5,
+        1.0,
+    )
+    assert defaults.strength == 1.0
     for bad in (0.0, 1.5, -1):
         with pytest.raises(ValueError, match="strength"):
             run(pipe, portrait, strength=bad)
