@@ -107,11 +107,7 @@ class SamplingDefaults:
         unknown = sorted(set(block) - set(cls.names()))
         if unknown:
             logger.warning("ignoring sampling settings this EAD-Net version does not know: %s", ", ".join(unknown))
-        values = {name: block[name] for name in cls.names() if block.get(name) is not None}
-        for name in ("audio_guidance_scale", "text_guidance_scale", "strength", "audio_offset"):
-            if isinstance(values.get(name), int) and not isinstance(values[name], bool):
-                values[name] = float(values[name])
-        return cls(**values)
+        return cls(**{name: block[name] for name in cls.names() if block.get(name) is not None})
 
 
 #: What a model without its own defaults is sampled with: LatentSync's inference settings (docs/design.md §2.3:

@@ -107,6 +107,7 @@ def write_talking_video(
             writer.set_audio(audio, sample_rate)
         mux += time.perf_counter() - mux_start  # closing the writer muxes and renames
     finally:
+        windows.close()  # a failed write ends the run at once, not when the generator is collected
         pipe.interrupt = False
     report.timings["mux"] = report.timings.get("mux", 0.0) + mux
     report.output = Path(output)

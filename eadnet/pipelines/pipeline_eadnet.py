@@ -317,9 +317,10 @@ class EADNetPipeline(DiffusionPipeline):
 
     @contextlib.contextmanager
     def _run(self, report: GenerationReport, settings: GenerationSettings):
-        """The state of one run: its report (stage timings go there), cancellation reset, hooks freed at the end."""
-        if self._report is not None:
-            raise RuntimeError("this pipeline is already generating; one run at a time per pipeline")
+        """The state of one run: its report (stage timings go there), cancellation reset, hooks freed at the end.
+
+        A new run takes over from one whose windows were abandoned half-way (a generator that was neither
+        exhausted nor closed); the abandoned one, when it is finally closed, leaves the new run's state alone."""
         self._report, self._interrupt = report, False
         device = self._execution_device
         sync = settings.synchronize_timings and device.type == "cuda"
@@ -327,8 +328,9 @@ class EADNetPipeline(DiffusionPipeline):
         try:
             yield report
         finally:
-            self._report, self._synchronize_device = None, None
-            self.maybe_free_model_hooks()
+            if self._report is report:
+                self._report, self._synchronize_device = None, None
+                self.maybe_free_model_hooks()
 
     # --------------------------------------------------------------------------------------------- generate
     def generate_windows(

@@ -97,3 +97,21 @@ def test_cancel_and_failure_leave_no_file_and_keep_an_existing_one(pipe, portrai
     with pytest.raises(ValueError, match="strength"):
         write_talking_video(pipe, tmp_path / "x.mp4", image=portrait, audio=speech(0.3), sample_rate=16000, strength=2)
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_failed_write_ends_the_run(pipe, portrait, tmp_path, monkeypatch):
+    from eadnet.io.video import VideoWriter
+
+    def broken(self, frames):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(VideoWriter, "write", broken)
+    try:
+        write_talking_video(pipe, tmp_path / "x.mp4", image=portrait, audio=speech(0.3), sample_rate=SAMPLE_RATE)
+    except OSError as error:
+        held = error  # a caller holding the error (and so its traceback) must not hold a half-finished run
+        assert "disk full" in str(held)
+        assert pipe.total_steps is None
+    else:
+        pytest.fail("the failed write was not reported")
+    assert not (tmp_path / "x.mp4").exists()

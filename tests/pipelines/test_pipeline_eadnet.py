@@ -318,3 +318,16 @@ def test_null_audio_outliers_follows_the_preset(pipe, monkeypatch):
     )
     assert torch.equal(pipe.prepare_audio(track, SAMPLE_RATE, 25.0)[0], massive)
     assert torch.count_nonzero(pipe.prepare_audio(track, SAMPLE_RATE, 25.0, null_outliers=True)[0][:, 5]) == 0
+
+
+def test_an_abandoned_stream_does_not_block_the_next_run(pipe, portrait):
+    stream = pipe.generate_windows(
+        image=portrait, audio=speech(1.0), sample_rate=SAMPLE_RATE, num_inference_steps=1, window_size=8
+    )
+    next(stream)  # the consumer stops after one window (e.g. it raised) and keeps the generator around
+    assert pipe.total_steps is not None
+    out = run(pipe, portrait, seconds=0.3)
+    assert out.report.num_frames == 8 and pipe.total_steps is None
+    stream.close()  # closing the old stream later leaves the pipeline's state alone
+    assert pipe.total_steps is None
+    assert run(pipe, portrait, seconds=0.3).report.total_steps == out.report.total_steps
