@@ -7,6 +7,7 @@ widgets, never rename or reorder.
 
 from .all_in_one import EADNetGenerate
 from .encoders import EADNetAudioEncode, EADNetEmotion
+from .expression import EADNetExpressionEditor
 from .faces import EADNetFaceCrop, EADNetPasteBack
 from .loaders import EADNetModelLoader
 from .runtime import register_model_folder
@@ -24,6 +25,7 @@ NODE_CLASS_MAPPINGS: dict[str, type] = {
     "EADNet_Decode": EADNetDecode,
     "EADNet_PasteBack": EADNetPasteBack,
     "EADNet_Generate": EADNetGenerate,
+    "EADNet_ExpressionEditor": EADNetExpressionEditor,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
@@ -35,6 +37,7 @@ NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
     "EADNet_Decode": "EAD-Net Decode",
     "EADNet_PasteBack": "EAD-Net Paste Back",
     "EADNet_Generate": "EAD-Net Generate (all-in-one)",
+    "EADNet_ExpressionEditor": "EAD-Net Expression Editor",
 }
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -73,7 +73,7 @@ class EADNetAudioEncode:
 
     def encode(self, model: EADNetModel, audio, fps: float):
         waveform, sample_rate = audio_waveform(audio)
-        with model.active() as pipe:
+        with model.active("EAD-Net Audio Encode") as pipe:
             features, num_frames = pipe.prepare_audio(waveform.numpy(), sample_rate, float(fps))
         return (
             EADNetAudio(
@@ -151,15 +151,17 @@ class EADNetEmotion:
         if source == "label":
             check_label(label)
             check_intensity(intensity)
-            with model.active() as pipe:
+            with model.active("EAD-Net Emotion") as pipe:
                 description = pipe.describe_emotion(emotion=f"{label}:{int(intensity)}")
+                units = pipe.emotion_action_units(emotion=f"{label}:{int(intensity)}")
         elif source == "text":
             if not text.strip():
                 raise ValueError(
                     "source is 'text' but the text is empty: describe the emotion, or choose source 'label'"
                 )
-            with model.active() as pipe:
+            with model.active("EAD-Net Emotion") as pipe:
                 description = pipe.describe_emotion(emotion_text=text.strip())
+                units = pipe.emotion_action_units(emotion_text=text.strip())
         elif source == "reference":
             if reference is None:
                 raise ValueError(
@@ -167,11 +169,12 @@ class EADNetEmotion:
                     "video frames (e.g. Get Video Components → images)"
                 )
             frames = image_to_uint8(reference)
-            with model.active():
+            with model.active("EAD-Net Emotion") as pipe:
                 description = reference_captioner(model, vlm).caption(EmotionSpec(reference=list(frames)))
+                units = pipe.emotion_action_units(emotion_reference=list(frames))
         else:
             raise ValueError(f"source must be one of {', '.join(EMOTION_SOURCES)}, got {source!r}")
-        return (EmotionValue(description=description, source=source), description or "")
+        return (EmotionValue(description=description, source=source, action_units=units), description or "")
 
 
 def reference_captioner(model: EADNetModel, vlm: str = ""):

@@ -80,7 +80,7 @@ class EADNetFaceCrop:
 
     def crop(self, model: EADNetModel, image, audio: EADNetAudio, no_face: str, video_fps: float):
         frames = image_to_uint8(image)
-        with model.active() as pipe:
+        with model.active("EAD-Net Face Crop") as pipe:
             plan = plan_faces(pipe, frames, audio.num_frames, audio.fps, float(video_fps), no_face)
         return (EADNetFace(plan=plan, fps=audio.fps), uint8_to_image(plan.crops))
 
@@ -113,6 +113,6 @@ class EADNetPasteBack:
                 f"crops are {len(crops)} × {crops.shape[1]}×{crops.shape[2]} but the face plan needs "
                 f"{face.num_frames} × {size[0]}×{size[1]}: connect EAD-Net Decode made from this face"
             )
-        with model.active() as pipe:
+        with model.active("EAD-Net Paste Back") as pipe:
             frames = pipe.paste_back(face.plan, crops, start=0)
         return (uint8_to_image(frames), float(face.fps))

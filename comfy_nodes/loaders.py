@@ -12,6 +12,7 @@ import torch
 
 from eadnet.hub import list_presets
 from eadnet.hub.local import resolve_model
+from eadnet.pipelines.engines import MESH_MODEL_NAME, list_models
 
 from .runtime import local_model_names, local_model_path, models_dir, torch_device
 from .types import EADNET_MODEL, OFFLOAD_CHOICES, EADNetModel
@@ -20,21 +21,24 @@ logger = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DEVICES = ("auto", "cpu", "cuda")
-#: The loader's default: the small trained EAD-Net bundled with the package (no download). The sampling widgets
-#: default to its preset's steps and guidance.
-DEFAULT_MODEL = "eadnet-mini"
+#: The loader's default: the face-geometry engine, which animates any face with no download and no GPU.
+DEFAULT_MODEL = MESH_MODEL_NAME
+#: The diffusion model whose sampling settings the sampler widgets default to (the small trained EAD-Net bundled
+#: with the package).
+SAMPLER_DEFAULTS_MODEL = "eadnet-mini"
 
 
 def model_choices() -> list[str]:
-    return list(list_presets()) + [name for name in local_model_names() if name not in list_presets()]
+    return list_models() + [name for name in local_model_names() if name not in list_presets()]
 
 
 class EADNetModelLoader:
     DESCRIPTION = (
-        "Loads EAD-Net (denoiser, autoencoder, Whisper audio encoder, emotion text encoder, face "
-        "alignment). The default, eadnet-mini, ships inside the package and needs no download; other "
-        "presets download their pinned weights into models/eadnet on first use; model folders placed "
-        "in models/eadnet load from disk."
+        "Loads an EAD-Net engine. The default, eadnet-mesh, animates any face at its own resolution by face "
+        "geometry (no GPU, no download; use it with EAD-Net Generate). The diffusion models (denoiser, "
+        "autoencoder, Whisper, emotion text encoder) work with every node: eadnet-mini ships inside the package "
+        "(one face, 64 px); other presets download their pinned weights into models/eadnet on first use; model "
+        "folders placed in models/eadnet load from disk."
     )
     CATEGORY = "EAD-Net/loaders"
     RETURN_TYPES = (EADNET_MODEL,)
@@ -50,11 +54,11 @@ class EADNetModelLoader:
                     choices,
                     {
                         "default": DEFAULT_MODEL if DEFAULT_MODEL in choices else choices[0],
-                        "tooltip": "A weights preset or a model folder found in models/eadnet. "
-                        f"'{DEFAULT_MODEL}' (default) is the small trained model bundled "
-                        "with EAD-Net (64 px face, no download); latentsync-* presets "
-                        "download on first use into models/eadnet; 'offline-demo' is "
-                        "untrained: the face comes out as noise.",
+                        "tooltip": f"'{DEFAULT_MODEL}' (default): face geometry, any face, no download "
+                        "(EAD-Net Generate only). Or a diffusion weights preset / model folder from "
+                        f"models/eadnet: '{SAMPLER_DEFAULTS_MODEL}' is the small trained model bundled with "
+                        "EAD-Net (one face, 64 px); latentsync-* presets download on first use (GPU); "
+                        "'offline-demo' is untrained: the face comes out as noise.",
                     },
                 ),
                 "precision": (
@@ -79,11 +83,19 @@ class EADNetModelLoader:
     def load(self, model: str, precision: str, device: str, offload: str):
         # lazy: the pipeline imports diffusers and transformers (seconds); ComfyUI start-up must not pay for it
         from eadnet.pipelines import EADNetPipeline
+        from eadnet.pipelines.engines import load_pipeline
 
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         if offload not in OFFLOAD_CHOICES:
             raise ValueError(f"offload must be one of {OFFLOAD_CHOICES}, got {offload!r}")
+        target = torch_device(device)
+        if model == MESH_MODEL_NAME:
+            # two small fp32 networks; the warp itself runs on the CPU, so there is nothing to offload
+            pipe = load_pipeline(model, device="cpu")
+            return (
+                EADNetModel(pipeline=pipe, preset=None, name=model, device=target, dtype=torch.float32, offload=False),
+            )
         folder = local_model_path(model)
         preset, local_paths = resolve_model(str(folder) if folder is not None else model)
         if not preset.trained:
@@ -93,7 +105,6 @@ class EADNetModelLoader:
                 model,
                 DEFAULT_MODEL,
             )
-        target = torch_device(device)
         pipe = EADNetPipeline.from_preset(
             preset, device="cpu", dtype=PRECISIONS[precision], local_paths=local_paths, models_dir=models_dir()
         )

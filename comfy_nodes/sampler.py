@@ -10,7 +10,7 @@ import torch
 from eadnet.hub import get_preset
 from eadnet.settings import FALLBACK_SAMPLING
 
-from .loaders import DEFAULT_MODEL
+from .loaders import SAMPLER_DEFAULTS_MODEL
 from .runtime import StepMonitor
 from .types import (
     EADNET_AUDIO,
@@ -29,15 +29,21 @@ from .types import (
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 
 
+#: The sampler's emotion-warp switch: the model's setting (on for presets whose emotion-text path is untrained), or
+#: forced on or off.
+EMOTION_WARP_CHOICES = ("model default", "on", "off")
+
+
 def make_generator(seed: int) -> torch.Generator:
     # A CPU generator gives the same noise on every device (diffusers' randn_tensor moves it).
     return torch.Generator(device="cpu").manual_seed(int(seed) & MAX_SEED)
 
 
 def sampling_inputs() -> dict:
-    """The sampling widgets shared by the sampler and the all-in-one node; steps and guidance default to the
-    preset of the loader's default model (a widget's default cannot follow the model that is connected)."""
-    defaults = get_preset(DEFAULT_MODEL).sampling
+    """The sampling widgets shared by the sampler and the all-in-one node; steps and guidance default to the bundled
+    diffusion model's preset (a widget's default cannot follow the model that is connected; eadnet-mesh samples
+    nothing and ignores them)."""
+    defaults = get_preset(SAMPLER_DEFAULTS_MODEL).sampling
     return {
         "steps": (
             "INT",
@@ -45,7 +51,7 @@ def sampling_inputs() -> dict:
                 "default": defaults.num_inference_steps,
                 "min": 1,
                 "max": 200,
-                "tooltip": f"Denoising steps per window (more = slower, finer; {DEFAULT_MODEL}'s "
+                "tooltip": f"Denoising steps per window (more = slower, finer; {SAMPLER_DEFAULTS_MODEL}'s "
                 f"default is {defaults.num_inference_steps}, the LatentSync presets' {FALLBACK_SAMPLING.num_inference_steps}).",
             },
         ),
@@ -114,7 +120,19 @@ class EADNetSampler:
                         "tooltip": "Frames shared by consecutive windows (smooth seams); less than window.",
                     },
                 ),
-            }
+            },
+            "optional": {
+                "emotion_warp": (
+                    list(EMOTION_WARP_CHOICES),
+                    {
+                        "default": EMOTION_WARP_CHOICES[0],
+                        "tooltip": "Give the face crops the emotion's facial action units (a warp of the person's "
+                        "own face) before denoising: how models with an untrained emotion-text path (the "
+                        "latentsync-* presets) show the emotion. 'model default': on for those, off for "
+                        "eadnet-mini.",
+                    },
+                ),
+            },
         }
 
     def sample(
@@ -129,7 +147,10 @@ class EADNetSampler:
         seed: int,
         window: int,
         overlap: int,
+        emotion_warp: str = EMOTION_WARP_CHOICES[0],
     ):
+        if emotion_warp not in EMOTION_WARP_CHOICES:
+            raise ValueError(f"emotion_warp must be one of {', '.join(EMOTION_WARP_CHOICES)}, got {emotion_warp!r}")
         if face.num_frames != audio.num_frames:
             raise ValueError(
                 f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
@@ -137,10 +158,14 @@ class EADNetSampler:
             )
         monitor = StepMonitor()
         parts = []
-        with model.active() as pipe:
+        with model.active("EAD-Net Sampler") as pipe:
             text = pipe.encode_emotion(emotion.description, float(text_guidance))
+            warp = {"on": True, "off": False}.get(emotion_warp)
+            plan = face.plan
+            if pipe.resolve_settings(emotion_warp=warp).sampling.emotion_warp:
+                plan = pipe.warp_emotion(plan, emotion.action_units)
             for output in pipe.denoise_windows(
-                face.plan,
+                plan,
                 audio.features,
                 audio.num_frames,
                 text,
@@ -155,7 +180,8 @@ class EADNetSampler:
                 callback_on_step_end=monitor,
             ):
                 parts.append(output.latents.detach().cpu())
-        return (EADNetLatents(latents=torch.cat(parts, dim=2), fps=audio.fps),)
+        warped = plan if plan is not face.plan else None
+        return (EADNetLatents(latents=torch.cat(parts, dim=2), fps=audio.fps, plan=warped),)
 
 
 class EADNetDecode:
@@ -184,6 +210,6 @@ class EADNetDecode:
                 f"latents have {latents.num_frames} frames but the face plan {face.num_frames}: "
                 "connect the face crop the sampler used"
             )
-        with model.active() as pipe:
-            crops = pipe.decode_crops(latents.latents, face.plan, start=0)
+        with model.active("EAD-Net Decode") as pipe:
+            crops = pipe.decode_crops(latents.latents, latents.plan or face.plan, start=0)
         return (uint8_to_image(crops),)

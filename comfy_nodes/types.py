@@ -42,9 +42,21 @@ class EADNetModel:
     offload: bool = True
     captioners: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def is_mesh(self) -> bool:
+        """Whether this is the ``eadnet-mesh`` engine (it renders in one node; there are no stages to wire)."""
+        return self.preset is None
+
     @contextlib.contextmanager
-    def active(self):
-        """The pipeline on its compute device for the block; moved back afterwards when offloading."""
+    def active(self, stage: str | None = None):
+        """The pipeline on its compute device for the block; moved back afterwards when offloading. ``stage`` names a
+        node of the staged (diffusion) graph, which the ``eadnet-mesh`` engine has no use for."""
+        if stage is not None and self.is_mesh:
+            raise ValueError(
+                f"{stage} is a stage of the diffusion models; the {self.name} engine renders frames in one step: "
+                "connect the model to EAD-Net Generate (all-in-one), or load a diffusion model (eadnet-mini, "
+                "latentsync-1.5, ...) for the staged nodes"
+            )
         self.pipeline.to(self.device)
         try:
             yield self.pipeline
@@ -74,10 +86,12 @@ class EADNetAudio:
 
 @dataclass
 class EmotionValue:
-    """The description that guides generation (``None``: no emotion guidance) and where it came from."""
+    """The description that guides generation (``None``: no emotion guidance), where it came from, and the facial
+    action units it asks for (the emotion warp gives them to the face crops)."""
 
     description: str | None
     source: str
+    action_units: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,10 +108,13 @@ class EADNetFace:
 
 @dataclass
 class EADNetLatents:
-    """Denoised crop latents ``(1, 4, F, h, w)`` on CPU for all ``F`` output frames."""
+    """Denoised crop latents ``(1, 4, F, h, w)`` on CPU for all ``F`` output frames, and the face plan they were
+    denoised on when it differs from the Face Crop's (the emotion warp changed its crops; Decode keeps them outside
+    the mask)."""
 
     latents: torch.Tensor
     fps: float
+    plan: Any = None
 
     @property
     def num_frames(self) -> int:

@@ -53,6 +53,10 @@ class SamplingDefaults:
             (``WhisperAudioEncoder.outlier_frames``; mostly pauses between sentences). Right for models trained on
             single sentences (EAD-Net's own corpus), which never see them; off for LatentSync's U-Net, trained on real
             talking video with pauses.
+        emotion_warp (`bool`, *optional*): Give the reference frames (and a source video's frames outside the
+            inpainting mask) the emotion's facial action units with the expression engine's warp before denoising
+            (:mod:`eadnet.expression`), so that a model whose emotion-text modules are untrained (the
+            LatentSync-initialised presets) still shows the emotion; off where a trained text path carries it.
     """
 
     num_inference_steps: int | None = None
@@ -61,6 +65,7 @@ class SamplingDefaults:
     strength: float | None = None
     audio_offset: float | None = None
     null_audio_outliers: bool | None = None
+    emotion_warp: bool | None = None
 
     def __post_init__(self):
         steps = self.num_inference_steps
@@ -75,8 +80,10 @@ class SamplingDefaults:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.audio_offset is not None and not _is_number(self.audio_offset):
             raise ValueError(f"audio_offset must be a finite number of frames, got {self.audio_offset!r}")
-        if self.null_audio_outliers is not None and not isinstance(self.null_audio_outliers, bool):
-            raise ValueError(f"null_audio_outliers must be True or False, got {self.null_audio_outliers!r}")
+        for name in ("null_audio_outliers", "emotion_warp"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -112,7 +119,7 @@ class SamplingDefaults:
 
 #: What a model without its own defaults is sampled with: LatentSync's inference settings (docs/design.md §2.3:
 #: 20 DDIM steps, audio guidance 1.5), no text guidance, full strength, no audio offset, null audio for outlier
-#: frames.
+#: frames, no emotion warp (a model folder of EAD-Net's own has a trained text path).
 FALLBACK_SAMPLING = SamplingDefaults(
     num_inference_steps=20,
     audio_guidance_scale=1.5,
@@ -120,6 +127,7 @@ FALLBACK_SAMPLING = SamplingDefaults(
     strength=1.0,
     audio_offset=0.0,
     null_audio_outliers=True,
+    emotion_warp=False,
 )
 
 
@@ -142,6 +150,11 @@ class GenerationSettings:
         synchronize_timings (`bool`, *optional*, defaults to `False`): Wait for the device at every stage boundary,
             so that the report's stage timings charge asynchronous CUDA work to the stage that launched it
             (benchmarks; costs a little speed).
+        head_motion (`float`, *optional*, defaults to 1): Scale of the natural head motion a portrait is given
+            (``eadnet-mesh``; 0 keeps the head still; a source video keeps its own motion).
+        keep_expression (`bool`, *optional*, defaults to `False`): Keep the face's own expression and add the
+            requested one on top, instead of replacing it (``eadnet-mesh`` and the emotion warp: a smiling portrait
+            asked to look sad loses its smile unless this is set).
     """
 
     sampling: SamplingDefaults = field(default_factory=SamplingDefaults)
@@ -151,6 +164,8 @@ class GenerationSettings:
     no_face: str = "error"
     decode_chunk_size: int = 8
     synchronize_timings: bool = False
+    head_motion: float = 1.0
+    keep_expression: bool = False
 
     def __post_init__(self):
         if not isinstance(self.sampling, SamplingDefaults):
@@ -173,6 +188,12 @@ class GenerationSettings:
             raise ValueError(f"decode_chunk_size must be a positive int, got {self.decode_chunk_size!r}")
         if self.decode_chunk_size < 1:
             raise ValueError(f"decode_chunk_size must be a positive int, got {self.decode_chunk_size!r}")
+        if not _is_number(self.head_motion) or not 0.0 <= self.head_motion <= 3.0:
+            raise ValueError(
+                f"head_motion must be a number in [0, 3] (0: still, 1: natural), got {self.head_motion!r}"
+            )
+        if not isinstance(self.keep_expression, bool):
+            raise ValueError(f"keep_expression must be True or False, got {self.keep_expression!r}")
 
     @classmethod
     def from_options(cls, settings: GenerationSettings | None = None, **options: Any) -> GenerationSettings:

@@ -266,3 +266,66 @@ class BoxFaceProcessor:
         )
         out[y0 : y0 + size, x0 : x0 + size] = resized.round().clip(0, 255).astype(np.uint8)
         return out
+
+
+# --- the eadnet-mesh engine with tiny models and a fixed face (no MediaPipe, no silero) -----------------------------
+class StaticFaceDetector:
+    """A stand-in for :class:`~eadnet.face.MediaPipeFaceDetector` that finds one known face mesh: the same landmarks
+    (scaled to the image's size) in every image, except in the images ``missing`` says have no face.
+
+    Args:
+        landmarks (`np.ndarray`): ``(478, 2)`` mesh in pixels of an image of ``size``.
+        size (`tuple[int, int]`): ``(height, width)`` the landmarks belong to.
+        missing (`Callable`, *optional*): ``missing(image) -> bool``: images without a face (default: none).
+    """
+
+    def __init__(self, landmarks, size, missing=None):
+        self.landmarks = np.asarray(landmarks, dtype=np.float64)
+        self.size = tuple(size)
+        self.missing = missing
+        self.calls = 0
+
+    def detect(self, image):
+        from eadnet.face import FaceDetection
+
+        self.calls += 1
+        if self.missing is not None and self.missing(image):
+            return None
+        scale = np.array([image.shape[1] / self.size[1], image.shape[0] / self.size[0]])
+        points = (self.landmarks + 0.5) * scale - 0.5
+        box = np.concatenate([points.min(axis=0), points.max(axis=0)])
+        return FaceDetection(box=box, landmarks=points, score=1.0)
+
+    def detect_video(self, frames):
+        return [self.detect(frame) for frame in frames]
+
+
+def tiny_mouth_model(audio_encoder: WhisperAudioEncoder, seed: int = 0):
+    """An :class:`~eadnet.models.audio_to_mouth.AudioToMouthModel` sized for ``audio_encoder`` (8 channels, one
+    temporal block)."""
+    from eadnet.models.audio_to_mouth import AudioToMouthModel
+
+    torch.manual_seed(seed)
+    return AudioToMouthModel(
+        num_states=audio_encoder.num_states, feature_dim=audio_encoder.output_dim, hidden_dim=8, dilations=(1,)
+    ).eval()
+
+
+def tiny_mesh_pipeline(detector, seed: int = 0, voice_activity=None):
+    """The ``eadnet-mesh`` engine with a tiny Whisper, a tiny mouth model, ``detector`` and a voice activity that
+    says "speech" wherever the audio is louder than -50 dBFS over 20 ms (default)."""
+    from eadnet.pipelines.pipeline_mesh import EADNetMeshPipeline
+
+    audio_encoder = tiny_audio_encoder(seed)
+    if voice_activity is None:
+
+        def voice_activity(waveform, sample_rate, num_frames, fps):
+            times = (np.arange(num_frames) + 0.5) / fps
+            window = max(1, int(0.02 * sample_rate))
+            centres = np.clip((times * sample_rate).astype(int), 0, len(waveform) - 1)
+            levels = [np.abs(waveform[max(0, c - window) : c + window]).max(initial=0.0) for c in centres]
+            return np.asarray(levels) > 10 ** (-50 / 20)
+
+    return EADNetMeshPipeline(
+        audio_encoder, tiny_mouth_model(audio_encoder, seed), detector=detector, voice_activity=voice_activity
+    )

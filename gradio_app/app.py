@@ -10,7 +10,14 @@ import gradio as gr
 from eadnet.assets import example_portrait_path, example_speech_path
 from eadnet.emotion import EMOTION_LABELS
 from eadnet.io.audio import audio_duration
-from gradio_app.service import MAX_STEPS, GenerationCancelledError, GenerationService, ServiceError
+from gradio_app.service import (
+    EMOTION_WARP_CHOICES,
+    EXPRESSION_SLIDERS,
+    MAX_STEPS,
+    GenerationCancelledError,
+    GenerationService,
+    ServiceError,
+)
 
 MODE_CHOICES = [("Label + intensity", "label"), ("Free text", "text"), ("Reference video", "reference")]
 #: The examples: the bundled portrait and speech with several emotions, ``(label, intensity)`` or free text.
@@ -21,6 +28,7 @@ EXAMPLE_EMOTIONS = (
     ("surprised", 2),
     "a calm speaker with a faint, warm smile",
 )
+AXES = ("pitch", "yaw", "roll")
 GPU_SECONDS_PER_AUDIO_SECOND = 4.0
 GPU_BASE_SECONDS = 30.0
 GPU_MAX_SECONDS = 300.0
@@ -59,10 +67,42 @@ def example_rows() -> list[list]:
     rows = []
     for emotion in EXAMPLE_EMOTIONS:
         if isinstance(emotion, str):
-            rows.append([portrait, None, speech, "text", "neutral", 2, emotion, None, None, None, None, 0])
+            rows.append(
+                [
+                    portrait,
+                    None,
+                    speech,
+                    "text",
+                    "neutral",
+                    2,
+                    emotion,
+                    None,
+                    None,
+                    None,
+                    None,
+                    0,
+                    EMOTION_WARP_CHOICES[0],
+                ]
+            )
         else:
             label, intensity = emotion
-            rows.append([portrait, None, speech, "label", label, intensity, "", None, None, None, None, 0])
+            rows.append(
+                [
+                    portrait,
+                    None,
+                    speech,
+                    "label",
+                    label,
+                    intensity,
+                    "",
+                    None,
+                    None,
+                    None,
+                    None,
+                    0,
+                    EMOTION_WARP_CHOICES[0],
+                ]
+            )
     return rows
 
 
@@ -86,7 +126,8 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
         audio_guidance,
         text_guidance,
         seed,
-        request: gr.Request,
+        emotion_warp=EMOTION_WARP_CHOICES[0],
+        request: gr.Request = None,
         progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
     ):
         session = request.session_hash if request is not None else "default"
@@ -106,6 +147,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                 audio_guidance,
                 text_guidance,
                 seed,
+                emotion_warp,
                 progress_callback=lambda fraction, message: progress(fraction, desc=message),
                 cancel_event=event,
             )
@@ -115,6 +157,36 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             raise gr.Error(str(error)) from error
         finally:
             cancel_events.pop(session, None)
+
+    def edit_expression(
+        image,
+        emotion="happy",
+        intensity=2,
+        brow_raise=0.0,
+        frown=0.0,
+        eye_open=0.0,
+        smile=0.0,
+        lip_corner_depress=0.0,
+        nose_wrinkle=0.0,
+        jaw=0.0,
+        pitch=0.0,
+        yaw=0.0,
+        roll=0.0,
+        keep_expression=False,
+    ):
+        sliders = {
+            "brow_raise": brow_raise,
+            "frown": frown,
+            "eye_open": eye_open,
+            "smile": smile,
+            "lip_corner_depress": lip_corner_depress,
+            "nose_wrinkle": nose_wrinkle,
+            "jaw": jaw,
+        }
+        try:
+            return service.edit_expression(image, emotion, intensity, sliders, pitch, yaw, roll, keep_expression)
+        except ServiceError as error:
+            raise gr.Error(str(error)) from error
 
     def cancel(request: gr.Request):
         event = cancel_events.get(request.session_hash if request is not None else "default")
@@ -127,42 +199,50 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             "# EAD-Net: emotion-aware talking heads\nA portrait (or a source video) + speech + an emotion "
             "→ a talking-head video."
         )
-        notice = service.model_notice()
-        if notice:
-            gr.Markdown(notice)
-        with gr.Row():
-            with gr.Column():
-                portrait = gr.Image(label="Portrait", type="filepath")
-                video = gr.Video(label="Source video (optional, replaces the portrait)", sources=["upload"])
-                audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"])
-                emotion_mode = gr.Radio(MODE_CHOICES, value="label", label="Emotion from")
-                with gr.Row():
-                    label = gr.Dropdown(list(EMOTION_LABELS), value="happy", label="Emotion")
-                    intensity = gr.Slider(1, 3, value=2, step=1, label="Intensity")
-                text = gr.Textbox(label="Emotion text", placeholder="a warm smile with raised brows", visible=False)
-                reference = gr.Video(label="Emotion reference video", sources=["upload"], visible=False)
-                with gr.Accordion("Advanced", open=False):
-                    steps = gr.Number(
-                        label="Denoising steps (empty: model default)",
-                        value=None,
-                        precision=0,
-                        minimum=1,
-                        maximum=MAX_STEPS,
+        with gr.Tab("Talking head") as talking_tab:
+            notice = service.model_notice()
+            if notice:
+                gr.Markdown(notice)
+            with gr.Row():
+                with gr.Column():
+                    portrait = gr.Image(label="Portrait", type="filepath")
+                    video = gr.Video(label="Source video (optional, replaces the portrait)", sources=["upload"])
+                    audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"])
+                    emotion_mode = gr.Radio(MODE_CHOICES, value="label", label="Emotion from")
+                    with gr.Row():
+                        label = gr.Dropdown(list(EMOTION_LABELS), value="happy", label="Emotion")
+                        intensity = gr.Slider(1, 3, value=2, step=1, label="Intensity")
+                    text = gr.Textbox(
+                        label="Emotion text", placeholder="a warm smile with raised brows", visible=False
                     )
-                    audio_guidance = gr.Number(
-                        label="Audio guidance (empty: model default)", value=None, minimum=0, maximum=10
-                    )
-                    text_guidance = gr.Number(
-                        label="Text guidance (empty: model default)", value=None, minimum=0, maximum=10
-                    )
-                    seed = gr.Number(label="Seed", value=0, precision=0)
-                with gr.Row():
-                    run = gr.Button("Generate", variant="primary")
-                    stop = gr.Button("Cancel", variant="stop")
-            with gr.Column():
-                output = gr.Video(label="Result", interactive=False)
-                description = gr.Textbox(label="Emotion description used", interactive=False)
-                timings = gr.Textbox(label="Timings (s)", interactive=False)
+                    reference = gr.Video(label="Emotion reference video", sources=["upload"], visible=False)
+                    with gr.Accordion("Advanced", open=False):
+                        steps = gr.Number(
+                            label="Denoising steps (empty: model default)",
+                            value=None,
+                            precision=0,
+                            minimum=1,
+                            maximum=MAX_STEPS,
+                        )
+                        audio_guidance = gr.Number(
+                            label="Audio guidance (empty: model default)", value=None, minimum=0, maximum=10
+                        )
+                        text_guidance = gr.Number(
+                            label="Text guidance (empty: model default)", value=None, minimum=0, maximum=10
+                        )
+                        seed = gr.Number(label="Seed", value=0, precision=0)
+                        emotion_warp = gr.Dropdown(
+                            list(EMOTION_WARP_CHOICES),
+                            value=EMOTION_WARP_CHOICES[0],
+                            label="Emotion warp (diffusion models: give the reference face the emotion first)",
+                        )
+                    with gr.Row():
+                        run = gr.Button("Generate", variant="primary")
+                        stop = gr.Button("Cancel", variant="stop")
+                with gr.Column():
+                    output = gr.Video(label="Result", interactive=False)
+                    description = gr.Textbox(label="Emotion description used", interactive=False)
+                    timings = gr.Textbox(label="Timings (s)", interactive=False)
 
         inputs = [
             portrait,
@@ -177,6 +257,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             audio_guidance,
             text_guidance,
             seed,
+            emotion_warp,
         ]
         emotion_mode.change(
             lambda mode: (
@@ -189,13 +270,43 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             outputs=[label, intensity, text, reference],
             api_visibility="private",
         )
-        gr.Examples(
-            examples=example_rows(),
-            inputs=inputs,
-            cache_examples=False,
-            label="Examples: the bundled portrait and speech with different emotions",
-        )
+        with talking_tab:
+            gr.Examples(
+                examples=example_rows(),
+                inputs=inputs,
+                cache_examples=False,
+                label="Examples: the bundled portrait and speech with different emotions",
+            )
         run.click(generate, inputs=inputs, outputs=[output, description, timings], api_name="generate")
+        with gr.Tab("Expression editor"):
+            gr.Markdown(
+                "Change the facial expression of a photo: an emotion (FACS action units) and sliders, applied by "
+                "moving the person's own face. Any size; the background stays as it is."
+            )
+            with gr.Row():
+                with gr.Column():
+                    edit_image = gr.Image(label="Photo", type="filepath")
+                    with gr.Row():
+                        edit_emotion = gr.Dropdown(["none", *EMOTION_LABELS], value="happy", label="Emotion to apply")
+                        edit_intensity = gr.Slider(1, 3, value=2, step=1, label="Emotion intensity")
+                    edit_sliders = [
+                        gr.Slider(-1 if name == "eye_open" else 0, 1, value=0, step=0.05, label=name.replace("_", " "))
+                        for name in EXPRESSION_SLIDERS
+                    ]
+                    with gr.Row():
+                        edit_pose = [gr.Slider(-30, 30, value=0, step=1, label=f"head {axis} (°)") for axis in AXES]
+                    keep = gr.Checkbox(label="Keep the photo's own expression (add the emotion on top)", value=False)
+                    edit_run = gr.Button("Apply", variant="primary")
+                with gr.Column():
+                    edited = gr.Image(label="Edited", type="filepath", interactive=False)
+            edit_inputs = [edit_image, edit_emotion, edit_intensity, *edit_sliders, *edit_pose, keep]
+            edit_run.click(edit_expression, inputs=edit_inputs, outputs=edited, api_name="edit_expression")
+            gr.Examples(
+                examples=[[str(example_portrait_path()), "sad", 3, *[0] * len(EXPRESSION_SLIDERS), 0, 0, 0, False]],
+                inputs=edit_inputs,
+                cache_examples=False,
+                label="Example: the bundled portrait, made sad",
+            )
         stop.click(cancel, inputs=None, outputs=None, queue=False, api_visibility="private")
     demo.queue(default_concurrency_limit=1)
     return demo

@@ -30,6 +30,7 @@ from eadnet.hub.local import resolve_model
 from eadnet.io.audio import AudioError, check_speech, load_audio
 from eadnet.io.image import ImageError, load_image
 from eadnet.io.video import VideoError, probe_video, read_video
+from eadnet.pipelines.engines import DEFAULT_MODEL, is_mesh_model
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +40,20 @@ DEFAULT_MAX_AUDIO_SECONDS = 60.0
 DEFAULT_OUTPUT_MAX_AGE = 3600.0
 MAX_STEPS = 50
 FPS = 25.0
-#: The model served when none is configured: the small trained EAD-Net bundled with the package (no download).
-DEFAULT_MODEL = "eadnet-mini"
+#: The expression editor's slider groups, in the order the app shows them (see eadnet.expression.editor.AU_GROUPS).
+EXPRESSION_SLIDERS = ("brow_raise", "frown", "eye_open", "smile", "lip_corner_depress", "nose_wrinkle", "jaw")
+
+
+#: The emotion-warp choices of the advanced options: the model's own setting, or forced on or off.
+EMOTION_WARP_CHOICES = ("model default", "on", "off")
+
+
+def _emotion_warp(choice: str | None) -> bool | None:
+    if choice in (None, "", EMOTION_WARP_CHOICES[0]):
+        return None
+    if choice not in EMOTION_WARP_CHOICES:
+        raise ServiceError(f"Emotion warp must be one of {', '.join(EMOTION_WARP_CHOICES)}, got {choice!r}.")
+    return choice == "on"
 
 
 class ServiceError(ValueError):
@@ -65,7 +78,8 @@ class GenerationService:
     """Owns the pipeline (loaded on first use, guarded by a lock) and turns app inputs into an mp4.
 
     Args:
-        model: weights preset name or model folder (default: ``$EADNET_MODEL`` or ``eadnet-mini``).
+        model: ``eadnet-mesh``, a weights preset name or a model folder (default: ``$EADNET_MODEL`` or
+            ``eadnet-mesh``, the face-geometry engine that animates any face offline).
         allowed_dirs: folders whose files may be read (the upload folder); any other path is refused.
         max_upload_bytes: largest accepted input file.
         max_audio_seconds: longest accepted speech (default: ``$EADNET_MAX_AUDIO_SECONDS`` or 60).
@@ -97,6 +111,7 @@ class GenerationService:
         self._lock = threading.Lock()
         self._pipe = None
         self._preset = None
+        self._editor = None
 
     # ------------------------------------------------------------------------------------------- pipeline
     def _pipeline(self):
@@ -106,18 +121,23 @@ class GenerationService:
             # the app starts in seconds
             import torch
 
-            from eadnet.pipelines import EADNetPipeline
+            from eadnet.pipelines.engines import load_pipeline
 
-            try:
-                preset, local_paths = resolve_model(self.model)
-            except (ValueError, FileNotFoundError) as error:
-                raise ServiceError(f"model {self.model!r}: {error}") from error
+            preset = None
+            if not is_mesh_model(self.model):
+                try:
+                    preset, _ = resolve_model(self.model)
+                except (ValueError, FileNotFoundError) as error:
+                    raise ServiceError(f"model {self.model!r}: {error}") from error
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            logger.info("loading EAD-Net %s on %s", preset.name, device)
-            self._pipe = EADNetPipeline.from_preset(preset, device=device, local_paths=local_paths)
+            logger.info("loading EAD-Net %s on %s", self.model, device)
+            try:
+                self._pipe = load_pipeline(self.model, device=device)
+            except FileNotFoundError as error:
+                raise ServiceError(f"model {self.model!r}: {error}") from error
             self._pipe.set_progress_bar_config(disable=True)
             self._preset = preset
-            if not preset.trained:
+            if preset is not None and not preset.trained:
                 logger.warning("preset %s carries untrained weights: the face region will be noise", preset.name)
         return self._pipe
 
@@ -128,16 +148,21 @@ class GenerationService:
     def model_notice(self) -> str | None:
         """One line about the configured model for the page (Markdown), read from its preset without loading
         weights; ``None`` for a model folder."""
+        if is_mesh_model(self.model):
+            return (
+                f"Model: `{self.model}`, the face-geometry engine: it moves the person's own face (any face, any "
+                "resolution, no GPU). Its model card is `eadnet/weights/eadnet-mesh/MODEL_CARD.md`."
+            )
         if self.model not in list_presets():
             return None
         preset = get_preset(self.model)
         if not preset.trained:
             return f"**Note:** the `{preset.name}` model is untrained: the face region will be noise."
-        if preset.name == DEFAULT_MODEL:
+        if preset.name == "eadnet-mini":
             return (
                 f"Model: `{preset.name}`, the small trained EAD-Net bundled with the package (runs offline; "
-                f"the face is generated at {preset.resolution} px). Its model card, "
-                "`eadnet/weights/eadnet-mini/MODEL_CARD.md`, says what it was trained on and where it fails."
+                f"the face is generated at {preset.resolution} px). It was trained on ONE face and paints other "
+                "faces as a blur: its model card, `eadnet/weights/eadnet-mini/MODEL_CARD.md`, says more."
             )
         return f"Model: `{preset.name}`."
 
@@ -240,6 +265,7 @@ class GenerationService:
         audio_guidance: float | None = None,
         text_guidance: float | None = None,
         seed: int | float | None = 0,
+        emotion_warp: str | None = None,
         progress_callback: Callable[[float, str], None] | None = None,
         cancel_event: threading.Event | None = None,
     ) -> tuple[str, str, str]:
@@ -313,7 +339,8 @@ class GenerationService:
             report(0.02, "loading the model")
             load_start = time.perf_counter()
             pipe = self._pipeline()
-            if emotion_reference is not None and getattr(pipe, "captioner", None) is None:
+            needs_vlm = emotion_reference is not None and not is_mesh_model(self.model)
+            if needs_vlm and getattr(pipe, "captioner", None) is None:
                 try:
                     from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: as torch
 
@@ -331,8 +358,10 @@ class GenerationService:
             if cancel_event is not None and cancel_event.is_set():
                 raise GenerationCancelledError("Generation was cancelled.")
 
+            unit = "frame" if is_mesh_model(self.model) else "denoising step"
+
             def on_progress(done: int, total: int) -> None:
-                report(0.05 + 0.9 * done / total, f"denoising step {done}/{total}")
+                report(0.05 + 0.9 * done / total, f"{unit} {done}/{total}")
 
             try:
                 result = write_talking_video(
@@ -352,6 +381,7 @@ class GenerationService:
                     num_inference_steps=None if steps is None else int(steps),
                     audio_guidance_scale=None if audio_guidance is None else float(audio_guidance),
                     text_guidance_scale=None if text_guidance is None else float(text_guidance),
+                    emotion_warp=_emotion_warp(emotion_warp),
                     fps=FPS,
                 )
             except GenerationCancelled as error:
@@ -368,7 +398,58 @@ class GenerationService:
             f"{result.num_frames} frames at {result.fps:g} fps ({result.duration:.2f} s); "
             f"{result.format_timings(load=load_seconds, total=time.perf_counter() - started)} s"
         )
-        if not preset.trained:
+        if preset is not None and not preset.trained:
             timings_text += f"\nNote: model '{preset.name}' is untrained; the face region is noise."
         description = result.emotion_description or ""
         return str(output), description, timings_text
+
+    # ------------------------------------------------------------------------------------------- editor
+    def edit_expression(
+        self,
+        image_path=None,
+        emotion: str | None = "none",
+        intensity: float | int = 2,
+        sliders: dict[str, float] | None = None,
+        pitch: float = 0.0,
+        yaw: float = 0.0,
+        roll: float = 0.0,
+        keep_expression: bool = False,
+    ) -> str:
+        """Applies an expression to an uploaded photo; returns the path of the edited PNG (same size as the input).
+
+        Raises:
+            ServiceError: a readable message for any refused input (no face, a bad value, not an image).
+        """
+        # lazy: the editor imports OpenCV, SciPy and MediaPipe
+        from eadnet.expression.editor import ExpressionEditor, group_action_units
+        from eadnet.expression.rig import HeadPose
+
+        self.cleanup()
+        path = self._check_path(image_path, "photo", required=True)
+        image = self._read_image(path, "photo")
+        label = None if emotion in (None, "", "none") else emotion
+        try:
+            level = check_intensity(round(float(intensity if intensity is not None else DEFAULT_INTENSITY)))
+            units = group_action_units(**{name: float(value or 0.0) for name, value in (sliders or {}).items()})
+            pose = HeadPose(pitch=float(pitch or 0.0), yaw=float(yaw or 0.0), roll=float(roll or 0.0))
+            if label is not None:
+                label = normalize_label(label)
+        except ValueError as error:
+            raise ServiceError(str(error)) from error
+        with self._lock:
+            if self._editor is None:
+                self._editor = ExpressionEditor()
+            try:
+                edited = self._editor.edit(
+                    image, action_units=units, emotion=label, intensity=level, pose=pose,
+                    keep_expression=bool(keep_expression),
+                )  # fmt: skip
+            except NoFaceError as error:
+                raise ServiceError(f"No face was found: {error}") from error
+            except ValueError as error:
+                raise ServiceError(str(error)) from error
+        from PIL import Image  # lazy: PIL comes with the editor's imports anyway
+
+        output = self.output_dir / f"expression-{uuid.uuid4().hex[:12]}.png"
+        Image.fromarray(edited).save(output)
+        return str(output)

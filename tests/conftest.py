@@ -64,3 +64,28 @@ def tiny_video_model_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("videomae")
     VideoMAEModel(config).save_pretrained(directory)
     return directory
+
+
+# --- the example portrait and its face mesh, detected once by MediaPipe (expression and mesh-engine tests) ----------
+@pytest.fixture(scope="session")
+def example_portrait():
+    """The example portrait, uint8 RGB (512, 512, 3)."""
+    from eadnet.assets import example_portrait_path
+    from eadnet.io import load_image
+
+    return load_image(example_portrait_path())
+
+
+@pytest.fixture(scope="session")
+def face_detector():
+    """A MediaPipe face detector shared by the session."""
+    from eadnet.face import MediaPipeFaceDetector
+
+    with MediaPipeFaceDetector() as detector:
+        yield detector
+
+
+@pytest.fixture(scope="session")
+def example_landmarks(example_portrait, face_detector):
+    """Its 478-point face mesh in pixels."""
+    return face_detector.detect(example_portrait).landmarks

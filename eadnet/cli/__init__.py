@@ -7,9 +7,9 @@ import logging
 import sys
 
 from eadnet import __version__
-from eadnet.cli import bench, caption, convert, download, evaluate, generate, preprocess, train
+from eadnet.cli import bench, caption, convert, download, evaluate, expression, generate, preprocess, train
 
-_COMMANDS = (generate, caption, download, convert, preprocess, train, evaluate, bench)
+_COMMANDS = (generate, expression, caption, download, convert, preprocess, train, evaluate, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,26 +11,24 @@ from pathlib import Path
 import numpy as np
 
 from eadnet.assets import example_portrait_path, example_speech_path
-from eadnet.hub.local import resolve_model
 from eadnet.io.atomic import check_output_path
 from eadnet.io.audio import check_speech, load_audio
 from eadnet.io.image import load_image
 from eadnet.io.video import read_video
+from eadnet.pipelines.engines import DEFAULT_MODEL, MESH_MODEL_NAME, is_mesh_model
 from eadnet.settings import GenerationSettings
 
-#: The model used when ``--model`` is not given: the small trained EAD-Net that ships inside the package.
-DEFAULT_MODEL = "eadnet-mini"
-
 EPILOG = """examples:
-  eadnet generate                                  # the shipped portrait and speech, bundled eadnet-mini model
+  eadnet generate                                  # the shipped portrait and speech, eadnet-mesh engine
   eadnet generate --image me.jpg --audio hello.wav --emotion happy:3 --output hello.mp4
   eadnet generate --video talk.mp4 --audio dub.m4a --emotion-text "calm, warm smile" --no-face hold
   eadnet generate --image me.jpg --audio a.wav --emotion-video angry_clip.mp4 --model latentsync-1.5
 
 Emotions: angry, contempt, disgusted, fear, happy, neutral, sad, surprised; intensity 1 (slight) to 3 (strong).
-Weights: presets eadnet-mini (default: small trained model bundled with EAD-Net, 64 px, no network),
-offline-demo (untrained, for testing the pipeline), latentsync-1.5, latentsync-1.6 (`eadnet download --help`);
-`--model` also takes a model folder.
+Models: eadnet-mesh (default: face geometry, works on any face at its own resolution, no GPU, no download);
+diffusion presets eadnet-mini (small trained model bundled with EAD-Net: ONE face, 64 px), offline-demo (untrained,
+for testing the pipeline), latentsync-1.5, latentsync-1.6 (GPU; `eadnet download --help`); `--model` also takes a
+model folder of fine-tuned EAD-Net weights.
 """
 
 
@@ -58,7 +56,8 @@ def register(subparsers) -> None:
         "--emotion-video",
         type=Path,
         metavar="PATH",
-        help="video or image whose facial emotion a vision-language model describes",
+        help="video or image whose facial emotion is copied (eadnet-mesh measures it from the face mesh; the "
+        "diffusion models have a vision-language model describe it)",
     )
     parser.add_argument(
         "--vlm",
@@ -75,8 +74,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"weights preset name, or a model folder (default: {DEFAULT_MODEL}, the small trained "
-        "model bundled with EAD-Net; runs offline)",
+        help=f"{MESH_MODEL_NAME}, a weights preset name, or a model folder (default: {DEFAULT_MODEL}: face "
+        "geometry, any face, runs offline on a CPU)",
     )
     parser.add_argument("--models-dir", type=Path, help="folder holding downloaded weights (<preset>/<component>)")
     parser.add_argument("--steps", type=int, help="denoising steps (default: the preset's)")
@@ -111,6 +110,23 @@ def register(subparsers) -> None:
         help="larger inputs are scaled down to this longest side first (default 4096: "
         "H.264 players rarely handle more)",
     )
+    parser.add_argument(
+        "--head-motion",
+        type=float,
+        default=1.0,
+        help="scale of the natural head motion given to a portrait (eadnet-mesh; 0 = still, default 1)",
+    )
+    parser.add_argument(
+        "--emotion-warp",
+        choices=["on", "off"],
+        help="diffusion models: give the reference face the emotion's action units before denoising (default: the "
+        "model's: on for the latentsync presets, whose emotion-text path is untrained; off for eadnet-mini)",
+    )
+    parser.add_argument(
+        "--keep-expression",
+        action="store_true",
+        help="add the emotion to the face's own expression instead of replacing it (a smiling photo keeps its smile)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_generate)
 
@@ -137,7 +153,9 @@ def run_generate(args: argparse.Namespace) -> int:
     # sub-commands must not pay for them
     import torch
 
-    from eadnet.pipelines import EADNetPipeline, write_talking_video
+    from eadnet.hub.local import resolve_model
+    from eadnet.pipelines import write_talking_video
+    from eadnet.pipelines.engines import load_pipeline
 
     started = time.perf_counter()
     output = args.output or _default_output()
@@ -153,8 +171,11 @@ def run_generate(args: argparse.Namespace) -> int:
         audio_offset=args.audio_offset,
         fps=args.fps,
         no_face=args.no_face,
+        head_motion=args.head_motion,
+        keep_expression=args.keep_expression,
+        emotion_warp=None if args.emotion_warp is None else args.emotion_warp == "on",
     )
-    preset, local_paths = resolve_model(args.model)
+    preset = None if is_mesh_model(args.model) else resolve_model(args.model)[0]
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
@@ -181,17 +202,17 @@ def run_generate(args: argparse.Namespace) -> int:
 
     if args.max_size < 64:
         raise ValueError(f"--max-size must be at least 64, got {args.max_size}")
-    if not preset.trained:
+    if preset is not None and not preset.trained:
         print(
             f"NOTE: preset '{preset.name}' carries UNTRAINED weights: the face region of the video will be "
-            f"noise, not a talking face. Use --model with trained weights ({DEFAULT_MODEL}, bundled and offline; "
-            "or e.g. latentsync-1.5 on a connected machine) for real results.",
+            f"noise, not a talking face. Use --model {MESH_MODEL_NAME} (any face, offline) or trained weights "
+            "(e.g. latentsync-1.5 on a connected machine) for real results.",
             file=sys.stderr,
         )
 
     load_start = time.perf_counter()
-    pipe = EADNetPipeline.from_preset(preset, device=device, models_dir=args.models_dir, local_paths=local_paths)
-    if args.emotion_video is not None:
+    pipe = load_pipeline(args.model, device=device, models_dir=args.models_dir)
+    if args.emotion_video is not None and preset is not None:
         from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: see above
 
         pipe.register_modules(captioner=EmotionCaptioner.from_pretrained(args.vlm or DEFAULT_VLM_ID, device=device))

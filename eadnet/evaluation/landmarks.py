@@ -613,7 +613,8 @@ def geometry_emotion(features: dict[str, Any], neutral: dict[str, Any] | None = 
     Each feature's change from ``neutral`` (in inter-ocular units) scores the emotions whose facial actions move it:
     happy = corners up and mouth wider (AU12); sad = corners down (AU15); surprised = brows up, eyes wide, jaw
     dropped (AU1+2, AU5, AU26); fear = eyes wide and brows up with the mouth stretched but not smiling (AU1+2+4,
-    AU5, AU20); angry = brows lowered and drawn together (AU4); disgusted = upper lip raised toward the nose (AU10);
+    AU5, AU20); angry = brows lowered and drawn together (AU4); disgusted = upper lip raised toward the nose (AU10)
+    with the corners not lifting (a smile raises the upper lip as well);
     contempt = one corner higher than the other (unilateral AU12/14). ``neutral`` scores 1, so it wins when no
     change reaches its scale.
 
@@ -649,7 +650,8 @@ def geometry_emotion(features: dict[str, Any], neutral: dict[str, Any] | None = 
     scores = {
         "angry": _ramp(-brows, 0.04) + _ramp(-delta["brow_inner_gap"], 0.04),
         "contempt": _ramp(delta["mouth_corner_asymmetry"], 0.04),
-        "disgusted": _ramp(-delta["nose_to_lip"], 0.04),
+        # a smile lifts the upper lip too (AU12 pulls it up and back): disgust raises it without the corners
+        "disgusted": _ramp(-delta["nose_to_lip"], 0.04) - _ramp(lift, 0.03),
         "fear": 0.5 * wide_eyed + _ramp(width, 0.08) - _ramp(lift, 0.03),
         "happy": _ramp(lift, 0.04) + 0.5 * _ramp(width, 0.10),
         "neutral": np.ones_like(lift),

@@ -363,7 +363,8 @@ _DDIM = ComponentSource(
 _LATENTSYNC_NOTES = (
     "The U-Net is LatentSync's, loaded into EAD-Net with the EAD modules (emotion-text attention, STDA, TFRM) "
     "zero-initialised: the output equals LatentSync's and the emotion text has no effect until the modules are "
-    "fine-tuned. Weights: LatentSync openrail++, SD VAE MIT, Whisper MIT, CLIP MIT."
+    "fine-tuned; the emotion warp (on by default) gives the reference face the emotion's action units instead. "
+    "Weights: LatentSync openrail++, SD VAE MIT, Whisper MIT, CLIP MIT."
 )
 
 
@@ -386,8 +387,9 @@ def _latentsync_preset(name: str, version: str, resolution: int, unet: Component
         unet_config_name="base",
         unet_config={"text_embed_dim": 768, "sample_size": resolution // 8},
         trained=True,
-        # LatentSync's own inference settings (the fallback's); its U-Net was trained on real video, pauses included
-        sampling=SamplingDefaults(null_audio_outliers=False),
+        # LatentSync's own inference settings (the fallback's); its U-Net was trained on real video, pauses included.
+        # Its emotion-text modules are zero-initialised: the emotion warp gives the reference the emotion instead.
+        sampling=SamplingDefaults(null_audio_outliers=False, emotion_warp=True),
         notes=_LATENTSYNC_NOTES,
     )
 

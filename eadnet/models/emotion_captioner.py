@@ -3,7 +3,8 @@
 An emotion reaches the denoiser as one English description of the speaker's facial action. `EmotionCaptioner` builds
 that description from one of three sources:
 
-* a MEAD emotion label with an intensity level (1 slight, 2 medium, 3 strong), turned into a FACS-informed template;
+* a MEAD emotion label with an intensity level (1 slight, 2 medium, 3 strong), described by the action units of its
+  EMFACS prototype (one table with the expression engine: :mod:`eadnet.expression.emotions`);
 * free text written by the user, normalised and validated;
 * reference image(s) or video frames, described by a transformers vision-language model (image-text-to-text), by
   default ``HuggingFaceTB/SmolVLM2-2.2B-Instruct`` (Apache-2.0), loaded only on request.
@@ -29,6 +30,7 @@ from eadnet.emotion import (
     normalize_label,
     normalize_text,
 )
+from eadnet.expression.emotions import describe_emotion
 
 logger = logging.getLogger(__name__)
 
@@ -42,117 +44,11 @@ DEFAULT_PROMPT = (
     "expression is. Do not mention identity, age, gender, hair, clothing, accessories or the background."
 )
 
-# FACS-informed templates. Action units: AU1 inner brow raiser, AU2 outer brow raiser, AU4 brow lowerer, AU5 upper lid
-# raiser, AU6 cheek raiser, AU7 lid tightener, AU9 nose wrinkler, AU10 upper lip raiser, AU12 lip corner puller, AU14
-# dimpler, AU15 lip corner depressor, AU17 chin raiser, AU20 lip stretcher, AU23 lip tightener, AU24 lip pressor, AU25
-# lips part, AU26 jaw drop, AU27 mouth stretch.
-_DESCRIPTIONS: dict[str, dict[int, str]] = {
-    "angry": {  # AU4 + AU5 + AU7 + AU23/AU24
-        1: "a slightly angry speaker with faintly lowered, drawn-together brows and a firm, tense mouth while talking",
-        2: (
-            "a moderately angry speaker with brows lowered and pulled together, a hard stare with tightened lower "
-            "eyelids and pressed, tense lips while talking"
-        ),
-        3: (
-            "a strongly angry speaker with deeply furrowed, lowered brows, glaring eyes with tensed lids, flared "
-            "nostrils, a clenched jaw and lips pressed thin or bared while talking"
-        ),
-    },
-    "contempt": {  # unilateral AU12 + AU14
-        1: (
-            "a slightly contemptuous speaker with one lip corner faintly tightened and raised while the rest of the "
-            "face stays relaxed while talking"
-        ),
-        2: (
-            "a moderately contemptuous speaker with a one-sided smirk, one lip corner pulled tight and up and a cool, "
-            "level gaze while talking"
-        ),
-        3: (
-            "a strongly contemptuous speaker with a pronounced one-sided sneer, one lip corner pulled hard up and "
-            "back, narrowed eyes and the chin lifted, looking down the nose while talking"
-        ),
-    },
-    "disgusted": {  # AU9 + AU10 + AU4 + AU17
-        1: "a slightly disgusted speaker with a faint nose wrinkle and the upper lip raised a little while talking",
-        2: (
-            "a moderately disgusted speaker with a wrinkled nose, the upper lip raised, lowered brows and narrowed "
-            "eyes while talking"
-        ),
-        3: (
-            "a strongly disgusted speaker with a deeply wrinkled nose, the upper lip curled high, the lower lip pushed "
-            "out, brows pulled down and squinting eyes while talking"
-        ),
-    },
-    "fear": {  # AU1 + AU2 + AU4 + AU5 + AU20 + AU26
-        1: (
-            "a slightly fearful speaker with inner brows faintly raised and drawn together and slightly widened, wary "
-            "eyes while talking"
-        ),
-        2: (
-            "a moderately fearful speaker with brows raised and pulled together, wide eyes showing the upper whites "
-            "and lips stretched back horizontally while talking"
-        ),
-        3: (
-            "a strongly fearful speaker with brows raised high and knitted, eyes wide open in terror, lips stretched "
-            "tense toward the ears and the jaw dropped while talking"
-        ),
-    },
-    "happy": {  # AU6 + AU12 (+ AU25)
-        1: (
-            "a slightly happy speaker with a gentle closed-mouth smile, lip corners lifted a little and softened eyes "
-            "while talking"
-        ),
-        2: (
-            "a moderately happy speaker with a clear smile, lip corners pulled up, raised cheeks and slightly "
-            "narrowed, smiling eyes while talking"
-        ),
-        3: (
-            "a strongly happy speaker with a broad smile, raised cheeks, crinkled eyes and lip corners pulled up "
-            "while talking"
-        ),
-    },
-    "neutral": {  # no action units beyond speech articulation
-        1: "a neutral speaker with a relaxed face, level brows, calm open eyes and a loose mouth while talking",
-        2: (
-            "a neutral speaker with a calm, expressionless face, brows at rest, a steady gaze and relaxed lip corners "
-            "while talking"
-        ),
-        3: (
-            "a fully neutral speaker with a composed, blank expression and no brow, cheek or lip-corner movement "
-            "beyond speech while talking"
-        ),
-    },
-    "sad": {  # AU1 + AU4 + AU15 + AU17
-        1: (
-            "a slightly sad speaker with inner brow corners faintly raised, slightly drooping eyelids and lip corners "
-            "turned a little down while talking"
-        ),
-        2: (
-            "a moderately sad speaker with inner brows raised and drawn together, downcast heavy-lidded eyes and lip "
-            "corners pulled down while talking"
-        ),
-        3: (
-            "a strongly sad speaker with inner brows raised high in an oblique slant, teary downcast eyes, lip corners "
-            "pulled far down and a raised, trembling chin while talking"
-        ),
-    },
-    "surprised": {  # AU1 + AU2 + AU5 + AU25/AU26/AU27
-        1: "a slightly surprised speaker with brows lifted a little, widened eyes and lips parted while talking",
-        2: (
-            "a moderately surprised speaker with raised, arched brows, wide-open eyes and a dropped jaw with an open "
-            "mouth while talking"
-        ),
-        3: (
-            "a strongly surprised speaker with brows raised high, a wrinkled forehead, eyes wide open showing the "
-            "whites all around and the jaw dropped wide open while talking"
-        ),
-    },
-}
 
-
-# ---------------------------------------------------------------------------------------------------- labels
 def describe_label(label: str, intensity: int = 2) -> str:
-    """Templated description of the facial action of a MEAD emotion at a given intensity.
+    """Description of the facial action of a MEAD emotion at a given intensity, written from the action units the
+    expression engine applies for it (:func:`eadnet.expression.emotions.describe_emotion`), so that what the text says
+    and what the warp shows agree.
 
     Args:
         label (`str`):
@@ -161,9 +57,9 @@ def describe_label(label: str, intensity: int = 2) -> str:
             1 (slight), 2 (medium) or 3 (strong). For ``neutral`` it only varies the wording.
 
     Returns:
-        `str`: the description, e.g. ``"a strongly happy speaker with a broad smile, ..."``.
+        `str`: the description, e.g. ``"a strongly happy speaker: the lip corners are pulled up ..."``.
     """
-    return _DESCRIPTIONS[normalize_label(label)][check_intensity(intensity)]
+    return describe_emotion(normalize_label(label), check_intensity(intensity))
 
 
 # ---------------------------------------------------------------------------------------------------- frames

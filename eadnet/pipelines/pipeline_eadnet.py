@@ -16,6 +16,7 @@ unconditional audio branch, and one initial noise is shared by all frames.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -33,12 +34,12 @@ from eadnet.emotion import EmotionSpec
 from eadnet.face import FaceProcessor
 from eadnet.hub import get_preset, load_components
 from eadnet.hub.presets import Preset
-from eadnet.io.image import load_image
 from eadnet.models.audio_encoder import WhisperAudioEncoder
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.models.emotion_captioner import EmotionCaptioner
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import EADUNet3DModel
+from eadnet.pipelines.inputs import source_schedule, to_uint8_rgb, video_to_uint8
 from eadnet.pipelines.pipeline_output import EADNetPipelineOutput, GenerationReport, WindowOutput
 from eadnet.settings import NO_FACE_POLICIES, GenerationSettings, SamplingDefaults
 
@@ -212,6 +213,36 @@ class EADNetPipeline(DiffusionPipeline):
             uncond = self.text_encoder.encode_unconditional(1, length=tokens.shape[1])
         return tokens, mask, uncond
 
+    def emotion_action_units(self, emotion=None, emotion_text: str | None = None, emotion_reference=None):
+        """The facial action units of the requested emotion (a label's EMFACS prototype, free text read by
+        :func:`~eadnet.expression.text_units.text_action_units`, or reference frames measured from their face mesh),
+        for the emotion warp; ``{}`` when no emotion is given."""
+        from eadnet.expression.requested import ActionUnitReader  # lazy: only the emotion warp needs it
+
+        spec = EmotionSpec.from_inputs(emotion, emotion_text, emotion_reference)
+        detector = getattr(self._face_processor(), "detector", None)
+        return ActionUnitReader(detector=detector).read(spec)[0]
+
+    def warp_emotion(self, plan: FacePlan, action_units, keep_expression: bool = False) -> FacePlan:
+        """The emotion warp: ``plan`` with its aligned face crops given ``action_units`` by the expression engine's
+        fold-free warp (:class:`~eadnet.expression.editor.ExpressionEditor`; the face's own lip-corner expression is
+        replaced unless ``keep_expression``). The reference and masked-frame latents are encoded from the crops, and
+        the decoded faces keep them outside the mask, so the U-Net starts from a face that already shows the emotion
+        — how a model whose emotion-text modules are untrained (the LatentSync-initialised presets) shows it at all.
+        No units, or all zero: ``plan`` itself, untouched."""
+        if not any(float(value) > 0 for value in (action_units or {}).values()):
+            return plan
+        from eadnet.expression.editor import ExpressionEditor  # lazy: OpenCV and SciPy only for the warp
+
+        editor = ExpressionEditor(detector=getattr(self._face_processor(), "detector", None))
+        crops = np.stack(
+            [
+                editor.edit(crop, action_units=action_units, replace_expression=not keep_expression)
+                for crop in plan.crops
+            ]
+        )
+        return dataclasses.replace(plan, crops=crops)
+
     def prepare_audio(
         self, audio, sample_rate: int | float, fps: float, null_outliers: bool | None = None
     ) -> tuple[torch.Tensor, int]:
@@ -261,16 +292,14 @@ class EADNetPipeline(DiffusionPipeline):
             raise ValueError(f"no_face must be one of {NO_FACE_POLICIES}, got {no_face!r}")
         processor = self._face_processor()
         if image is not None:
-            portrait = _to_uint8_rgb(image, "image")
+            portrait = to_uint8_rgb(image, "image")
             aligned = processor.align_portrait(portrait)
             return FacePlan(portrait[None], aligned.crops, aligned.matrices, np.zeros(num_frames, dtype=np.int64))
-        frames = _video_to_uint8(video)
+        frames = video_to_uint8(video)
         aligned = processor.align_frames(frames, no_face=no_face)
         originals = frames[aligned.source_index]
-        # Map output frames (at fps) to source frames (at video_fps), then ping-pong past the end.
-        source_fps = video_fps if video_fps else fps
-        timeline = np.floor(np.arange(num_frames) * source_fps / fps).astype(np.int64)
-        return FacePlan(originals, aligned.crops, aligned.matrices, _ping_pong(timeline, len(originals)))
+        schedule = source_schedule(num_frames, fps, video_fps, len(originals))
+        return FacePlan(originals, aligned.crops, aligned.matrices, schedule)
 
     # ---------------------------------------------------------------------------------------------- VAE
     def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -382,6 +411,9 @@ class EADNetPipeline(DiffusionPipeline):
             with self._timed("emotion"):
                 description = self.describe_emotion(emotion, emotion_text, emotion_reference)
                 text = self.encode_emotion(description, sampling.text_guidance_scale)
+                if sampling.emotion_warp:
+                    units = self.emotion_action_units(emotion, emotion_text, emotion_reference)
+                    plan = self.warp_emotion(plan, units, settings.keep_expression)
             report.emotion_description = description
             yield from self._denoise(
                 plan,
@@ -407,15 +439,20 @@ class EADNetPipeline(DiffusionPipeline):
         decode: bool = True,
         callback_on_step_end: Callable | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
+        action_units=None,
         **options,
     ) -> Iterator[WindowOutput]:
         r"""The denoising stage on prepared inputs (what the ComfyUI sampler node calls): ``plan`` from
         :meth:`prepare_faces`, ``features``/``num_frames`` from :meth:`prepare_audio`, ``text`` from
-        :meth:`encode_emotion`. With ``decode=False`` the windows carry latents only (decode them later with
-        :meth:`decode_crops` and :meth:`paste_back`). Other arguments as in :meth:`__call__`."""
+        :meth:`encode_emotion`, ``action_units`` from :meth:`emotion_action_units` (given to the crops by
+        :meth:`warp_emotion` when the ``emotion_warp`` setting is on). With ``decode=False`` the windows carry
+        latents only (decode them later with :meth:`decode_crops` and :meth:`paste_back` on the same plan). Other
+        arguments as in :meth:`__call__`."""
         settings = self.resolve_settings(settings, **options)
         self.check_inputs("pil", callback_on_step_end_tensor_inputs)
         self.audio_shift(settings.sampling.audio_offset, settings.fps)
+        if settings.sampling.emotion_warp and action_units:
+            plan = self.warp_emotion(plan, action_units, settings.keep_expression)
         return self._denoise_run(
             plan, features, num_frames, text, settings, generator, decode, callback_on_step_end,
             callback_on_step_end_tensor_inputs,
@@ -725,41 +762,6 @@ def _window_starts(num_frames: int, window_size: int, overlap: int) -> list[int]
     if starts[-1] + window_size < num_frames:
         starts.append(num_frames - window_size)
     return starts
-
-
-def _ping_pong(indices: np.ndarray, length: int) -> np.ndarray:
-    """Folds indices into ``[0, length)`` back and forth: 0 1 2 3 2 1 0 1 2 … (a video shorter than the audio)."""
-    if length == 1:
-        return np.zeros_like(indices)
-    period = 2 * (length - 1)
-    folded = indices % period
-    return np.where(folded < length, folded, period - folded)
-
-
-def _to_uint8_rgb(image, name: str) -> np.ndarray:
-    """A portrait as uint8 RGB ``(H, W, 3)``: PIL (any mode), numpy (uint8 / uint16 / float 0..1, gray, RGBA)
-    or a torch tensor ``(H, W, 3)`` / ``(3, H, W)`` in [0, 1]."""
-    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[-1] == 3:
-        return image
-    try:
-        return load_image(image)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name}: {error}") from error
-
-
-def _video_to_uint8(video) -> np.ndarray:
-    if isinstance(video, list | tuple):
-        if not video:
-            raise ValueError("video has no frames")
-        return np.stack([_to_uint8_rgb(frame, "video") for frame in video])
-    if isinstance(video, torch.Tensor):
-        video = video.detach().cpu().numpy()
-    video = np.asarray(video)
-    if video.ndim != 4 or video.shape[-1] != 3 or video.shape[0] == 0:
-        raise ValueError(f"video must be frames (N, H, W, 3), got shape {video.shape}")
-    if video.dtype != np.uint8:
-        video = (np.clip(video, 0, 1) * 255).round().astype(np.uint8)
-    return video
 
 
 def default_scheduler() -> DDIMScheduler:

@@ -14,9 +14,10 @@ from diffusers.utils import BaseOutput
 
 from eadnet.settings import GenerationSettings
 
-#: Stages a run is timed in, in pipeline order: the pipeline's own, then the export's ``mux`` (encoding the frames
-#: and muxing them with the audio).
-STAGES = ("face", "audio", "emotion", "encode", "denoise", "decode", "paste", "mux")
+#: Stages a run is timed in, in pipeline order: the diffusion pipeline's own, the mesh engine's ``render`` (its
+#: stages are face, audio, emotion and render), then the export's ``mux`` (encoding the frames and muxing them with the
+#: audio).
+STAGES = ("face", "audio", "emotion", "encode", "denoise", "decode", "paste", "render", "mux")
 
 
 @dataclass
@@ -65,14 +66,15 @@ class GenerationReport:
             self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
 
     def stage_seconds(self, **extra: float) -> dict[str, float]:
-        """Seconds per stage for people: ``extra`` stages first (e.g. ``load``), decode and paste-back together."""
+        """Seconds per stage for people: ``extra`` stages first (e.g. ``load``), then the stages the run went through
+        (an engine without a VAE has no ``decode``), decode and paste-back together."""
         seconds = {name: float(value) for name, value in extra.items()}
+        timings = dict(self.timings)
+        if "paste" in timings:
+            timings["decode"] = timings.get("decode", 0.0) + timings.pop("paste")
         for stage in STAGES:
-            if stage == "paste":
-                continue
-            seconds[stage] = self.timings.get(stage, 0.0) + (
-                self.timings.get("paste", 0.0) if stage == "decode" else 0
-            )
+            if stage in timings:
+                seconds[stage] = float(timings[stage])
         return seconds
 
     def format_timings(self, total: float | None = None, **extra: float) -> str:
@@ -91,14 +93,15 @@ class WindowOutput:
         start (`int`): Index in the output clip of the first frame in ``frames``.
         frames (`np.ndarray` or `None`): uint8 `(n, H, W, 3)` full-resolution frames (`None` when the
             window was not decoded).
-        latents (`torch.Tensor`): Denoised crop latents `(1, 4, n, h, w)` of the same frames.
+        latents (`torch.Tensor`, *optional*): Denoised crop latents `(1, 4, n, h, w)` of the same frames (`None` for an
+            engine without latents, such as ``eadnet-mesh``).
         report ([`GenerationReport`]): The run's report, up to date as of this window (the same object in every
             window of a run).
     """
 
     start: int
     frames: np.ndarray | None
-    latents: torch.Tensor
+    latents: torch.Tensor | None
     report: GenerationReport
 
 

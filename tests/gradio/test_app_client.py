@@ -78,3 +78,30 @@ def test_gpu_decorator_is_a_no_op_without_spaces_and_duration_follows_the_audio(
     assert gpu_decorator(gpu_seconds)(fn) is fn
     assert gpu_seconds(None, None, str(media / "long.wav")) > gpu_seconds(None, None, str(media / "speech.wav"))
     assert gpu_seconds(None, None, None) == 30
+
+
+def test_expression_editor_tab_through_the_api(client, media):
+    result = client.predict(
+        gradio_client.handle_file(str(example_portrait_path())),
+        "sad",
+        3,
+        0.0,  # brow raise
+        0.0,  # frown
+        -0.3,  # eye open (negative: squint)
+        0.0,  # smile
+        0.5,  # lip-corner depress
+        0.0,  # nose wrinkle
+        0.0,  # jaw
+        0.0,  # pitch
+        5.0,  # yaw
+        0.0,  # roll
+        False,
+        api_name="/edit_expression",
+    )
+    path = result["path"] if isinstance(result, dict) else result
+    edited = np.asarray(Image.open(path).convert("RGB"))
+    original = np.asarray(Image.open(example_portrait_path()).convert("RGB"))
+    assert edited.shape == original.shape and np.abs(edited.astype(int) - original.astype(int)).max() > 30
+    with pytest.raises(Exception, match="face"):
+        client.predict(gradio_client.handle_file(str(media / "grey.png")), "happy", 2, *[0.0] * 10, False,
+                       api_name="/edit_expression")  # fmt: skip

@@ -165,11 +165,13 @@ def test_cleanup_removes_old_outputs_only(model_dir, uploads):
     assert not old.exists() and new.exists()
 
 
-def test_default_model_is_the_bundled_one(monkeypatch):
+def test_default_model_is_the_mesh_engine(monkeypatch):
     monkeypatch.delenv("EADNET_MODEL", raising=False)
     service = GenerationService()
-    assert service.model == "eadnet-mini"
-    assert "eadnet-mini" in service.model_notice() and "untrained" not in service.model_notice()
+    assert service.model == "eadnet-mesh"  # works on any face, offline, on a CPU
+    assert "eadnet-mesh" in service.model_notice() and "untrained" not in service.model_notice()
+    mini = GenerationService("eadnet-mini").model_notice()
+    assert "eadnet-mini" in mini and "ONE face" in mini  # it says plainly that it learned one face
     assert "untrained" in GenerationService("offline-demo").model_notice()
     assert GenerationService("some-folder").model_notice() is None
 
@@ -189,6 +191,6 @@ def test_examples_animate_the_bundled_media_with_several_emotions():
     rows = example_rows()
     assert {row[4] for row in rows if row[3] == "label"} >= {"happy", "sad", "angry", "surprised"}
     assert any(row[3] == "text" and row[6] for row in rows)
-    for portrait, _video, speech, *_rest, steps, audio_guidance, text_guidance, _seed in rows:
+    for portrait, _video, speech, *_rest, steps, audio_guidance, text_guidance, _seed, _warp in rows:
         assert (portrait, speech) == (str(example_portrait_path()), str(example_speech_path()))
-        assert steps is audio_guidance is text_guidance is None  # the model's (eadnet-mini's) defaults
+        assert steps is audio_guidance is text_guidance is None  # the model's own defaults

@@ -170,11 +170,12 @@ def test_pause_between_sentences_keeps_a_face(converted_whisper_tiny_en, one_thr
     assert 31 in frames_without_a_face(False)  # the frame over Whisper frame 62 turns to noise without the fix
 
 
-def test_command_line_defaults_to_the_bundled_model():
+def test_command_line_defaults_to_the_mesh_engine_and_leaves_sampling_to_the_model():
     from eadnet.cli import build_parser
 
     args = build_parser().parse_args(["generate"])
-    assert args.model == PRESET and args.steps is None and args.guidance is None  # steps, guidance: the preset's
+    assert args.model == "eadnet-mesh" and args.steps is None and args.guidance is None  # the model's own
+    assert build_parser().parse_args(["generate", "--model", PRESET]).model == PRESET
 
 
 def test_missing_bundled_weights_say_to_reinstall_eadnet(monkeypatch, tmp_path):

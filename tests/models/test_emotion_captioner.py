@@ -45,9 +45,22 @@ def test_all_label_intensity_pairs_distinct():
     assert len(set(descriptions.values())) == 24
 
 
+def test_label_descriptions_come_from_the_expression_table():
+    # the captioner's words and the expression engine's geometry are one table: every unit the warp applies for a
+    # label is named in its description
+    from eadnet.expression.action_units import ACTION_UNITS
+    from eadnet.expression.emotions import emotion_action_units
+
+    for label, intensity in itertools.product(EMOTION_LABELS, (1, 2, 3)):
+        plain = describe_label(label, intensity).replace("slightly ", "").replace("strongly ", "")
+        for code in emotion_action_units(label, intensity):
+            clause = ACTION_UNITS[code.rstrip("LR")].description.split(",")[0]
+            assert clause.split(" are ", 1)[-1] in plain, (label, intensity, code)
+
+
 def test_intensity_words_and_default():
     assert "strongly happy" in describe_label("happy", 3)
-    assert "broad smile" in describe_label("happy", 3)
+    assert "into a smile" in describe_label("happy", 3)
     assert "slightly" in describe_label("sad", 1)
     assert "moderately" in describe_label("angry", 2)
     assert describe_label("fear") == describe_label("fear", 2)

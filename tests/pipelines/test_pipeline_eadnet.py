@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from eadnet.pipelines import GenerationCancelled
-from eadnet.pipelines.pipeline_eadnet import _ping_pong, _window_starts
+from eadnet.pipelines.inputs import ping_pong, source_schedule
+from eadnet.pipelines.pipeline_eadnet import _window_starts
 from eadnet.settings import FALLBACK_SAMPLING, SamplingDefaults
 from eadnet.testing import TINY_CROP_SIZE
 
@@ -173,8 +174,11 @@ def test_window_helpers():
     assert _window_starts(10, 16, 4) == [0]
     assert _window_starts(16, 16, 4) == [0]
     assert _window_starts(30, 16, 4) == [0, 12, 14]
-    assert _ping_pong(np.arange(9), 4).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2]
-    assert _ping_pong(np.arange(3), 1).tolist() == [0, 0, 0]
+    assert ping_pong(np.arange(9), 4).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2]
+    assert ping_pong(np.arange(3), 1).tolist() == [0, 0, 0]
+    # a 30 fps source shown at 25 fps, played back and forth past its 4 frames
+    assert source_schedule(6, 25.0, 30.0, 4).tolist() == [0, 1, 2, 3, 2, 0]  # source frames 0 1 2 3 4 6
+    assert source_schedule(3, 25.0, None, 10).tolist() == [0, 1, 2]
 
 
 def test_staged_calls_equal_the_fused_run(pipe, portrait):
