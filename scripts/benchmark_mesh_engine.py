@@ -67,7 +67,7 @@ def run_clips(args: argparse.Namespace) -> None:
     for folder in ("mesh", "gt", "edited", "sources"):
         (out / folder).mkdir(parents=True, exist_ok=True)
     detector = MediaPipeFaceDetector()
-    pipe = EADNetMeshPipeline.from_pretrained(detector=detector)
+    pipe = EADNetMeshPipeline.from_pretrained(args.mouth_model, detector=detector)
     editor = ExpressionEditor(detector=detector)
     speech, rate = load_audio(args.speech)
     speech = speech[: int(args.seconds * rate)] if speech.ndim == 1 else speech[:, : int(args.seconds * rate)]
@@ -240,6 +240,7 @@ def main() -> None:
     clips.add_argument("--speech", required=True, help="real speech (e.g. silero-vad's test.wav)")
     clips.add_argument("--seconds", type=float, default=8.0, help="seconds of the speech to use (default 8)")
     clips.add_argument("--out", required=True)
+    clips.add_argument("--mouth-model", help="audio-to-mouth model folder (default: the bundled weights)")
     clips.set_defaults(handler=run_clips)
     geometry = commands.add_parser("geometry", help="the geometry rule's emotion on the clips")
     geometry.add_argument("--out", required=True)

@@ -93,7 +93,7 @@ def iter_video(path: str | Path, every: int = 1, max_frames: int | None = None):
             for index, frame in enumerate(container.decode(stream)):
                 if index % every:
                     continue
-                yield index, frame.to_ndarray(format="rgb24")
+                yield index, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
                 count += 1
                 if max_frames is not None and count >= max_frames:
                     return

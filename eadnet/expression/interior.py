@@ -132,7 +132,11 @@ class MouthPainter:
         lip_hue = lip / max(float(lip.max()), 1.0)
         self.cavity = np.array([50.0, 16.0, 20.0]) * light * 0.6 + 40.0 * lip_hue * light * 0.4
         self.tongue = np.array([150.0, 66.0, 68.0]) * light * 0.6 + 150.0 * lip_hue * light * 0.4
-        self.teeth = np.array([242.0, 236.0, 222.0]) * min(1.05, light)
+        # teeth in a photo are an off-white a little brighter than the skin around the mouth, never paper white
+        # (brighter than the skin by ~25 % in portraits under even light), and warm
+        level = 236.0 * float(np.clip(1.3 * skin_level / 236.0, 0.45, 1.0))
+        skin_hue = np.median(skin, axis=0) / max(float(np.median(skin, axis=0).max()), 1.0)
+        self.teeth = level * (0.7 * np.array([1.0, 0.94, 0.8]) + 0.3 * skin_hue)
         self.teeth_mouth = None
         gap = float(max(0.0, (lm[14] - lm[13]) @ _down(lm)))
         if reuse_teeth and gap >= 0.06 * self.iod:
@@ -154,7 +158,8 @@ class MouthPainter:
         gap_shadow = 1.0 - 0.14 * np.exp(-(((1.0 - near_gap) * tooth_px / 0.6) ** 2))
         tip = height * (0.9 + 0.1 * np.sqrt(np.clip(1.0 - near_gap**2, 0.0, 1.0)))
         below_lip = np.clip(depth / np.maximum(tip, 1e-3), 0.0, 1.0)
-        shade = (0.62 + 0.38 * np.cos(angle)) * (0.8 + 0.2 * below_lip) * gap_shadow
+        # the upper lip shades the top of the teeth; the sides of the arch turn away from the light
+        shade = (0.6 + 0.4 * np.cos(angle)) * (0.72 + 0.28 * below_lip) * gap_shadow
         return self.teeth * shade[..., None], tip
 
     def _inside(self, s, depth, gap, across, front, length):

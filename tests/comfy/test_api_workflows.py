@@ -117,9 +117,10 @@ def check_links(prompt: dict, nodes: dict) -> None:
                 assert value in kind, (node_id, name, value)
 
 
-def test_there_are_four_api_workflows():
+def test_there_are_five_api_workflows():
     assert {path.stem for path in WORKFLOWS} == {
         "portrait_emotion_label",
+        "portrait_expression_editor",
         "staged_portrait",
         "reference_video_emotion",
         "dub_video_emotion_text",
@@ -196,3 +197,18 @@ def test_shipped_workflow_runs_offline_on_the_bundled_model(
     (video,) = saved
     assert video["images"].shape[1:3] == portrait_image.shape[1:3]
     assert abs(video["images"].shape[0] / video["fps"] - 0.32) <= 1 / video["fps"]
+
+
+def test_expression_editor_workflow_edits_the_portrait_before_generation(pack, comfy, portrait_image, speech_audio):
+    prompt = json.loads((ROOT / "workflows" / "api" / "portrait_expression_editor.json").read_text())
+    by_type = {entry["class_type"]: node_id for node_id, entry in prompt.items()}
+    editor, generate = prompt[by_type["EADNet_ExpressionEditor"]], prompt[by_type["EADNet_Generate"]]
+    assert editor["inputs"]["image"] == [by_type["LoadImage"], 0]  # LoadImage -> editor -> generation
+    assert generate["inputs"]["image"] == [by_type["EADNet_ExpressionEditor"], 0]
+    prompt[by_type["EADNet_ModelLoader"]]["inputs"]["model"] = TINY_MODEL
+    generate["inputs"].update(steps=1, audio_guidance=1.0)
+    saved = []
+    results = execute(prompt, pack.NODE_CLASS_MAPPINGS, core_nodes(portrait_image, speech_audio, saved))
+    (edited,) = results[by_type["EADNet_ExpressionEditor"]]
+    assert edited.shape == portrait_image.shape and (edited - portrait_image).abs().max() > 0.1
+    assert saved and saved[0]["images"].shape[1:3] == portrait_image.shape[1:3]

@@ -88,7 +88,13 @@ def test_each_api_workflow_has_a_ui_twin_and_a_small_thumbnail():
     assert (
         {path.stem for path in UI_WORKFLOWS}
         == api
-        == {"portrait_emotion_label", "staged_portrait", "reference_video_emotion", "dub_video_emotion_text"}
+        == {
+            "portrait_emotion_label",
+            "portrait_expression_editor",
+            "staged_portrait",
+            "reference_video_emotion",
+            "dub_video_emotion_text",
+        }
     )
     for path in UI_WORKFLOWS:
         thumbnail = path.with_suffix(".jpg")  # ComfyUI's template browser shows <name>.jpg beside <name>.json
