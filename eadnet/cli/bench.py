@@ -61,7 +61,8 @@ def register(subparsers) -> None:
         nargs="+",
         default=["eadnet-mini"],
         metavar="MODEL",
-        help="weights presets and/or model folders (default: eadnet-mini, the bundled model `eadnet generate` uses)",
+        help="diffusion weights presets and/or model folders (default: eadnet-mini, the bundled diffusion model; "
+        "the eadnet-mesh engine has its own benchmark, scripts/benchmark_mesh_engine.py)",
     )
     generate.add_argument(
         "--resolutions",

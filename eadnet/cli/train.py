@@ -1,5 +1,5 @@
-"""``eadnet train``: train the SyncNet, the EAD-Net U-Net or a small autoencoder from a YAML recipe, or estimate a recipe's GPU memory and
-time.
+"""``eadnet train``: train the SyncNet, the EAD-Net U-Net, a small autoencoder or the mesh engine's audio-to-mouth model
+from a YAML recipe, or estimate a recipe's GPU memory and time.
 
 One process::
 
@@ -25,7 +25,8 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train the SyncNet, the U-Net or a small autoencoder from a YAML recipe"
+        "train",
+        help="train the SyncNet, the U-Net, a small autoencoder or the audio-to-mouth model from a YAML recipe",
     )
     targets = parser.add_subparsers(dest="target", required=True, metavar="TARGET")
 
@@ -45,6 +46,13 @@ def register(subparsers) -> None:
     _common(vae)
     vae.add_argument("--resume", metavar="CHECKPOINT", help="'latest' or a checkpoint folder (overrides train.resume)")
     vae.set_defaults(handler=run_train_vae)
+
+    mouth = targets.add_parser("mouth", help="train the eadnet-mesh engine's audio-to-mouth model (CPU, espeak-ng)")
+    _common(mouth)
+    mouth.add_argument(
+        "--resume", metavar="CHECKPOINT", help="'latest' or a checkpoint folder (overrides train.resume)"
+    )
+    mouth.set_defaults(handler=run_train_mouth)
 
     estimate = targets.add_parser("estimate", help="computed GPU memory and time of a U-Net recipe")
     estimate.add_argument("--config", type=Path, required=True, help="U-Net recipe (YAML)")
@@ -136,6 +144,19 @@ def run_train_vae(args: argparse.Namespace) -> int:
     if not summary["is_main_process"]:
         return 0
     keys = ("step", "weights_sha256", "scaling_factor", "val_psnr", "val_ssim", "vae_dir")
+    print(json.dumps({key: summary.get(key) for key in keys}, indent=2))
+    return 0
+
+
+def run_train_mouth(args: argparse.Namespace) -> int:
+    from eadnet.training.mouth_trainer import MouthTrainConfig, train_mouth
+
+    config = MouthTrainConfig.from_yaml(args.config, _sectioned_overrides(args))
+    _quiet_logging()
+    summary = train_mouth(config)
+    if not summary["is_main_process"]:
+        return 0
+    keys = ("step", "feature_seconds", "train_seconds", "splits", "scores", "model_dir")
     print(json.dumps({key: summary.get(key) for key in keys}, indent=2))
     return 0
 

@@ -22,9 +22,12 @@ _EXPORTS = {
     "SyncNetOutput": "eadnet.models.syncnet",
     "vae_decode": "eadnet.models.autoencoder",
     "vae_encode": "eadnet.models.autoencoder",
+    "AudioToMouthModel": "eadnet.models.audio_to_mouth",
+    "VoiceActivityDetector": "eadnet.models.voice_activity",
 }
 
 __all__ = [
+    "AudioToMouthModel",
     "EADUNet3DModel",
     "EADUNet3DOutput",
     "EmotionCaptioner",
@@ -34,6 +37,7 @@ __all__ = [
     "SyncNetOutput",
     "TemporalFrameGraph",
     "UNET_CONFIGS",
+    "VoiceActivityDetector",
     "WhisperAudioEncoder",
     "vae_decode",
     "vae_encode",
@@ -41,6 +45,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from eadnet.models.audio_encoder import WhisperAudioEncoder
+    from eadnet.models.audio_to_mouth import AudioToMouthModel
     from eadnet.models.autoencoder import vae_decode, vae_encode
     from eadnet.models.emotion_captioner import EmotionCaptioner
     from eadnet.models.frame_graph import TemporalFrameGraph
@@ -48,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from eadnet.models.syncnet import SyncNet, SyncNetOutput
     from eadnet.models.text_encoder import EmotionTextEncoder
     from eadnet.models.unet_3d import UNET_CONFIGS, EADUNet3DModel, EADUNet3DOutput
+    from eadnet.models.voice_activity import VoiceActivityDetector
 
 
 def __getattr__(name: str) -> Any:
