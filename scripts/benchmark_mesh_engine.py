@@ -8,7 +8,8 @@ geometry rule, and speed. Prints numbers (and writes JSON); it is a script, not 
    ``scripts/measure_faces.py`` reads (dlib identity and face presence, upper-face SSIM, fer's expression CNN: tools
    this project did not build) and ``folds.json`` (the smallest Jacobian determinant of the warp over every frame).
 2. ``geometry``: the geometry rule (:func:`eadnet.evaluation.landmarks.geometry_emotion`) on those clips and stills,
-   against a neutral render of the same face: the share of frames that read as the intended emotion.
+   against the same face at rest (its own lip-corner expression taken away; lips closed for the clips): the share of
+   frames that read as the intended emotion.
 3. ``speed``: frames per second of the renderer at 512×512, the stages of a 10 s clip end to end (audio features,
    mouth model, render, mux), and peak memory for clips of two lengths (separate processes).
 
@@ -20,6 +21,7 @@ Usage::
     /work/measure-venv/bin/python scripts/measure_faces.py video --pairs bench/pairs_mesh.txt --json bench/m.json
     /work/measure-venv/bin/python scripts/measure_faces.py video --pairs bench/pairs_mesh_happy.txt --expect happy
     python scripts/benchmark_mesh_engine.py geometry --out bench
+    python scripts/benchmark_mesh_engine.py summary --out bench      # the tables of docs/benchmarks.md
     python scripts/benchmark_mesh_engine.py speed
 """
 
@@ -76,6 +78,7 @@ def run_clips(args: argparse.Namespace) -> None:
     gt_frames = track.num_frames(25.0)
     gt_mouth = mouth_params_from_phonemes(track.timeline, gt_frames, fps=25.0)
     pairs = {(kind, emotion): [] for kind in ("mesh", "gt", "edited") for emotion in EMOTIONS}
+    pairs["mesh", "neutral"] = []
     folds = {}
     for face_path in map(Path, args.faces):
         name = _name(face_path)
@@ -85,6 +88,11 @@ def run_clips(args: argparse.Namespace) -> None:
 
         Image.fromarray(portrait).save(source)
         talker = SyntheticTalker(portrait, detector=detector)
+        # identity: the face talking with no emotion and a still head, so only the mouth moves
+        still = out / "mesh" / f"{name}_neutral.mp4"
+        write_talking_video(pipe, still, audio=speech, sample_rate=rate, image=portrait, head_motion=0.0,
+                            overwrite=True)  # fmt: skip
+        pairs["mesh", "neutral"].append(f"{source}\t{still}")
         for emotion in EMOTIONS:
             clip = out / "mesh" / f"{name}_{emotion}.mp4"
             started = time.perf_counter()
@@ -111,7 +119,9 @@ def run_clips(args: argparse.Namespace) -> None:
     for (kind, emotion), rows in pairs.items():
         (out / f"pairs_{kind}_{emotion}.txt").write_text("\n".join(rows) + "\n")
     for kind in ("mesh", "gt", "edited"):
-        rows = [row for (other, _), items in pairs.items() if other == kind for row in items]
+        rows = [
+            row for (other, emotion), items in pairs.items() if other == kind and emotion != "neutral" for row in items
+        ]
         (out / f"pairs_{kind}.txt").write_text("\n".join(rows) + "\n")
     (out / "folds.json").write_text(json.dumps(folds, indent=2))
     print(f"smallest Jacobian determinant over all frames: {min(folds.values()):.3f} (a fold is <= 0)")
@@ -121,12 +131,15 @@ def run_clips(args: argparse.Namespace) -> None:
 def run_geometry(args: argparse.Namespace) -> None:
     from eadnet.evaluation.landmarks import expression_geometry, face_landmarks, geometry_emotion
     from eadnet.expression import FaceRig
+    from eadnet.expression.action_units import replace_expression
+    from eadnet.expression.editor import own_expression
     from eadnet.face import MediaPipeFaceDetector
     from eadnet.io import load_image, read_video
 
     out = Path(args.out)
     detector = MediaPipeFaceDetector(tracking=False)
     results: dict[str, dict] = {}
+    per_face: dict[str, dict] = {}
     for kind in ("mesh", "gt", "edited"):
         hits: dict[str, list[float]] = {emotion: [] for emotion in EMOTIONS}
         lines = [
@@ -138,7 +151,14 @@ def run_geometry(args: argparse.Namespace) -> None:
         for source, target, emotion in lines:
             portrait = load_image(source)
             rig = FaceRig(portrait, detector.detect(portrait).landmarks)
-            neutral_frame = rig.render(rig.points(rig.basis.displacement(close_mouth=1.0)))  # the face at rest
+            # the face at rest as the engine sees it: its own lip-corner expression taken away (a smiling photo is
+            # no neutral reference), the lips closed for the talking clips (the still keeps the photo's lips)
+            change = replace_expression({}, own_expression(rig))
+            closed = 0.0 if kind == "edited" else 1.0
+            rest = rig.basis.displacements(
+                np.array([list(change.values())]), list(change), close_mouth=np.array([closed])
+            )[0]
+            neutral_frame = rig.render(rig.points(rest), close_mouth=bool(closed))
             neutral = expression_geometry(face_landmarks(neutral_frame[None], detector))
             if kind == "edited":
                 frames = load_image(target)[None]
@@ -146,10 +166,99 @@ def run_geometry(args: argparse.Namespace) -> None:
                 frames, _ = read_video(target)
                 frames = frames[len(frames) // 5 :: 3]  # past the expression's onset, every third frame
             labels = geometry_emotion(expression_geometry(face_landmarks(frames, detector)), neutral)["labels"]
-            hits[emotion].append(float(np.mean([label == emotion for label in labels])))
+            share = float(np.mean([label == emotion for label in labels]))
+            hits[emotion].append(share)
+            per_face.setdefault(kind, {}).setdefault(Path(source).stem, {})[emotion] = share
         results[kind] = {emotion: float(np.mean(values)) for emotion, values in hits.items() if values}
         print(kind, {emotion: round(value, 3) for emotion, value in results[kind].items()})
-    (out / "geometry.json").write_text(json.dumps(results, indent=2))
+    print("per face (share of frames read as the intended emotion):")
+    faces = sorted({face for table in per_face.values() for face in table})
+    for face in faces:
+        cells = [
+            f"{emotion} " + "/".join(f"{per_face[kind][face][emotion]:.2f}" for kind in ("mesh", "edited", "gt"))
+            for emotion in EMOTIONS
+        ]
+        print(f"  {face:12s} (mesh/edited/gt) " + "  ".join(cells))
+    (out / "geometry.json").write_text(json.dumps({"mean": results, "per_face": per_face}, indent=2))
+
+
+# ---------------------------------------------------------------------------------------------------- summary
+def run_summary(args: argparse.Namespace) -> None:
+    """Markdown tables from the JSON that ``scripts/measure_faces.py`` wrote (``measure_{kind}_{emotion}*.json``),
+    ``geometry.json`` and ``folds.json``."""
+    out = Path(args.out)
+    rows: dict[tuple[str, str, str], dict] = {}  # (kind, emotion, face) -> summary
+    for path in sorted(out.glob("measure_*.json")):
+        data = json.loads(path.read_text())
+        kind, emotion = path.stem.split("_")[1:3]
+        if data.get("mode") == "images":  # one still per file (the editor's)
+            face = Path(data["results"][0]["source"]).stem
+            rows[kind, emotion, face] = data["summary"]
+            continue
+        for result in data.get("results", []):
+            if "summary" in result:
+                face = Path(result["source"]).stem
+                rows[kind, emotion, face] = result["summary"]
+    faces = sorted({face for _, _, face in rows})
+    print(
+        "Identity and face presence (dlib), upper-face SSIM — eadnet-mesh clips on real speech; SSIM on the neutral "
+        "clip with a still head (only the mouth moves) and over all clips (emotions and head motion included):\n"
+    )
+    print(
+        "| face | face found | dlib distance mean (max) | same person | upper-face SSIM, neutral still head | "
+        "upper-face SSIM, all clips mean (min) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for face in faces:
+        clips = [rows[key] for key in rows if key[0] == "mesh" and key[2] == face]
+        if not clips:
+            continue
+        found = sum(c["face_found"] for c in clips) / sum(c["n"] for c in clips)
+        distance = np.mean([c["distance_mean"] for c in clips if c["distance_mean"] is not None])
+        worst = max(c["distance_max"] for c in clips if c["distance_max"] is not None)
+        same = np.mean([c["same_person_share"] for c in clips])
+        ssim = np.mean([c["upper_ssim_mean"] for c in clips])
+        ssim_min = min(c["upper_ssim_min"] for c in clips)
+        neutral = rows.get(("mesh", "neutral", face), {}).get("upper_ssim_mean")
+        still = "-" if neutral is None else f"{neutral:.3f}"
+        print(
+            f"| {face} | {found:.0%} | {distance:.3f} ({worst:.3f}) | {same:.0%} | {still} | "
+            f"{ssim:.3f} ({ssim_min:.3f}) |"
+        )
+    print(
+        "\nExpression CNN (fer): share of frames whose top label is the intended emotion — edited still / "
+        "eadnet-mesh clip / ground-truth synthetic clip:\n"
+    )
+    print("| face | " + " | ".join(EMOTIONS) + " |")
+    print("| --- |" + " ---: |" * len(EMOTIONS))
+    for face in faces:
+        cells = []
+        for emotion in EMOTIONS:
+            values = [rows.get((kind, emotion, face), {}).get("expect_share") for kind in ("edited", "mesh", "gt")]
+            cells.append(" / ".join("-" if value is None else f"{value:.2f}" for value in values))
+        print(f"| {face} | " + " | ".join(cells) + " |")
+    geometry_path = out / "geometry.json"
+    if geometry_path.is_file():
+        per_face = json.loads(geometry_path.read_text())["per_face"]
+        print(
+            "\nGeometry rule: share of frames read as the intended emotion — edited still / eadnet-mesh clip / "
+            "ground-truth synthetic clip:\n"
+        )
+        print("| face | " + " | ".join(EMOTIONS) + " |")
+        print("| --- |" + " ---: |" * len(EMOTIONS))
+        for face in sorted(per_face.get("mesh", {})):
+            cells = [
+                " / ".join(f"{per_face[kind][face][emotion]:.2f}" for kind in ("edited", "mesh", "gt"))
+                for emotion in EMOTIONS
+            ]
+            print(f"| {face} | " + " | ".join(cells) + " |")
+    folds_path = out / "folds.json"
+    if folds_path.is_file():
+        folds = json.loads(folds_path.read_text())
+        print(
+            f"\nSmallest Jacobian determinant of the warp over every frame of {len(folds)} tracks: "
+            f"{min(folds.values()):.3f} (a fold is <= 0; the warp keeps every triangle's area ratio >= 0.05)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- speed
@@ -245,6 +354,9 @@ def main() -> None:
     geometry = commands.add_parser("geometry", help="the geometry rule's emotion on the clips")
     geometry.add_argument("--out", required=True)
     geometry.set_defaults(handler=run_geometry)
+    summary = commands.add_parser("summary", help="markdown tables of the measurements in --out")
+    summary.add_argument("--out", required=True)
+    summary.set_defaults(handler=run_summary)
     speed = commands.add_parser("speed", help="render speed, a 10 s clip end to end, peak memory")
     speed.add_argument("--frames", type=int, default=250)
     speed.add_argument("--json")

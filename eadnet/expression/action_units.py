@@ -117,6 +117,27 @@ def normalize_action_units(action_units: Mapping[str, float] | None) -> dict[str
     return {code: min(value, 1.0) for code, value in result.items()}
 
 
+def sided_action_units(action_units: Mapping[str, float] | None) -> dict[str, float]:
+    """The same expression with every bilateral unit written as its two sides (``AU12`` 0.8 → ``AU12L`` 0.8 +
+    ``AU12R`` 0.8; the fields add up, so it moves the face the same); one-sided and midline units as they are."""
+    sided: dict[str, float] = {}
+    for code, value in normalize_action_units(action_units).items():
+        names = [code + "L", code + "R"] if code in ACTION_UNITS and ACTION_UNITS[code].bilateral else [code]
+        for name in names:
+            sided[name] = min(1.0, sided.get(name, 0.0) + value)
+    return sided
+
+
+def replace_expression(target: Mapping[str, float] | None, own: Mapping[str, float] | None) -> dict[str, float]:
+    """The change (signed intensities, bilateral units per side) that takes a face showing ``own`` to the expression
+    ``target``: a unit the target does not use is taken away (a smile on a face asked to look sad), a unit it uses
+    is raised to the target's intensity and never lowered (a broad smile asked to look happy keeps its smile)."""
+    wanted, shown = sided_action_units(target), sided_action_units(own)
+    change = {code: max(value - shown.get(code, 0.0), 0.0) for code, value in wanted.items()}
+    change.update({code: -value for code, value in shown.items() if code not in wanted})
+    return {code: value for code, value in change.items() if value != 0.0}
+
+
 #: Every field an :class:`ActionUnitBasis` holds, in a fixed order: bilateral units, one-sided variants, speech.
 def basis_names() -> tuple[str, ...]:
     names = list(ACTION_UNITS)
@@ -255,8 +276,9 @@ class ActionUnitBasis:
         """``jaw_open`` = 1: the jaw drops, the lips part, the corners come in a little and follow the jaw."""
         gap = self.max_gap * self._profile
         jaw = 0.75 * self.max_gap
-        lower = np.where(~self._above, (1.0 - self._t_jaw) * 0.75 * gap + self._t_jaw * jaw * self._w_jaw, 0.0)
-        field = self._vertical(lower - 0.25 * gap * self._w_upper)
+        lower = np.where(~self._above, (1.0 - self._t_jaw) * 0.85 * gap + self._t_jaw * jaw * self._w_jaw, 0.0)
+        # the jaw carries the lower lip; the upper lip moves little (and the nose not at all)
+        field = self._vertical(lower - 0.15 * gap * self._w_upper)
         for index, side in ((MOUTH_CORNERS[0], 1.0), (MOUTH_CORNERS[1], -1.0)):
             weight = self.gauss(index, 0.22)
             field[:, 0] += side * 0.06 * weight
@@ -282,12 +304,12 @@ class ActionUnitBasis:
             blink[eye["crease2"]] += 0.12 * upper
             blink[eye["lower"]] -= 0.15 * gaps
         fields = {
-            "AU1": self._bilateral(BROW_INNER, (0.01, -0.10), 0.16) + self._bilateral(BROW_MIDDLE, (0.0, -0.04), 0.18),
-            "AU2": self._bilateral(BROW_OUTER, (0.0, -0.10), 0.16) + self._bilateral(BROW_MIDDLE, (0.0, -0.06), 0.18),
-            "AU4": self._bilateral(BROW_INNER, (-0.055, 0.13), 0.16)
-            + self._bilateral(BROW_MIDDLE, (-0.025, 0.10), 0.18)
+            "AU1": self._bilateral(BROW_INNER, (0.01, -0.13), 0.16) + self._bilateral(BROW_MIDDLE, (0.0, -0.07), 0.22),
+            "AU2": self._bilateral(BROW_OUTER, (0.0, -0.13), 0.16) + self._bilateral(BROW_MIDDLE, (0.0, -0.10), 0.22),
+            "AU4": self._bilateral(BROW_INNER, (-0.06, 0.15), 0.16)
+            + self._bilateral(BROW_MIDDLE, (-0.03, 0.12), 0.18)
             + self._bilateral(BROW_OUTER, (0.0, 0.045), 0.16),
-            "AU5": self._lids("upper", -0.035, crease=0.5),
+            "AU5": self._lids("upper", -0.045, crease=0.5),
             "AU6": self._bilateral(CHEEKS, (0.01, -0.045), 0.28) + self._lids("lower", -0.02),
             "AU7": self._lids("lower", -0.025) + self._lids("upper", 0.012),
             "AU9": self._bilateral(NOSTRILS, (0.005, -0.055), 0.1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eadnet.expression.action_units import normalize_action_units
+from eadnet.expression.action_units import normalize_action_units, replace_expression
 from eadnet.expression.mouth_params import NUM_MOUTH_PARAMS
 from eadnet.expression.rig import FaceRig, HeadPose
 
@@ -84,7 +84,7 @@ class MotionTrack:
     Args:
         mouth (`np.ndarray`): ``(F, 6)`` mouth parameters in ``[0, 1]`` (:data:`~eadnet.expression.MOUTH_PARAMS`).
         action_units (`np.ndarray`, *optional*): ``(F, K)`` intensities of the units in ``unit_names`` (negative:
-            taken away from the face's own expression).
+            taken away from the face's own expression, see :meth:`build`).
         unit_names (`tuple[str, ...]`): Codes of the columns of ``action_units``.
         blink (`np.ndarray`, *optional*): ``(F,)`` lid closure in ``[0, 1]``.
         pose (`np.ndarray`, *optional*): ``(F, 3)`` head-pose offsets in degrees (pitch, yaw, roll).
@@ -147,18 +147,17 @@ class MotionTrack:
         """A track from per-frame mouth parameters and one expression: the expression under
         :func:`expression_envelope`, seeded blinks (:func:`blink_track`) and head motion (:func:`head_motion_track`
         at ``head_motion`` scale; 0 keeps the head still). ``remove`` is an expression the face already shows (as
-        measured, :mod:`eadnet.expression.measure`) that the new one replaces: it is taken away under the same
-        envelope. The same arguments always give the same track."""
+        measured, :mod:`eadnet.expression.measure`) that the new one replaces
+        (:func:`~eadnet.expression.action_units.replace_expression`), under the same envelope. The same arguments
+        always give the same track."""
         mouth = np.asarray(mouth, dtype=np.float64)
         num_frames = len(mouth)
-        units = normalize_action_units(action_units)
-        removed = normalize_action_units(remove)
-        names = tuple(dict.fromkeys([*units, *removed]))
+        change = replace_expression(action_units, remove) if remove else normalize_action_units(action_units)
+        names = tuple(change)
         values = None
         envelope = expression_envelope(num_frames, fps, onset_s, offset_s)
         if names:
-            target = np.array([units.get(name, 0.0) - removed.get(name, 0.0) for name in names])
-            values = envelope[:, None] * target[None]
+            values = envelope[:, None] * np.array([change[name] for name in names])[None]
         rng = np.random.default_rng(seed)
         blink_rng, head_rng = np.random.default_rng(rng.integers(2**63)), np.random.default_rng(rng.integers(2**63))
         return cls(
@@ -192,14 +191,15 @@ def frame_points(rig: FaceRig, track: MotionTrack, index: int, remove: Mapping[s
     whose expression is replaced frame by frame)."""
     names = list(track.unit_names)
     values = [] if track.action_units is None else list(track.action_units[index])
+    if remove:
+        envelope = 1.0 if track.envelope is None else float(track.envelope[index])
+        target = {name: float(value) for name, value in zip(names, values, strict=True) if value > 0}
+        own = {code: envelope * value for code, value in normalize_action_units(remove).items()}
+        change = replace_expression(target, own)
+        names, values = list(change), list(change.values())
     if track.blink is not None:
         names.append("AU45")
         values.append(track.blink[index])
-    if remove:
-        envelope = 1.0 if track.envelope is None else float(track.envelope[index])
-        for code, value in normalize_action_units(remove).items():
-            names.append(code)
-            values.append(-envelope * value)
     mesh = rig.basis.displacements(
         np.asarray(values, dtype=np.float64)[None],
         names,

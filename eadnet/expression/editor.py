@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from eadnet.emotion import check_intensity
-from eadnet.expression.action_units import normalize_action_units
+from eadnet.expression.action_units import normalize_action_units, replace_expression
 from eadnet.expression.emotions import emotion_action_units
 from eadnet.expression.interior import rgb_uint8
 from eadnet.expression.measure import measure_action_units
@@ -185,12 +185,10 @@ class ExpressionEditor:
 
     @staticmethod
     def _render(rig: FaceRig, units: dict[str, float], pose: HeadPose | None, gaze, replace: bool) -> np.ndarray:
-        remove = own_expression(rig) if replace else {}
-        if not units and not remove and (pose is None or pose.is_zero) and gaze == (0.0, 0.0):
+        change = replace_expression(units, own_expression(rig)) if replace else units
+        if not change and (pose is None or pose.is_zero) and gaze == (0.0, 0.0):
             return rig.image.copy()
-        names = list(dict.fromkeys([*units, *remove]))
-        values = np.array([[units.get(name, 0.0) - remove.get(name, 0.0) for name in names]])
-        mesh = rig.basis.displacements(values, names)[0]
+        mesh = rig.basis.displacements(np.array([list(change.values())]), list(change))[0]
         return rig.render(rig.points(mesh, pose=pose), gaze=gaze, close_mouth=False)
 
     def edit_frames(

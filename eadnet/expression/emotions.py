@@ -23,7 +23,7 @@ EMOTION_ACTION_UNITS: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {
         "neutral": {},
         "happy": {"AU6": 0.8, "AU12": 1.0},
-        "sad": {"AU1": 1.0, "AU4": 0.6, "AU15": 1.0, "AU17": 0.4},
+        "sad": {"AU1": 1.0, "AU4": 0.4, "AU15": 1.0, "AU17": 0.4},
         "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.8, "AU26": 0.8},
         "fear": {"AU1": 0.9, "AU2": 0.6, "AU4": 0.5, "AU5": 0.9, "AU7": 0.3, "AU20": 0.8, "AU26": 0.4},
         "angry": {"AU4": 1.0, "AU5": 0.5, "AU7": 0.8, "AU23": 0.8, "AU24": 0.5},

@@ -245,9 +245,11 @@ class SyntheticTalker:
         mouth: np.ndarray | None = None,
     ):
         """The :class:`~eadnet.expression.animation.MotionTrack` of a clip (arguments as in :meth:`render`): the
-        emotion's action units at full strength from the first frame (training clips show the emotion throughout),
-        seeded blinks and head sway, the portrait's own lip gap closed."""
+        emotion's action units at full strength from the first frame (training clips show the emotion throughout) in
+        place of the portrait's own lip-corner expression (the engine's default: a smiling portrait made sad loses
+        its smile), seeded blinks and head sway, the portrait's own lip gap closed."""
         from eadnet.expression.animation import MotionTrack  # lazy: see __init__
+        from eadnet.expression.editor import own_expression
         from eadnet.expression.emotions import emotion_action_units
         from eadnet.expression.mouth_params import NUM_MOUTH_PARAMS
 
@@ -272,6 +274,7 @@ class SyntheticTalker:
             blink=blink,
             head_motion=1.0 if head_motion else 0.0,
             onset_s=0.0,
+            remove=own_expression(self.rig),
         )
 
     def target_points(
