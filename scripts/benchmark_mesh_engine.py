@@ -38,6 +38,11 @@ from pathlib import Path
 import numpy as np
 
 EMOTIONS = ("happy", "sad", "angry", "surprised")
+#: What is judged: the engine's clips, the ground-truth synthetic clips, the editor's stills and the editor on every
+#: frame of the neutral talking clip.
+KINDS = ("mesh", "gt", "edited", "edited_video")
+#: The order of the emotion tables' cells.
+JUDGED = ("edited", "edited_video", "mesh", "gt")
 HELDOUT_VOICE = "en-gb-x-rp+f4"  # held out of the mouth model's training voices (eadnet.data.synthetic.corpus)
 
 
@@ -60,13 +65,13 @@ def run_clips(args: argparse.Namespace) -> None:
     from eadnet.expression import ExpressionEditor
     from eadnet.expression.animation import frame_points
     from eadnet.face import MediaPipeFaceDetector
-    from eadnet.io import load_audio, load_image, write_video
+    from eadnet.io import load_audio, load_image, read_video, write_video
     from eadnet.pipelines import write_talking_video
     from eadnet.pipelines.pipeline_mesh import EADNetMeshPipeline
 
     _torch_threads()
     out = Path(args.out)
-    for folder in ("mesh", "gt", "edited", "sources"):
+    for folder in ("mesh", "gt", "edited", "edited_video", "sources"):
         (out / folder).mkdir(parents=True, exist_ok=True)
     detector = MediaPipeFaceDetector()
     pipe = EADNetMeshPipeline.from_pretrained(args.mouth_model, detector=detector)
@@ -77,7 +82,7 @@ def run_clips(args: argparse.Namespace) -> None:
     track = synthesize_speech(sentence, voice=HELDOUT_VOICE)
     gt_frames = track.num_frames(25.0)
     gt_mouth = mouth_params_from_phonemes(track.timeline, gt_frames, fps=25.0)
-    pairs = {(kind, emotion): [] for kind in ("mesh", "gt", "edited") for emotion in EMOTIONS}
+    pairs = {(kind, emotion): [] for kind in KINDS for emotion in EMOTIONS}
     pairs["mesh", "neutral"] = []
     folds = {}
     for face_path in map(Path, args.faces):
@@ -89,10 +94,10 @@ def run_clips(args: argparse.Namespace) -> None:
         Image.fromarray(portrait).save(source)
         talker = SyntheticTalker(portrait, detector=detector)
         # identity: the face talking with no emotion and a still head, so only the mouth moves
-        still = out / "mesh" / f"{name}_neutral.mp4"
-        write_talking_video(pipe, still, audio=speech, sample_rate=rate, image=portrait, head_motion=0.0,
+        still_clip = out / "mesh" / f"{name}_neutral.mp4"
+        write_talking_video(pipe, still_clip, audio=speech, sample_rate=rate, image=portrait, head_motion=0.0,
                             overwrite=True)  # fmt: skip
-        pairs["mesh", "neutral"].append(f"{source}\t{still}")
+        pairs["mesh", "neutral"].append(f"{source}\t{still_clip}")
         for emotion in EMOTIONS:
             clip = out / "mesh" / f"{name}_{emotion}.mp4"
             started = time.perf_counter()
@@ -109,6 +114,14 @@ def run_clips(args: argparse.Namespace) -> None:
             still = out / "edited" / f"{name}_{emotion}.png"
             Image.fromarray(editor.edit(portrait, emotion=emotion, intensity=3)).save(still)
             pairs["edited", emotion].append(f"{source}\t{still}")
+            # the editor on every frame of the neutral talking clip: edited frames that talk, like the other clips
+            edited_clip = out / "edited_video" / f"{name}_{emotion}.mp4"
+            frames, clip_fps = read_video(still_clip)
+            write_video(
+                edited_clip, editor.edit_frames(frames, emotion=emotion, intensity=3), clip_fps,
+                audio=speech, sample_rate=rate, overwrite=True,
+            )  # fmt: skip
+            pairs["edited_video", emotion].append(f"{source}\t{edited_clip}")
             # folds: every frame of the engine's track for this face (the same track the clip was rendered from)
             mesh_track = talker.track(np.zeros(gt_frames), emotion, 3, seed=0, mouth=gt_mouth)
             dets = [
@@ -118,7 +131,7 @@ def run_clips(args: argparse.Namespace) -> None:
             folds[f"{name}_{emotion}"] = min(dets)
     for (kind, emotion), rows in pairs.items():
         (out / f"pairs_{kind}_{emotion}.txt").write_text("\n".join(rows) + "\n")
-    for kind in ("mesh", "gt", "edited"):
+    for kind in KINDS:
         rows = [
             row for (other, emotion), items in pairs.items() if other == kind and emotion != "neutral" for row in items
         ]
@@ -140,7 +153,9 @@ def run_geometry(args: argparse.Namespace) -> None:
     detector = MediaPipeFaceDetector(tracking=False)
     results: dict[str, dict] = {}
     per_face: dict[str, dict] = {}
-    for kind in ("mesh", "gt", "edited"):
+    for kind in KINDS:
+        if not (out / f"pairs_{kind}_{EMOTIONS[0]}.txt").is_file():
+            continue
         hits: dict[str, list[float]] = {emotion: [] for emotion in EMOTIONS}
         lines = [
             (*line.split("\t"), emotion)
@@ -175,10 +190,10 @@ def run_geometry(args: argparse.Namespace) -> None:
     faces = sorted({face for table in per_face.values() for face in table})
     for face in faces:
         cells = [
-            f"{emotion} " + "/".join(f"{per_face[kind][face][emotion]:.2f}" for kind in ("mesh", "edited", "gt"))
+            f"{emotion} " + "/".join(f"{per_face[kind][face][emotion]:.2f}" for kind in per_face)
             for emotion in EMOTIONS
         ]
-        print(f"  {face:12s} (mesh/edited/gt) " + "  ".join(cells))
+        print(f"  {face:12s} ({'/'.join(per_face)}) " + "  ".join(cells))
     (out / "geometry.json").write_text(json.dumps({"mean": results, "per_face": per_face}, indent=2))
 
 
@@ -190,7 +205,8 @@ def run_summary(args: argparse.Namespace) -> None:
     rows: dict[tuple[str, str, str], dict] = {}  # (kind, emotion, face) -> summary
     for path in sorted(out.glob("measure_*.json")):
         data = json.loads(path.read_text())
-        kind, emotion = path.stem.split("_")[1:3]
+        kind = next(kind for kind in sorted(KINDS, key=len, reverse=True) if path.stem.startswith(f"measure_{kind}_"))
+        emotion = path.stem[len(f"measure_{kind}_") :].split("_")[0]
         if data.get("mode") == "images":  # one still per file (the editor's)
             face = Path(data["results"][0]["source"]).stem
             rows[kind, emotion, face] = data["summary"]
@@ -234,7 +250,7 @@ def run_summary(args: argparse.Namespace) -> None:
     for face in faces:
         cells = []
         for emotion in EMOTIONS:
-            values = [rows.get((kind, emotion, face), {}).get("expect_share") for kind in ("edited", "mesh", "gt")]
+            values = [rows.get((kind, emotion, face), {}).get("expect_share") for kind in JUDGED]
             cells.append(" / ".join("-" if value is None else f"{value:.2f}" for value in values))
         print(f"| {face} | " + " | ".join(cells) + " |")
     geometry_path = out / "geometry.json"
@@ -248,7 +264,7 @@ def run_summary(args: argparse.Namespace) -> None:
         print("| --- |" + " ---: |" * len(EMOTIONS))
         for face in sorted(per_face.get("mesh", {})):
             cells = [
-                " / ".join(f"{per_face[kind][face][emotion]:.2f}" for kind in ("edited", "mesh", "gt"))
+                " / ".join(f"{per_face[kind][face][emotion]:.2f}" if kind in per_face else "-" for kind in JUDGED)
                 for emotion in EMOTIONS
             ]
             print(f"| {face} | " + " | ".join(cells) + " |")
