@@ -1,9 +1,9 @@
 """ComfyUI-Manager post-install step (run from the pack folder after ``requirements.txt`` is installed).
 
 Idempotent, fast, no network: it creates ComfyUI's ``models/eadnet`` folder when the pack sits in a ComfyUI
-tree (``ComfyUI/custom_nodes/<pack>``) and says where weights go, and copies the example portrait and speech into
-``ComfyUI/input`` (as the names the example workflows load) when they are not there yet; existing files are never
-replaced. Weights download lazily on first use.
+tree (``ComfyUI/custom_nodes/<pack>``) and says where weights go, and copies the example portrait, speech, source
+video and emotion-reference clip into ``ComfyUI/input`` (as the names the example workflows load) when they are not
+there yet; existing files are never replaced. Weights download lazily on first use.
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ import shutil
 import sys
 
 #: Shipped example file → the name the example workflows load from ``ComfyUI/input``.
-EXAMPLE_INPUTS = {"portrait.png": "eadnet_portrait.png", "speech.flac": "eadnet_speech.flac"}
+EXAMPLE_INPUTS = {
+    "portrait.png": "eadnet_portrait.png",
+    "speech.flac": "eadnet_speech.flac",
+    "source_talk.mp4": "source_talk.mp4",
+    "emotion_reference.mp4": "emotion_reference.mp4",
+}
 
 
 def find_models_dir(pack_dir: str) -> str | None:

@@ -5,6 +5,10 @@ Node ids and the order of each node's widgets are public API (saved workflows re
 widgets, never rename or reorder.
 """
 
+import logging
+
+from eadnet.logs import quiet_third_party
+
 from .all_in_one import EADNetGenerate
 from .encoders import EADNetAudioEncode, EADNetEmotion
 from .expression import EADNetExpressionEditor
@@ -15,6 +19,10 @@ from .sampler import EADNetDecode, EADNetSampler
 
 # Registration only (no download, no folder creation): weights resolve when a loader node runs.
 register_model_folder()
+
+# Hides MediaPipe's native start-up lines and known harmless warnings only: ComfyUI's loggers, the root logger and
+# the loggers of libraries other packs share are left alone. ComfyUI's `--verbose DEBUG` lets everything through.
+quiet_third_party(verbose=logging.getLogger().isEnabledFor(logging.DEBUG), python_loggers=False)
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {
     "EADNet_ModelLoader": EADNetModelLoader,

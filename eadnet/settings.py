@@ -141,7 +141,8 @@ class GenerationSettings:
     Args:
         sampling ([`SamplingDefaults`], *optional*): Overrides of the model's sampling defaults (unset fields inherit
             them).
-        fps (`float`, *optional*, defaults to 25): Output frame rate (the audio decides the frame count).
+        fps (`float`, *optional*): Output frame rate (the audio decides the frame count); unset, a source video
+            keeps its own rate and a portrait gets 25.
         window_size (`int`, *optional*, defaults to 16): Frames denoised together.
         window_overlap (`int`, *optional*, defaults to 2): Frames each window shares with the previous one.
         no_face (`str`, *optional*, defaults to `"error"`): For a source video: what to do with frames without a
@@ -155,10 +156,16 @@ class GenerationSettings:
         keep_expression (`bool`, *optional*, defaults to `False`): Keep the face's own expression and add the
             requested one on top, instead of replacing it (``eadnet-mesh`` and the emotion warp: a smiling portrait
             asked to look sad loses its smile unless this is set).
+        face (`str`, *optional*, defaults to `"largest"`): Which face talks in a group shot: ``"largest"``,
+            ``"center"``, ``"N"`` (0 = leftmost), ``"X,Y"`` (the face under a point) or ``"X0,Y0,X1,Y1"`` (a box), in
+            pixels of the portrait or source video (:class:`~eadnet.face.choice.FaceChoice`); followed through a
+            video by continuity, the other faces are left untouched.
+        close_mouth_in_silence (`bool`, *optional*, defaults to `True`): In pauses of the speech (0.2 s or longer,
+            voice activity detection) the face gets a closed, resting mouth, with every engine.
     """
 
     sampling: SamplingDefaults = field(default_factory=SamplingDefaults)
-    fps: float = 25.0
+    fps: float | None = None
     window_size: int = 16
     window_overlap: int = 2
     no_face: str = "error"
@@ -166,12 +173,14 @@ class GenerationSettings:
     synchronize_timings: bool = False
     head_motion: float = 1.0
     keep_expression: bool = False
+    face: str = "largest"
+    close_mouth_in_silence: bool = True
 
     def __post_init__(self):
         if not isinstance(self.sampling, SamplingDefaults):
             raise ValueError(f"sampling must be a SamplingDefaults, got {type(self.sampling).__name__}")
-        if not _is_number(self.fps) or self.fps <= 0:
-            raise ValueError(f"fps must be a positive number, got {self.fps!r}")
+        if self.fps is not None and (not _is_number(self.fps) or not 0 < self.fps <= 240):
+            raise ValueError(f"fps must be a number in (0, 240], got {self.fps!r}")
         if (
             not isinstance(self.window_size, int)
             or not isinstance(self.window_overlap, int)
@@ -194,6 +203,11 @@ class GenerationSettings:
             )
         if not isinstance(self.keep_expression, bool):
             raise ValueError(f"keep_expression must be True or False, got {self.keep_expression!r}")
+        if not isinstance(self.close_mouth_in_silence, bool):
+            raise ValueError(f"close_mouth_in_silence must be True or False, got {self.close_mouth_in_silence!r}")
+        from eadnet.face.choice import FaceChoice  # numpy only; lazy to keep eadnet.settings free of eadnet.face
+
+        object.__setattr__(self, "face", str(FaceChoice.parse(self.face)))
 
     @classmethod
     def from_options(cls, settings: GenerationSettings | None = None, **options: Any) -> GenerationSettings:

@@ -246,6 +246,17 @@ class BoxFaceProcessor:
             crops=crops, matrices=np.stack([self._matrix()] * len(frames)), source_index=np.arange(len(frames))
         )
 
+    def track_frames(self, frames, no_face="error"):
+        count = 0
+        height = width = 0
+        for frame in frames:
+            height, width = frame.shape[:2]
+            count += 1
+        return np.stack([self._matrix()] * count), np.arange(count), (height, width)
+
+    def crop_frame(self, frame, matrix):
+        return self._crop(frame)
+
     def mask(self):
         mask = np.zeros((self.crop_size, self.crop_size), dtype=np.float32)
         mask[self.crop_size // 2 :, 8:-8] = 1.0

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 
-from eadnet.assets import example_portrait_path, example_speech_path
+from eadnet.assets import (
+    example_emotion_reference_path,
+    example_portrait_path,
+    example_source_video_path,
+    example_speech_path,
+)
 from eadnet.emotion import EMOTION_LABELS
 from eadnet.io.audio import audio_duration
+from eadnet.settings import GenerationSettings
 from gradio_app.service import (
     EMOTION_WARP_CHOICES,
     EXPRESSION_SLIDERS,
@@ -29,6 +36,12 @@ EXAMPLE_EMOTIONS = (
     "a calm speaker with a faint, warm smile",
 )
 AXES = ("pitch", "yaw", "roll")
+#: The face that talks when none is chosen (the library's default, shown in the Face box).
+DEFAULT_FACE = GenerationSettings.face
+FACE_INFO = (
+    "Which face talks in a group shot: largest, center, N (0 = leftmost), X,Y (click the face on the portrait) or "
+    "X0,Y0,X1,Y1, in pixels of the portrait or the source video."
+)
 GPU_SECONDS_PER_AUDIO_SECOND = 4.0
 GPU_BASE_SECONDS = 30.0
 GPU_MAX_SECONDS = 300.0
@@ -60,49 +73,63 @@ def _upload_dirs() -> list[str]:
     return [get_upload_folder(), str(example_portrait_path().parent)]
 
 
+def _shipped(accessor: Callable[[], Path]) -> str | None:
+    """The path of an example clip of :mod:`eadnet.assets`, or `None` where the installation lacks the file."""
+    try:
+        path = Path(accessor())
+    except FileNotFoundError:
+        return None
+    return str(path) if path.is_file() else None
+
+
+def _example_row(
+    speech: str,
+    portrait: str | None = None,
+    video: str | None = None,
+    emotion_mode: str = "label",
+    label: str = "neutral",
+    intensity: int = 2,
+    text: str = "",
+    reference: str | None = None,
+) -> list:
+    """One row of the ``/generate`` inputs, in their order, with the model's default steps and guidance (empty
+    fields), seed 0, the model's emotion warp and the default face."""
+    return [
+        portrait,
+        video,
+        speech,
+        emotion_mode,
+        label,
+        intensity,
+        text,
+        reference,
+        None,
+        None,
+        None,
+        0,
+        EMOTION_WARP_CHOICES[0],
+        DEFAULT_FACE,
+    ]
+
+
 def example_rows() -> list[list]:
-    """One row of app inputs per entry of :data:`EXAMPLE_EMOTIONS`, on the bundled portrait and speech, with the
-    model's default steps and guidance (empty fields)."""
+    """The app's example rows: one per entry of :data:`EXAMPLE_EMOTIONS` on the bundled portrait and speech, then,
+    when the package ships the clips, dubbing the bundled talking clip and the emotion of the bundled reference clip
+    on the portrait."""
     portrait, speech = str(example_portrait_path()), str(example_speech_path())
     rows = []
     for emotion in EXAMPLE_EMOTIONS:
         if isinstance(emotion, str):
-            rows.append(
-                [
-                    portrait,
-                    None,
-                    speech,
-                    "text",
-                    "neutral",
-                    2,
-                    emotion,
-                    None,
-                    None,
-                    None,
-                    None,
-                    0,
-                    EMOTION_WARP_CHOICES[0],
-                ]
-            )
+            rows.append(_example_row(speech, portrait, emotion_mode="text", text=emotion))
         else:
             label, intensity = emotion
-            rows.append(
-                [
-                    portrait,
-                    None,
-                    speech,
-                    "label",
-                    label,
-                    intensity,
-                    "",
-                    None,
-                    None,
-                    None,
-                    None,
-                    0,
-                    EMOTION_WARP_CHOICES[0],
-                ]
-            )
+            rows.append(_example_row(speech, portrait, label=label, intensity=intensity))
+    source_video = _shipped(example_source_video_path)
+    if source_video is not None:
+        rows.append(_example_row(speech, video=source_video, label="happy", intensity=2))
+    reference = _shipped(example_emotion_reference_path)
+    if reference is not None:
+        rows.append(_example_row(speech, portrait, emotion_mode="reference", reference=reference))
     return rows
 
 
@@ -112,21 +139,24 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
         service = GenerationService(allowed_dirs=_upload_dirs())
     cancel_events: dict[str, threading.Event] = {}
 
+    # The API (`/generate`) lists a parameter as optional when its component has a value or, failing that, when
+    # its default here is None; new parameters go at the end, API callers rely on positions.
     @gpu_decorator(gpu_seconds)
     def generate(
-        portrait,
-        video,
-        audio,
-        emotion_mode,
-        label,
-        intensity,
-        text,
-        reference,
-        steps,
-        audio_guidance,
-        text_guidance,
-        seed,
+        portrait=None,
+        video=None,
+        audio="",  # not None: the speech stays a required API parameter
+        emotion_mode="label",
+        label="happy",
+        intensity=2,
+        text=None,
+        reference=None,
+        steps=None,
+        audio_guidance=None,
+        text_guidance=None,
+        seed=0,
         emotion_warp=EMOTION_WARP_CHOICES[0],
+        face=DEFAULT_FACE,
         request: gr.Request = None,
         progress=gr.Progress(),  # noqa: B008 (Gradio injects progress through this default)
     ):
@@ -148,6 +178,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                 text_guidance,
                 seed,
                 emotion_warp,
+                face,
                 progress_callback=lambda fraction, message: progress(fraction, desc=message),
                 cancel_event=event,
             )
@@ -159,7 +190,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             cancel_events.pop(session, None)
 
     def edit_expression(
-        image,
+        image,  # no default: the photo is the one required API parameter of `/edit_expression`
         emotion="happy",
         intensity=2,
         brow_raise=0.0,
@@ -188,6 +219,10 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
         except ServiceError as error:
             raise gr.Error(str(error)) from error
 
+    def face_at(event: gr.SelectData) -> str:
+        x, y = event.index  # pixels of the uploaded image
+        return f"{x},{y}"
+
     def cancel(request: gr.Request):
         event = cancel_events.get(request.session_hash if request is not None else "default")
         if event is not None:
@@ -207,6 +242,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                 with gr.Column():
                     portrait = gr.Image(label="Portrait", type="filepath")
                     video = gr.Video(label="Source video (optional, replaces the portrait)", sources=["upload"])
+                    face = gr.Textbox(value=DEFAULT_FACE, label="Face", info=FACE_INFO, max_lines=1)
                     audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"])
                     emotion_mode = gr.Radio(MODE_CHOICES, value="label", label="Emotion from")
                     with gr.Row():
@@ -240,7 +276,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                         run = gr.Button("Generate", variant="primary")
                         stop = gr.Button("Cancel", variant="stop")
                 with gr.Column():
-                    output = gr.Video(label="Result", interactive=False)
+                    output = gr.Video(label="Result", interactive=False, elem_id="result")
                     description = gr.Textbox(label="Emotion description used", interactive=False)
                     timings = gr.Textbox(label="Timings (s)", interactive=False)
 
@@ -258,7 +294,11 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
             text_guidance,
             seed,
             emotion_warp,
+            face,
         ]
+        portrait.select(face_at, inputs=None, outputs=face, api_visibility="private")
+        for event in (portrait.upload, portrait.clear):  # a point on the previous image means nothing on a new one
+            event(lambda: DEFAULT_FACE, inputs=None, outputs=face, api_visibility="private")
         emotion_mode.change(
             lambda mode: (
                 gr.update(visible=mode == "label"),
@@ -275,7 +315,7 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                 examples=example_rows(),
                 inputs=inputs,
                 cache_examples=False,
-                label="Examples: the bundled portrait and speech with different emotions",
+                label="Examples on the bundled media: emotions by label or text, dubbing a clip, a reference's emotion",
             )
         run.click(generate, inputs=inputs, outputs=[output, description, timings], api_name="generate")
         with gr.Tab("Expression editor"):

@@ -24,7 +24,7 @@ from eadnet.emotion import (
     check_intensity,
     normalize_label,
 )
-from eadnet.face import NoFaceError
+from eadnet.face import FaceChoice, FaceChoiceError, NoFaceError
 from eadnet.hub import get_preset, list_presets
 from eadnet.hub.local import resolve_model
 from eadnet.io.audio import AudioError, check_speech, load_audio
@@ -266,10 +266,14 @@ class GenerationService:
         text_guidance: float | None = None,
         seed: int | float | None = 0,
         emotion_warp: str | None = None,
+        face: str | None = None,
         progress_callback: Callable[[float, str], None] | None = None,
         cancel_event: threading.Event | None = None,
     ) -> tuple[str, str, str]:
         """Makes the talking-head mp4; returns ``(mp4 path, emotion description, timings text)``.
+
+        ``face`` chooses who talks in a group shot (``"largest"``, ``"center"``, ``"N"``, ``"X,Y"`` or
+        ``"X0,Y0,X1,Y1"``, see :mod:`eadnet.face.choice`); empty or `None` leaves the model's default.
 
         Raises:
             ServiceError: a readable message for any refused input; ``GenerationCancelledError`` when
@@ -313,6 +317,12 @@ class GenerationService:
         for name, value in (("Audio guidance", audio_guidance), ("Text guidance", text_guidance)):
             if value is not None and not 0.0 <= float(value) <= 10.0:
                 raise ServiceError(f"{name} must be between 0 and 10, got {value}.")
+        face = (face or "").strip() or None
+        if face is not None:
+            try:
+                FaceChoice.parse(face)  # refused before any file is read or the model loads; the pipeline parses it
+            except ValueError as error:
+                raise ServiceError(str(error)) from error
 
         report(0.0, "reading inputs")
         waveform, sample_rate = self._read_audio(audio)
@@ -382,10 +392,16 @@ class GenerationService:
                     audio_guidance_scale=None if audio_guidance is None else float(audio_guidance),
                     text_guidance_scale=None if text_guidance is None else float(text_guidance),
                     emotion_warp=_emotion_warp(emotion_warp),
+                    face=face,
                     fps=FPS,
                 )
             except GenerationCancelled as error:
                 raise GenerationCancelledError("Generation was cancelled.") from error
+            except FaceChoiceError as error:
+                raise ServiceError(
+                    f"{error}. Choose one of these (a number counts from 0 = leftmost), click it on the portrait, "
+                    "or leave the face at 'largest'."
+                ) from error
             except NoFaceError as error:
                 raise ServiceError(f"No face was found: {error}") from error
             except ServiceError:

@@ -109,3 +109,20 @@ def test_cli_version_and_flop_benchmark(capsys):
     out = capsys.readouterr().out
     assert re.search(r"tiny: EAD modules add \+\d+\.\d+% FLOPs", out)
     assert main(["bench", "model", "--resolution", "65"]) == 2
+
+
+def test_package_data_ships_every_example_asset():
+    """`pip install` (not only a git checkout) must carry every example file, the videos included."""
+    import fnmatch
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assets = [
+        path.name
+        for path in (ROOT / "eadnet" / "assets").iterdir()
+        if path.is_file() and path.suffix not in (".py", ".pyc")
+    ]
+    assert {"portrait.png", "speech.flac", "source_talk.mp4", "emotion_reference.mp4"} <= set(assets)
+    unshipped = [name for name in assets if not any(fnmatch.fnmatch(name, p) for p in patterns["eadnet.assets"])]
+    assert not unshipped, f"add these to [tool.setuptools.package-data] eadnet.assets: {unshipped}"
+    install = runpy.run_path(str(ROOT / "install.py"))
+    assert set(install["EXAMPLE_INPUTS"]) <= set(assets)

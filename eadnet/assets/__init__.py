@@ -1,4 +1,5 @@
-"""Example media shipped with EAD-Net: a portrait and a short spoken sentence (see `README.md` here for sources).
+"""Example media shipped with EAD-Net: a portrait, a short spoken sentence and two short clips of that portrait made
+by the ``eadnet-mesh`` engine (see `README.md` here for sources and rights).
 
 They are what the command line, the ComfyUI workflows, the Gradio Space and the tests use when no input is given.
 
@@ -15,7 +16,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ASSETS_DIR", "example_portrait_path", "example_speech_path", "example_speech_text"]
+__all__ = [
+    "ASSETS_DIR",
+    "example_emotion_reference_path",
+    "example_portrait_path",
+    "example_source_video_path",
+    "example_speech_path",
+    "example_speech_text",
+]
 
 #: The folder holding the example media.
 ASSETS_DIR = Path(__file__).resolve().parent
@@ -56,3 +64,27 @@ def example_speech_text() -> str:
         `str`: the sentence, without a trailing newline.
     """
     return _asset("speech.txt").read_text(encoding="utf-8").strip()
+
+
+def example_source_video_path() -> Path:
+    """The example source video to dub: the example portrait (its 320×320 head-and-shoulders square) saying the
+    first half of the example sentence with no emotion added, 3 s at 25 fps, H.264 + AAC.
+
+    Made by the ``eadnet-mesh`` engine with `scripts/make_example_media.py`.
+
+    Returns:
+        `Path`: the path of `source_talk.mp4`.
+    """
+    return _asset("source_talk.mp4")
+
+
+def example_emotion_reference_path() -> Path:
+    """The example emotion reference: the same face strongly surprised (raised brows, wide eyes) saying "Hello!",
+    2 s at 25 fps, H.264 + AAC.
+
+    Made by the ``eadnet-mesh`` engine with `scripts/make_example_media.py`.
+
+    Returns:
+        `Path`: the path of `emotion_reference.mp4`.
+    """
+    return _asset("emotion_reference.mp4")

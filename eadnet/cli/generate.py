@@ -14,7 +14,8 @@ from eadnet.assets import example_portrait_path, example_speech_path
 from eadnet.io.atomic import check_output_path
 from eadnet.io.audio import check_speech, load_audio
 from eadnet.io.image import load_image
-from eadnet.io.video import read_video
+from eadnet.io.video import probe_video, read_video
+from eadnet.io.video_source import VideoSource
 from eadnet.pipelines.engines import DEFAULT_MODEL, MESH_MODEL_NAME, is_mesh_model
 from eadnet.settings import GenerationSettings
 
@@ -95,7 +96,19 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
-    parser.add_argument("--fps", type=float, default=25.0, help="output frame rate (default 25)")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="output frame rate (default: the --video's own rate, e.g. 23.976, 29.97 or 60; 25 for a portrait)",
+    )
+    parser.add_argument(
+        "--face",
+        default="largest",
+        metavar="CHOICE",
+        help="which face talks in a group shot: largest (default), center, N (0 = leftmost), X,Y (the face under "
+        "this pixel) or X0,Y0,X1,Y1 (a box); in a video it is chosen in the first frame and followed",
+    )
     parser.add_argument(
         "--no-face",
         choices=["error", "skip", "hold"],
@@ -171,6 +184,7 @@ def run_generate(args: argparse.Namespace) -> int:
         audio_offset=args.audio_offset,
         fps=args.fps,
         no_face=args.no_face,
+        face=args.face,
         head_motion=args.head_motion,
         keep_expression=args.keep_expression,
         emotion_warp=None if args.emotion_warp is None else args.emotion_warp == "on",
@@ -187,10 +201,16 @@ def run_generate(args: argparse.Namespace) -> int:
     audio_path = args.audio or example_speech_path()
     waveform, sample_rate = load_audio(audio_path, max_duration=args.max_duration)
     check_speech(waveform, sample_rate)
+    if args.max_size < 64:
+        raise ValueError(f"--max-size must be at least 64, got {args.max_size}")
     image = video = video_fps = None
     if args.video is not None:
-        video, video_fps = read_video(args.video)
-        video = _fit(video, args.max_size)
+        # streamed from disk: frames are decoded as they are needed, so a long source fits in memory
+        video = VideoSource.open(args.video, max_side=args.max_size)
+        info = probe_video(args.video)
+        if max(video.frame_size) < max(info.width, info.height):
+            height, width = video.frame_size
+            print(f"note: --video is scaled to {width}x{height} (--max-size {args.max_size})", file=sys.stderr)
     else:
         image = _fit(load_image(args.image or example_portrait_path())[None], args.max_size)[0]
     emotion_reference = None
@@ -200,8 +220,6 @@ def run_generate(args: argparse.Namespace) -> int:
         else:
             emotion_reference, _ = read_video(args.emotion_video, max_frames=250)
 
-    if args.max_size < 64:
-        raise ValueError(f"--max-size must be at least 64, got {args.max_size}")
     if preset is not None and not preset.trained:
         print(
             f"NOTE: preset '{preset.name}' carries UNTRAINED weights: the face region of the video will be "

@@ -177,6 +177,12 @@ class FaceRig:
             self._closed_source = source
         return self._closed_source
 
+    def rest_frame(self) -> np.ndarray:
+        """The image with the face's mouth closed at rest (lips together, jaw up) and nothing else changed: what a
+        talking face shows in a pause of the speech, whatever its mouth was doing in the source."""
+        mesh = self.basis.displacements(np.zeros((1, 0)), [], mouth=np.zeros((1, 6)), close_mouth=np.ones(1))[0]
+        return self.render(self.points(mesh), close_mouth=True)
+
     def render(
         self,
         points: np.ndarray,

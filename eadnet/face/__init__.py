@@ -24,12 +24,15 @@ from eadnet.face.alignment import (
     warp_affine,
     warp_to_crop,
 )
+from eadnet.face.choice import FaceChoice, FaceChoiceError, describe_faces, follow_face
 from eadnet.face.detection import FaceDetection, FaceDetector, MediaPipeFaceDetector, NoFaceError
 from eadnet.face.mask import MASK_MODES, mouth_mask, mouth_region
 from eadnet.face.processor import NO_FACE_POLICIES, AlignedFaces, FaceProcessor, border_feather
 
 __all__ = [
     "AlignedFaces",
+    "FaceChoice",
+    "FaceChoiceError",
     "FaceDetection",
     "FaceDetector",
     "FaceProcessor",
@@ -39,7 +42,9 @@ __all__ = [
     "NoFaceError",
     "TEMPLATE_POINTS5",
     "border_feather",
+    "describe_faces",
     "estimate_similarity",
+    "follow_face",
     "invert_affine",
     "landmarks_to_points5",
     "mouth_mask",

@@ -34,11 +34,13 @@ import cv2
 import numpy as np
 
 from eadnet.face.alignment import invert_affine, transform_points, warp_to_crop
+from eadnet.face.choice import FaceChoice, follow_face
 
 logger = logging.getLogger(__name__)
 
 MEDIAPIPE_REQUIREMENT = "mediapipe==0.10.14"
 NUM_MESH_LANDMARKS = 478
+_LARGEST = FaceChoice()
 
 
 class NoFaceError(ValueError):
@@ -78,7 +80,11 @@ class FaceDetection:
 
 @runtime_checkable
 class FaceDetector(Protocol):
-    """What the face stage needs from a detector. Images are uint8 RGB ``(H, W, 3)``."""
+    """What the face stage needs from a detector. Images are uint8 RGB ``(H, W, 3)``.
+
+    A detector that can choose among several faces also takes a keyword ``choice``
+    (:class:`~eadnet.face.choice.FaceChoice`) in both methods, as :class:`MediaPipeFaceDetector` does; the face stage
+    passes it only when a face other than the largest is asked for."""
 
     def detect(self, image: np.ndarray) -> FaceDetection | None:
         """The most prominent (largest) face in ``image``, or ``None``."""
@@ -103,6 +109,9 @@ def check_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
 
 def _import_mediapipe_solutions():
     # lazy: mediapipe loads its TFLite runtime at import (~1 s) and has no wheel for Python >= 3.13
+    from eadnet.logs import quiet_mediapipe_module, quiet_native_logs
+
+    quiet_native_logs()  # before the import: the native libraries read their log levels when they load
     try:
         from mediapipe.python.solutions import face_detection, face_mesh
     except ImportError as error:  # pragma: no cover - depends on the environment
@@ -110,7 +119,7 @@ def _import_mediapipe_solutions():
             f"MediaPipeFaceDetector needs MediaPipe: pip install {MEDIAPIPE_REQUIREMENT} (that release ships the face "
             "models inside the wheel; it has wheels for Python 3.9-3.12)"
         ) from error
-    return face_detection, face_mesh
+    return quiet_mediapipe_module(face_detection), quiet_mediapipe_module(face_mesh)
 
 
 @contextmanager
@@ -203,13 +212,15 @@ class MediaPipeFaceDetector:
         size = (max(1, round(width / factor)), max(1, round(height / factor)))
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA), factor
 
-    def _find_boxes(self, image: np.ndarray) -> list[tuple[np.ndarray, float]]:
-        """BlazeFace boxes ``(x0, y0, x1, y1)`` in pixels of ``image`` with their scores, short range first."""
+    def _find_boxes(self, image: np.ndarray, every_model: bool = False) -> list[tuple[np.ndarray, float]]:
+        """BlazeFace boxes ``(x0, y0, x1, y1)`` in pixels of ``image`` with their scores: short range first, full
+        range when it finds nothing (or, with ``every_model``, the faces of both with duplicates merged — a group
+        shot mixes near and far faces)."""
         height, width = image.shape[:2]
+        found: list[tuple[np.ndarray, float]] = []
         for model_selection in (0, 1):
             with _quiet_protobuf():
                 result = self._box_detector(model_selection).process(image)
-            boxes = []
             for detection in result.detections or []:
                 rel = detection.location_data.relative_bounding_box
                 box = np.array(
@@ -221,15 +232,14 @@ class MediaPipeFaceDetector:
                     ],
                     dtype=np.float64,
                 )
-                if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
-                    boxes.append((box, float(detection.score[0])))
-            if boxes:
-                return boxes
-        return []
-
-    @staticmethod
-    def _largest(boxes: list[tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
-        return max(boxes, key=lambda item: (item[0][2] - item[0][0]) * (item[0][3] - item[0][1]))
+                if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+                    continue
+                if any(_box_iou(box, other) > 0.4 for other, _ in found):
+                    continue  # the same face from the other model
+                found.append((box, float(detection.score[0])))
+            if found and not every_model:
+                break
+        return found
 
     @staticmethod
     def _mesh_faces(mesh, image: np.ndarray) -> list[np.ndarray]:
@@ -279,12 +289,29 @@ class MediaPipeFaceDetector:
         points = min(faces, key=lambda p: float(np.linalg.norm(p.mean(axis=0) - (size - 1) / 2)))
         return transform_points(points, invert_affine(matrix))
 
-    def _detect_locked(self, image: np.ndarray, small: np.ndarray, factor: float) -> FaceDetection | None:
-        boxes = self._find_boxes(small)
+    def _choose(self, boxes, image_shape, choice: FaceChoice, previous: np.ndarray | None):
+        """The chosen box ``(box, score)`` among ``boxes`` (original pixels): by ``choice``, or the one continuing
+        ``previous`` (a video's chosen face in the last frame that had it); `None` when the face is gone."""
+        if previous is not None:
+            index = follow_face([box for box, _ in boxes], previous)
+            return None if index is None else boxes[index]
+        return boxes[choice.select([box for box, _ in boxes], image_shape[:2])]
+
+    def _detect_locked(
+        self,
+        image: np.ndarray,
+        small: np.ndarray,
+        factor: float,
+        choice: FaceChoice = _LARGEST,
+        previous: np.ndarray | None = None,
+    ) -> FaceDetection | None:
+        boxes = [(box * factor, score) for box, score in self._find_boxes(small, every_model=choice != _LARGEST)]
         if not boxes:
             return None
-        box, score = self._largest(boxes)
-        box = box * factor
+        chosen = self._choose(boxes, image.shape, choice, previous)
+        if chosen is None:
+            return None
+        box, score = chosen
         landmarks = self._mesh_in_cutout(image, box)
         if landmarks is None:
             logger.debug("face mesh found no face in the cut-out around box %s; trying the whole image", box)
@@ -297,30 +324,55 @@ class MediaPipeFaceDetector:
         return FaceDetection(box=box, landmarks=landmarks, score=score)
 
     # ------------------------------------------------------------------------------------------ public
-    def detect(self, image: np.ndarray) -> FaceDetection | None:
-        """Detects the largest face of an image.
+    def detect(self, image: np.ndarray, choice: FaceChoice | str | None = None) -> FaceDetection | None:
+        """Detects the chosen face of an image (the largest by default).
 
         Args:
             image (`np.ndarray`): uint8 RGB ``(H, W, 3)``.
+            choice (:class:`~eadnet.face.choice.FaceChoice` or `str`, *optional*): Which face (``"largest"``,
+                ``"center"``, ``"N"``, ``"X,Y"``, ``"X0,Y0,X1,Y1"``).
 
         Returns:
             [`FaceDetection`] or `None`: box and score from BlazeFace, 478 landmarks in pixels of ``image``.
+
+        Raises:
+            :class:`~eadnet.face.choice.FaceChoiceError`: faces were found but none matches ``choice``.
         """
+        image = check_rgb_uint8(image, "image")
+        choice = FaceChoice.parse(choice)
+        small, factor = self._downscale(image)
+        with self._lock:
+            return self._detect_locked(image, small, factor, choice)
+
+    def face_boxes(self, image: np.ndarray) -> np.ndarray:
+        """Boxes ``(n, 4)`` ``(x0, y0, x1, y1)`` of every face BlazeFace finds (both ranges), in pixels of
+        ``image``, left to right (for choosing a face and for messages listing the faces)."""
         image = check_rgb_uint8(image, "image")
         small, factor = self._downscale(image)
         with self._lock:
-            return self._detect_locked(image, small, factor)
+            boxes = [box * factor for box, _ in self._find_boxes(small, every_model=True)]
+        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        return boxes[np.argsort(boxes[:, 0] + boxes[:, 2], kind="stable")]
 
-    def detect_video(self, frames: Iterable[np.ndarray]) -> list[FaceDetection | None]:
-        """Detects the largest face in every frame of a clip, tracking the face mesh from frame to frame.
+    def detect_video(
+        self, frames: Iterable[np.ndarray], choice: FaceChoice | str | None = None
+    ) -> list[FaceDetection | None]:
+        """Detects the chosen face in every frame of a clip, tracking the face mesh from frame to frame.
+
+        The face is chosen (``choice``, the largest by default) in the first frame that has one, then followed by
+        continuity (:func:`~eadnet.face.choice.follow_face`), so the same person is tracked when others come,
+        go or grow larger; frames where that face is not found give `None`.
 
         Args:
             frames (`Iterable[np.ndarray]`): uint8 RGB frames ``(H, W, 3)`` (an ``(F, H, W, 3)`` array works).
+            choice (:class:`~eadnet.face.choice.FaceChoice` or `str`, *optional*): As in :meth:`detect`.
 
         Returns:
             `list`: one [`FaceDetection`] or `None` per frame.
         """
+        choice = FaceChoice.parse(choice)
         results: list[FaceDetection | None] = []
+        previous: np.ndarray | None = None  # the chosen face's box in the last frame that had it
         with self._lock:
             tracker = None
             if self.tracking:
@@ -336,21 +388,34 @@ class MediaPipeFaceDetector:
                     image = check_rgb_uint8(frame, f"frames[{index}]")
                     small, factor = self._downscale(image)
                     if tracker is None:
-                        results.append(self._detect_locked(image, small, factor))
-                        continue
-                    # the tracker sees every frame, so that its state follows the clip
-                    tracked = [(p + 0.5) * factor - 0.5 for p in self._mesh_faces(tracker, small)]
-                    boxes = self._find_boxes(small)
-                    if not boxes:
-                        results.append(None)
-                        continue
-                    box, score = self._largest(boxes)
-                    box = box * factor
-                    landmarks = self._nearest_face(tracked, box)
-                    if landmarks is None:
-                        landmarks = self._mesh_in_cutout(image, box)
-                    results.append(None if landmarks is None else FaceDetection(box, landmarks, score))
+                        detection = self._detect_locked(image, small, factor, choice, previous)
+                    else:
+                        detection = self._track_locked(tracker, image, small, factor, choice, previous)
+                    if detection is not None:
+                        previous = detection.box
+                    results.append(detection)
             finally:
                 if tracker is not None:
                     tracker.close()
         return results
+
+    def _track_locked(self, tracker, image, small, factor, choice, previous) -> FaceDetection | None:
+        # the tracker sees every frame, so that its state follows the clip
+        tracked = [(p + 0.5) * factor - 0.5 for p in self._mesh_faces(tracker, small)]
+        boxes = [(box * factor, score) for box, score in self._find_boxes(small, every_model=choice != _LARGEST)]
+        if not boxes:
+            return None
+        chosen = self._choose(boxes, image.shape, choice, previous)
+        if chosen is None:
+            return None
+        box, score = chosen
+        landmarks = self._nearest_face(tracked, box)
+        if landmarks is None:
+            landmarks = self._mesh_in_cutout(image, box)
+        return None if landmarks is None else FaceDetection(box, landmarks, score)
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    inter = np.prod(np.maximum(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0))
+    union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter
+    return float(inter / max(union, 1e-9))

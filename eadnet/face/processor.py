@@ -32,6 +32,7 @@ from eadnet.face.alignment import (
     warp_affine,
     warp_to_crop,
 )
+from eadnet.face.choice import FaceChoice
 from eadnet.face.detection import FaceDetection, FaceDetector, MediaPipeFaceDetector, NoFaceError, check_rgb_uint8
 from eadnet.face.mask import MASK_MODES, mouth_mask
 
@@ -141,11 +142,12 @@ class FaceProcessor:
         """Float32 ``(S, S)`` mask of the regenerated region for ``mask_mode`` (1 = regenerated)."""
         return mouth_mask(self.crop_size, self.mask_mode)
 
-    def align_portrait(self, image: np.ndarray) -> AlignedFaces:
+    def align_portrait(self, image: np.ndarray, face: FaceChoice | str | None = None) -> AlignedFaces:
         """Detects and aligns the face of a portrait.
 
         Args:
             image (`np.ndarray`): uint8 RGB ``(H, W, 3)``.
+            face (:class:`~eadnet.face.choice.FaceChoice` or `str`, *optional*): Which face (default the largest).
 
         Returns:
             [`AlignedFaces`] with ``F = 1``.
@@ -154,7 +156,7 @@ class FaceProcessor:
             [`NoFaceError`]: when no face is found.
         """
         image = check_rgb_uint8(image, "image")
-        detection = self.detector.detect(image)
+        detection = self.detect(image, face)
         if detection is None:
             raise NoFaceError()
         self._check_detection(detection)
@@ -174,8 +176,26 @@ class FaceProcessor:
             crop_size=self.crop_size,
         )
 
+    def detect(self, image: np.ndarray, face: FaceChoice | str | None = None) -> FaceDetection | None:
+        """The chosen face of one image (``choice`` is given to the detector only when it is not the largest, so
+        detectors that cannot choose keep working)."""
+        choice = FaceChoice.parse(face)
+        if choice == FaceChoice():
+            return self.detector.detect(image)
+        return self.detector.detect(image, choice=choice)
+
+    def detect_video(self, frames: Iterable[np.ndarray], face: FaceChoice | str | None = None) -> list:
+        """The chosen face in every frame (see :meth:`MediaPipeFaceDetector.detect_video`)."""
+        choice = FaceChoice.parse(face)
+        if choice == FaceChoice():
+            return self.detector.detect_video(frames)
+        return self.detector.detect_video(frames, choice=choice)
+
     def align_frames(
-        self, frames: np.ndarray | Sequence[np.ndarray] | Iterable[np.ndarray], no_face: str = "error"
+        self,
+        frames: np.ndarray | Sequence[np.ndarray] | Iterable[np.ndarray],
+        no_face: str = "error",
+        face: FaceChoice | str | None = None,
     ) -> AlignedFaces:
         """Detects and aligns the face in every frame of a clip, smoothing the alignment over time.
 
@@ -185,6 +205,8 @@ class FaceProcessor:
             no_face (`str`, *optional*, defaults to `"error"`): Frames without a face: ``"error"`` raises
                 [`NoFaceError`] naming the first one; ``"skip"`` drops them (``source_index`` says which frames
                 remain); ``"hold"`` reuses the last good transform (the next one before the first good frame).
+            face (`str`, *optional*): Which face talks (:class:`~eadnet.face.choice.FaceChoice`; default the
+                largest), chosen in the first frame with a face and followed by continuity.
 
         Returns:
             [`AlignedFaces`].
@@ -196,7 +218,7 @@ class FaceProcessor:
             raise ValueError(f"no_face must be one of {NO_FACE_POLICIES}, got {no_face!r}")
         if not isinstance(frames, (np.ndarray, Sequence)):
             frames = list(frames)
-        matrices, source_index, frame_size = self.track_frames(frames, no_face=no_face)
+        matrices, source_index, frame_size = self.track_frames(frames, no_face=no_face, face=face)
         crops = np.empty((len(source_index), self.crop_size, self.crop_size, 3), dtype=np.uint8)
         for row, index in enumerate(source_index):
             crops[row] = self.crop_frame(frames[index], matrices[row])
@@ -205,7 +227,7 @@ class FaceProcessor:
         )
 
     def track_frames(
-        self, frames: Iterable[np.ndarray], no_face: str = "error"
+        self, frames: Iterable[np.ndarray], no_face: str = "error", face: FaceChoice | str | None = None
     ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         """The smoothed frame → crop transforms of a clip, without making the crops.
 
@@ -215,6 +237,7 @@ class FaceProcessor:
         Args:
             frames (`Iterable[np.ndarray]`): uint8 RGB frames ``(H, W, 3)`` of one size.
             no_face (`str`, *optional*, defaults to `"error"`): As in :meth:`align_frames`.
+            face (`str`, *optional*): As in :meth:`align_frames`.
 
         Returns:
             `tuple`: ``matrices`` float64 ``(F', 2, 3)``, ``source_index`` int64 ``(F',)`` and the frames' ``(H, W)``.
@@ -235,7 +258,7 @@ class FaceProcessor:
                 seen.append(frame.shape[:2])
                 yield frame
 
-        detections = list(self.detector.detect_video(checked(frames)))
+        detections = list(self.detect_video(checked(frames), face))
         num_frames = len(seen)
         if num_frames == 0:
             raise ValueError("frames is empty")

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from eadnet.io.atomic import check_output_path
 from eadnet.io.video import VideoWriter
 from eadnet.pipelines.pipeline_output import GenerationReport
 from eadnet.settings import GenerationSettings
@@ -53,7 +54,9 @@ def write_talking_video(
         pipe: An :class:`~eadnet.pipelines.EADNetPipeline` (or another engine with the same generation seam).
         output (`str` or `os.PathLike`): The mp4 to write.
         audio, sample_rate, image, video, video_fps, emotion, emotion_text, emotion_reference: The inputs, as in
-            :meth:`EADNetPipeline.__call__ <eadnet.pipelines.EADNetPipeline.__call__>`.
+            :meth:`EADNetPipeline.__call__ <eadnet.pipelines.EADNetPipeline.__call__>`; give ``video`` as a file
+            path to stream it (a long source in flat memory). The file is written at the report's frame rate: the
+            source video's own unless ``fps`` is set.
         settings ([`~eadnet.settings.GenerationSettings`], *optional*): The request's settings; ``**options``
             (flat field names, `None` = unset) are applied over them.
         generator (`torch.Generator`, *optional*): Makes the result reproducible.
@@ -71,7 +74,8 @@ def write_talking_video(
     """
     started = time.perf_counter()
     settings = pipe.resolve_settings(settings, **options)
-    report = GenerationReport(fps=settings.fps, settings=settings)
+    check_output_path(output, overwrite)  # before any work: an existing file is kept unless overwrite
+    report = GenerationReport(fps=settings.fps or 0.0, settings=settings)
 
     def on_step(pipeline, step, timestep, callback_kwargs):
         if progress is not None:
@@ -96,16 +100,25 @@ def write_talking_video(
         callback_on_step_end=on_step,
     )
     mux = 0.0
+    writer = None
     try:
-        with VideoWriter(output, settings.fps, overwrite=overwrite) as writer:
-            for window in windows:
-                report = window.report
-                write_start = time.perf_counter()
-                writer.write(window.frames)
-                mux += time.perf_counter() - write_start
-            mux_start = time.perf_counter()
-            writer.set_audio(audio, sample_rate)
-        mux += time.perf_counter() - mux_start  # closing the writer muxes and renames
+        for window in windows:
+            report = window.report
+            write_start = time.perf_counter()
+            if writer is None:  # the frame rate is known from the first window on (a source video's own rate)
+                writer = VideoWriter(output, report.fps, overwrite=overwrite)
+            writer.write(window.frames)
+            mux += time.perf_counter() - write_start
+        if writer is None:  # pragma: no cover - every engine yields at least one window
+            raise RuntimeError("the pipeline produced no frames")
+        mux_start = time.perf_counter()
+        writer.set_audio(audio, sample_rate)
+        writer.close()  # muxes and renames
+        mux += time.perf_counter() - mux_start
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     finally:
         windows.close()  # a failed write ends the run at once, not when the generator is collected
         pipe.interrupt = False

@@ -32,6 +32,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from eadnet.emotion import EmotionSpec
 from eadnet.face import FaceProcessor
+from eadnet.face.choice import FaceChoice
 from eadnet.hub import get_preset, load_components
 from eadnet.hub.presets import Preset
 from eadnet.models.audio_encoder import WhisperAudioEncoder
@@ -39,7 +40,16 @@ from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.models.emotion_captioner import EmotionCaptioner
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import EADUNet3DModel
-from eadnet.pipelines.inputs import source_schedule, to_uint8_rgb, video_to_uint8
+from eadnet.pipelines.inputs import (
+    DEFAULT_FPS,
+    LazyCrops,
+    LazyFrames,
+    mono_float,
+    open_source,
+    output_fps,
+    source_timeline,
+    to_uint8_rgb,
+)
 from eadnet.pipelines.pipeline_output import EADNetPipelineOutput, GenerationReport, WindowOutput
 from eadnet.settings import NO_FACE_POLICIES, GenerationSettings, SamplingDefaults
 
@@ -58,17 +68,28 @@ class GenerationCancelled(RuntimeError):
 class FacePlan:
     """Aligned source faces and, for every output frame, which of them (and which original frame) to use.
 
+    For a source video streamed from disk, ``originals`` and ``crops`` are read on demand
+    (:class:`~eadnet.pipelines.inputs.LazyFrames`, :class:`~eadnet.pipelines.inputs.LazyCrops`): index them
+    like arrays, one frame or an array of indices at a time.
+
     Args:
         originals (`np.ndarray`): uint8 `(N, H, W, 3)` original frames (N = 1 for a portrait).
         crops (`np.ndarray`): uint8 `(N, S, S, 3)` aligned face crops.
         matrices (`np.ndarray`): `(N, 2, 3)` affine maps original → crop.
         schedule (`np.ndarray`): int `(F,)`: the source index of every output frame.
+        silent (`np.ndarray`, *optional*): bool `(F,)`: output frames in a pause of the speech, which get the
+            source's face with a closed, resting mouth (:meth:`EADNetPipeline.rest_latents`).
     """
 
     originals: np.ndarray  # uint8 (N, H, W, 3) original frames (N = 1 for a portrait)
     crops: np.ndarray  # uint8 (N, S, S, 3)
     matrices: np.ndarray  # (N, 2, 3) original -> crop
     schedule: np.ndarray  # int (F,) index into crops/originals for each output frame
+    silent: np.ndarray | None = None
+
+    @property
+    def crop_size(self) -> int:
+        return int(self.crops.shape[1])
 
 
 class EADNetPipeline(DiffusionPipeline):
@@ -235,13 +256,31 @@ class EADNetPipeline(DiffusionPipeline):
         from eadnet.expression.editor import ExpressionEditor  # lazy: OpenCV and SciPy only for the warp
 
         editor = ExpressionEditor(detector=getattr(self._face_processor(), "detector", None))
-        crops = np.stack(
-            [
-                editor.edit(crop, action_units=action_units, replace_expression=not keep_expression)
-                for crop in plan.crops
-            ]
-        )
-        return dataclasses.replace(plan, crops=crops)
+
+        def edit(crop):
+            return editor.edit(crop, action_units=action_units, replace_expression=not keep_expression)
+
+        if isinstance(plan.crops, LazyCrops):  # a streamed source: each crop is warped when it is read
+            return dataclasses.replace(plan, crops=plan.crops.map(edit))
+        return dataclasses.replace(plan, crops=np.stack([edit(crop) for crop in plan.crops]))
+
+    def silent_frames(self, audio, sample_rate: float, num_frames: int, fps: float) -> np.ndarray:
+        """bool ``(F,)``: the output frames inside a pause of the speech (0.2 s or longer, found by Silero VAD,
+        :func:`~eadnet.models.voice_activity.speech_frames`), which get a closed, resting mouth."""
+        from eadnet.models.voice_activity import speech_frames  # lazy: Silero is loaded on first use
+
+        return np.asarray(speech_frames(mono_float(audio), sample_rate, num_frames, fps)) <= 0.0
+
+    def rest_crop(self, crop: np.ndarray) -> np.ndarray:
+        """An aligned crop with the face's mouth closed at rest (:meth:`FaceRig.rest_frame
+        <eadnet.expression.rig.FaceRig.rest_frame>`); the crop itself when its face mesh is not found."""
+        from eadnet.expression.rig import FaceRig  # lazy: OpenCV and SciPy only for the rest face
+
+        detector = getattr(self._face_processor(), "detector", None)
+        detection = None if detector is None else detector.detect(crop)
+        if detection is None or np.asarray(detection.landmarks).shape[0] < 468:
+            return crop
+        return np.ascontiguousarray(FaceRig(crop, detection.landmarks).rest_frame())
 
     def prepare_audio(
         self, audio, sample_rate: int | float, fps: float, null_outliers: bool | None = None
@@ -282,24 +321,44 @@ class EADNetPipeline(DiffusionPipeline):
         return features, num_frames
 
     def prepare_faces(
-        self, image, video, num_frames: int, fps: float, video_fps: float | None, no_face: str
+        self,
+        image,
+        video,
+        num_frames: int,
+        fps: float,
+        video_fps: float | None,
+        no_face: str,
+        face: str | None = None,
     ) -> FacePlan:
         """Aligns the portrait (or every source frame) and schedules a source frame for each output frame.
-        A source video is resampled to ``fps`` and, when shorter than the audio, played back and forth."""
+
+        ``video`` is frames in memory or a :class:`~eadnet.io.video_source.VideoSource` / file path, which is
+        streamed: the face is tracked in one pass over the frames, and frames and crops are read again on demand
+        (memory flat in the length). A source video is shown by time at ``fps`` and, when shorter than the audio,
+        played back and forth. ``face`` chooses the face that talks (:class:`~eadnet.face.choice.FaceChoice`)."""
         if (image is None) == (video is None):
             raise ValueError("give exactly one of image (a portrait) or video (source frames)")
         if no_face not in NO_FACE_POLICIES:
             raise ValueError(f"no_face must be one of {NO_FACE_POLICIES}, got {no_face!r}")
         processor = self._face_processor()
+        # the choice goes to the processor only when it is not the default (face processors written before
+        # face choice existed keep working)
+        chosen = {} if FaceChoice.parse(face) == FaceChoice() else {"face": str(FaceChoice.parse(face))}
         if image is not None:
             portrait = to_uint8_rgb(image, "image")
-            aligned = processor.align_portrait(portrait)
+            aligned = processor.align_portrait(portrait, **chosen)
             return FacePlan(portrait[None], aligned.crops, aligned.matrices, np.zeros(num_frames, dtype=np.int64))
-        frames = video_to_uint8(video)
-        aligned = processor.align_frames(frames, no_face=no_face)
-        originals = frames[aligned.source_index]
-        schedule = source_schedule(num_frames, fps, video_fps, len(originals))
-        return FacePlan(originals, aligned.crops, aligned.matrices, schedule)
+        source = open_source(video, video_fps)
+        if source.array is not None:
+            aligned = processor.align_frames(source.array, no_face=no_face, **chosen)
+            originals, crops, matrices = source.array[aligned.source_index], aligned.crops, aligned.matrices
+            kept = aligned.source_index
+        else:
+            matrices, kept, _ = processor.track_frames(iter(source), no_face=no_face, **chosen)
+            originals = LazyFrames(source, kept)
+            crops = LazyCrops(originals, matrices, processor.crop_size, processor.crop_frame)
+        schedule = source_timeline(source, kept, num_frames, fps)
+        return FacePlan(originals, crops, matrices, schedule)
 
     # ---------------------------------------------------------------------------------------------- VAE
     def _vae_encode(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -392,7 +451,7 @@ class EADNetPipeline(DiffusionPipeline):
         """
         settings = self.resolve_settings(settings, **options)
         self.check_inputs("pil", callback_on_step_end_tensor_inputs)
-        self.audio_shift(settings.sampling.audio_offset, settings.fps)  # a bad offset fails before any work
+        self.audio_shift(settings.sampling.audio_offset, settings.fps or DEFAULT_FPS)  # fails before any work
         inputs = (image, audio, sample_rate, emotion, emotion_text, emotion_reference, video, video_fps)
         return self._generate(inputs, settings, generator, callback_on_step_end, callback_on_step_end_tensor_inputs)
 
@@ -400,14 +459,22 @@ class EADNetPipeline(DiffusionPipeline):
     def _generate(self, inputs, settings, generator, callback_on_step_end, callback_tensor_inputs):
         image, audio, sample_rate, emotion, emotion_text, emotion_reference, video, video_fps = inputs
         sampling = settings.sampling
+        source = None if video is None else open_source(video, video_fps)
+        settings = dataclasses.replace(settings, fps=output_fps(settings.fps, source))
         with self._run(GenerationReport(fps=settings.fps, settings=settings), settings) as report:
             with self._timed("audio"):
                 features, num_frames = self.prepare_audio(
                     audio, sample_rate, settings.fps, null_outliers=sampling.null_audio_outliers
                 )
+                silent = None
+                if settings.close_mouth_in_silence:
+                    silent = self.silent_frames(audio, sample_rate, num_frames, settings.fps)
             report.num_frames = num_frames
             with self._timed("face"):
-                plan = self.prepare_faces(image, video, num_frames, settings.fps, video_fps, settings.no_face)
+                plan = self.prepare_faces(
+                    image, source, num_frames, settings.fps, None, settings.no_face, face=settings.face
+                )
+                plan = dataclasses.replace(plan, silent=silent)
             with self._timed("emotion"):
                 description = self.describe_emotion(emotion, emotion_text, emotion_reference)
                 text = self.encode_emotion(description, sampling.text_guidance_scale)
@@ -449,6 +516,7 @@ class EADNetPipeline(DiffusionPipeline):
         latents only (decode them later with :meth:`decode_crops` and :meth:`paste_back` on the same plan). Other
         arguments as in :meth:`__call__`."""
         settings = self.resolve_settings(settings, **options)
+        settings = dataclasses.replace(settings, fps=output_fps(settings.fps, None))
         self.check_inputs("pil", callback_on_step_end_tensor_inputs)
         self.audio_shift(settings.sampling.audio_offset, settings.fps)
         if settings.sampling.emotion_warp and action_units:
@@ -484,7 +552,7 @@ class EADNetPipeline(DiffusionPipeline):
         dtype = self.unet.dtype
         fps, window_size = settings.fps, settings.window_size
 
-        crop_size = plan.crops.shape[1]
+        crop_size = plan.crop_size
         latent_size = crop_size // self.vae_scale_factor
         regen_mask = torch.from_numpy(np.ascontiguousarray(self._face_processor().mask(), dtype=np.float32))
         keep_mask_pixels = (1.0 - regen_mask).to(device=device, dtype=dtype)[None, None]  # (1, 1, S, S)
@@ -506,6 +574,7 @@ class EADNetPipeline(DiffusionPipeline):
         shift = self.audio_shift(sampling.audio_offset, fps)
 
         source_cache: dict[int, torch.Tensor] = {}
+        rest_cache: dict[int, torch.Tensor] = {}
         previous: torch.Tensor | None = None  # clean latents of the previous window
         previous_start = previous_end = 0
         step_counter = 0
@@ -528,11 +597,14 @@ class EADNetPipeline(DiffusionPipeline):
                 else:
                     latents = base_noise.expand(-1, -1, length, -1, -1).clone() * self.scheduler.init_noise_sigma
                 # Frames this window shares with the previous one (more than window_overlap for a last window
-                # moved back to end at the clip's end).
+                # moved back to end at the clip's end), and frames in a pause of the speech: both are known and
+                # pinned (temporal "known region" conditioning, as in RePaint-style inpainting).
                 pinned = 0 if previous is None else min(max(previous_end - start, 0), length)
-                known = previous[:, :, start - previous_start : start - previous_start + pinned] if pinned else None
+                known, known_index = self._known_latents(
+                    plan, previous, start - previous_start, pinned, start, sources, rest_cache, device, dtype
+                )
                 if known is not None:
-                    latents[:, :, :pinned] = self._noised(known, base_noise, timesteps[0])
+                    latents[:, :, known_index] = self._noised(known, base_noise, timesteps[0])
 
                 conditioning = torch.cat(
                     [keep_mask_latent.expand(length, -1, -1, -1), masked_latents, ref_latents], dim=1
@@ -548,10 +620,11 @@ class EADNetPipeline(DiffusionPipeline):
                         )
                         latents = self.scheduler.step(noise_pred, timestep, latents).prev_sample
                     if known is not None:
-                        # Pin the overlap to the previous window's result, noised to the level of the next step
-                        # (temporal "known region" conditioning, as in RePaint-style inpainting).
+                        # Pin the known frames, noised to the level of the next step.
                         next_t = timesteps[step_index + 1] if step_index + 1 < len(timesteps) else None
-                        latents[:, :, :pinned] = known if next_t is None else self._noised(known, base_noise, next_t)
+                        latents[:, :, known_index] = (
+                            known if next_t is None else self._noised(known, base_noise, next_t)
+                        )
                     if callback_on_step_end is not None:
                         callback_kwargs = {"latents": latents} if callback_tensor_inputs else {}
                         outputs = callback_on_step_end(self, step_counter, timestep, callback_kwargs)
@@ -568,6 +641,30 @@ class EADNetPipeline(DiffusionPipeline):
                     crops = self.decode_crops(finished, plan, start=start + pinned, chunk=settings.decode_chunk_size)
                     frames = self.paste_back(plan, crops, start=start + pinned)
                 yield WindowOutput(start=start + pinned, frames=frames, latents=finished, report=report)
+
+    def _known_latents(self, plan, previous, offset, pinned, start, sources, rest_cache, device, dtype):
+        """The clean latents ``(1, 4, k, h, w)`` of a window's known frames and their positions in the window: the
+        first ``pinned`` frames (the previous window's result) and the frames in a pause of the speech (the
+        source's face with its mouth at rest, encoded once per source frame); ``(None, None)`` when none."""
+        positions = list(range(pinned))
+        parts = [previous[:, :, offset : offset + pinned]] if pinned else []
+        if plan.silent is not None:
+            silent = np.asarray(plan.silent[start : start + len(sources)], dtype=bool)
+            for position in np.flatnonzero(silent):
+                if position < pinned:
+                    continue
+                source = int(sources[position])
+                if source not in rest_cache:
+                    if len(rest_cache) > 64:
+                        rest_cache.clear()
+                    with self._timed("rest"):
+                        crop = torch.from_numpy(self.rest_crop(plan.crops[source])).to(device=device, dtype=dtype)
+                        rest_cache[source] = self._vae_encode(crop.permute(2, 0, 1)[None] / 127.5 - 1.0)
+                parts.append(rest_cache[source].transpose(0, 1)[None])  # (1, 4, 1, h, w)
+                positions.append(int(position))
+        if not positions:
+            return None, None
+        return torch.cat(parts, dim=2), torch.tensor(positions, device=device)
 
     def _noised(self, clean: torch.Tensor, base_noise: torch.Tensor, timestep) -> torch.Tensor:
         noise = base_noise.expand(-1, -1, clean.shape[2], -1, -1)
@@ -634,7 +731,7 @@ class EADNetPipeline(DiffusionPipeline):
             latents = latents.to(device=self._execution_device, dtype=self.vae.dtype)
             decoded = self._vae_decode(latents[0].transpose(0, 1), chunk)  # (n, 3, S, S)
             sources = plan.schedule[start : start + count]
-            reference = torch.from_numpy(plan.crops[sources]).to(decoded.device, decoded.dtype)
+            reference = torch.from_numpy(np.asarray(plan.crops[sources])).to(decoded.device, decoded.dtype)
             reference = reference.permute(0, 3, 1, 2) / 127.5 - 1.0
             regen = torch.from_numpy(np.ascontiguousarray(self._face_processor().mask(), dtype=np.float32))
             mask = regen.to(decoded.device, decoded.dtype)[None, None]
@@ -693,9 +790,11 @@ class EADNetPipeline(DiffusionPipeline):
             emotion_text (`str`, *optional*): Free-text emotion description.
             emotion_reference (*optional*): Reference image(s)/frames whose facial emotion a VLM describes
                 (needs a captioner with a vision-language model).
-            video (`np.ndarray` `(N, H, W, 3)` uint8 or list of images, *optional*): Source frames to dub instead
-                of a portrait; played back and forth when shorter than the audio.
-            video_fps (`float`, *optional*): Frame rate of ``video`` (defaults to the output's ``fps``).
+            video (`str`, `os.PathLike`, :class:`~eadnet.io.video_source.VideoSource`, `np.ndarray`
+                `(N, H, W, 3)` uint8 or list of images, *optional*): The source video to dub instead of a portrait: a
+                file is streamed (memory flat in its length); shown by time and played back and forth when shorter
+                than the audio. The output keeps its frame rate unless ``fps`` is given.
+            video_fps (`float`, *optional*): Frame rate of ``video`` frames given in memory (default 25).
             settings ([`~eadnet.settings.GenerationSettings`], *optional*): Sampling overrides (steps, guidance,
                 strength, audio offset, ...; unset ones are the model's :attr:`sampling_defaults`) and the request's
                 frame rate, windows, ``no_face`` policy and VAE chunk size.

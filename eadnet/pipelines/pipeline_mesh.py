@@ -24,6 +24,7 @@ frames with the run's :class:`~eadnet.pipelines.GenerationReport`), ``total_step
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -42,9 +43,10 @@ from eadnet.expression.interior import rgb_uint8
 from eadnet.expression.requested import ActionUnitReader
 from eadnet.expression.rig import FaceRig
 from eadnet.face import NoFaceError
+from eadnet.face.choice import FaceChoice
 from eadnet.io.audio import check_speech
 from eadnet.pipelines.engines import MESH_MODEL_NAME
-from eadnet.pipelines.inputs import source_schedule, to_uint8_rgb, video_to_uint8
+from eadnet.pipelines.inputs import mono_float, open_source, output_fps, source_timeline, to_uint8_rgb
 from eadnet.pipelines.pipeline_eadnet import GenerationCancelled
 from eadnet.pipelines.pipeline_output import EADNetPipelineOutput, GenerationReport, WindowOutput
 from eadnet.settings import GenerationSettings, SamplingDefaults
@@ -170,10 +172,15 @@ class EADNetMeshPipeline:
         return contextlib.nullcontext() if self._report is None else self._report.timed(stage)
 
     # ------------------------------------------------------------------------------------------------ stages
-    def mouth_parameters(self, audio, sample_rate: float, num_frames: int, fps: float) -> np.ndarray:
-        """Mouth parameters ``(F, 6)`` per video frame for a speech waveform, closed where there is no speech."""
-        waveform = _mono_float(audio)
+    def mouth_parameters(
+        self, audio, sample_rate: float, num_frames: int, fps: float, close_in_silence: bool = True
+    ) -> np.ndarray:
+        """Mouth parameters ``(F, 6)`` per video frame for a speech waveform, closed where there is no speech
+        (pauses of 0.2 s or more, Silero VAD) unless ``close_in_silence`` is off."""
+        waveform = mono_float(audio)
         params = self.mouth_model.predict(self.audio_encoder, waveform, sample_rate, num_frames=num_frames, fps=fps)
+        if not close_in_silence:
+            return params
         if self._voice_activity is None:
             # lazy: silero-vad is loaded on the first generation only
             from eadnet.models.voice_activity import speech_frames
@@ -191,9 +198,13 @@ class EADNetMeshPipeline:
             self._reader = ActionUnitReader(detector=self.detector, embedder=self._text_embedder)
         return self._reader.read(EmotionSpec.from_inputs(emotion, emotion_text, emotion_reference))
 
-    def _face_rig(self, image: np.ndarray, landmarks=None) -> FaceRig:
+    def _face_rig(self, image: np.ndarray, landmarks=None, face: str | None = None) -> FaceRig:
         if landmarks is None:
-            detection = self.detector.detect(rgb_uint8(image))
+            choice = FaceChoice.parse(face)
+            rgb = rgb_uint8(image)
+            detection = (
+                self.detector.detect(rgb) if choice == FaceChoice() else self.detector.detect(rgb, choice=choice)
+            )
             if detection is None:
                 raise NoFaceError()
             landmarks = detection.landmarks
@@ -248,12 +259,16 @@ class EADNetMeshPipeline:
 
     def _generate(self, inputs, settings: GenerationSettings, seed: int, callback) -> Iterator[WindowOutput]:
         image, audio, sample_rate, emotion, emotion_text, emotion_reference, video, video_fps = inputs
-        fps = settings.fps
+        source = None if video is None else open_source(video, video_fps)
+        fps = output_fps(settings.fps, source)
+        settings = dataclasses.replace(settings, fps=fps)
         with self._run(GenerationReport(fps=fps, settings=settings)) as report:
             with self._timed("audio"):
                 waveform, num_frames = _check_audio(audio, sample_rate, fps)
                 report.num_frames = report.total_steps = num_frames
-                mouth = self.mouth_parameters(waveform, sample_rate, num_frames, fps)
+                mouth = self.mouth_parameters(
+                    waveform, sample_rate, num_frames, fps, close_in_silence=settings.close_mouth_in_silence
+                )
             with self._timed("emotion"):
                 units, description = self.emotion_units(emotion, emotion_text, emotion_reference)
             report.emotion_description = description
@@ -261,13 +276,12 @@ class EADNetMeshPipeline:
             if image is not None:
                 yield from self._portrait(image, mouth, units, replace, settings, seed, report, callback)
             else:
-                frames = video_to_uint8(video)
-                yield from self._video(frames, video_fps, mouth, units, replace, settings, report, callback)
+                yield from self._video(source, mouth, units, replace, settings, report, callback)
 
     def _portrait(self, image, mouth, units, replace, settings, seed, report, callback) -> Iterator[WindowOutput]:
         with self._timed("face"):
             portrait = _portrait_array(image)
-            rig = self._face_rig(portrait)
+            rig = self._face_rig(portrait, face=settings.face)
             remove = own_expression(rig) if replace else None
         track = MotionTrack.build(
             mouth, units, fps=settings.fps, seed=seed, head_motion=settings.head_motion, remove=remove
@@ -281,10 +295,16 @@ class EADNetMeshPipeline:
                     self._step(report, callback, index)
             yield WindowOutput(start=start, frames=_as_uint8_frames(frames), latents=None, report=report)
 
-    def _video(self, frames, video_fps, mouth, units, replace, settings, report, callback) -> Iterator[WindowOutput]:
+    def _video(self, frames, mouth, units, replace, settings, report, callback) -> Iterator[WindowOutput]:
+        """A source video (a :class:`~eadnet.io.video_source.VideoSource`: one pass to track the face, then frames
+        read again on demand, so memory stays flat in the length)."""
         num_frames = len(mouth)
         with self._timed("face"):
-            detections = self.detector.detect_video(frames)
+            choice = FaceChoice.parse(settings.face)
+            if choice == FaceChoice():
+                detections = self.detector.detect_video(iter(frames))
+            else:
+                detections = self.detector.detect_video(iter(frames), choice=choice)
             found = [index for index, detection in enumerate(detections) if detection is not None]
             missing = [index for index, detection in enumerate(detections) if detection is None]
             if missing and settings.no_face == "error":
@@ -292,8 +312,8 @@ class EADNetMeshPipeline:
             if not found:
                 raise NoFaceError("no face found in any frame of the source video")
             # "skip" drops the frames without a face; "hold" keeps them, shown as they are
-            sources = found if settings.no_face == "skip" else list(range(len(frames)))
-            schedule = np.asarray(sources)[source_schedule(num_frames, settings.fps, video_fps, len(sources))]
+            sources = np.asarray(found if settings.no_face == "skip" else range(len(frames)), dtype=np.int64)
+            schedule = sources[source_timeline(frames, sources, num_frames, settings.fps)]
         # the source's own head motion and blinks stay; speech and the emotion are added to each frame's face
         track = MotionTrack.build(mouth, units, fps=settings.fps, blink=False, head_motion=0.0)
         rigs: dict[int, FaceRig | None] = {}
@@ -348,9 +368,11 @@ class EADNetMeshPipeline:
             emotion_text (`str`, *optional*): Free-text description of the expression.
             emotion_reference (*optional*): Reference image(s)/frames whose expression is measured from their face
                 mesh (no vision-language model needed).
-            video (`np.ndarray` `(N, H, W, 3)` uint8 or list of images, *optional*): Source frames to dub; played
-                back and forth when shorter than the audio.
-            video_fps (`float`, *optional*): Frame rate of ``video`` (defaults to the output's ``fps``).
+            video (`str`, `os.PathLike`, :class:`~eadnet.io.video_source.VideoSource`, `np.ndarray`
+                `(N, H, W, 3)` uint8 or list of images, *optional*): The source video to dub: a file is streamed
+                (memory flat in its length); shown by time and played back and forth when shorter than the audio;
+                the output keeps its frame rate unless ``fps`` is given.
+            video_fps (`float`, *optional*): Frame rate of ``video`` frames given in memory (default 25).
             settings ([`~eadnet.settings.GenerationSettings`], *optional*): Frame rate, window size, ``no_face``
                 policy, ``head_motion`` and ``keep_expression`` (sampling fields are accepted and unused).
             generator (`torch.Generator`, *optional*): Seeds the blinks and the head motion.
@@ -383,17 +405,6 @@ class EADNetMeshPipeline:
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-def _mono_float(audio) -> np.ndarray:
-    waveform = audio.detach().cpu().float().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
-    if waveform.ndim == 3 and waveform.shape[0] == 1:
-        waveform = waveform[0]
-    if waveform.ndim == 2:
-        waveform = waveform.astype(np.float32).mean(axis=0)
-    if np.issubdtype(waveform.dtype, np.integer):
-        waveform = waveform.astype(np.float32) / float(np.iinfo(waveform.dtype).max)
-    return np.ascontiguousarray(waveform, dtype=np.float32)
-
-
 def _check_audio(audio, sample_rate, fps: float) -> tuple[np.ndarray, int]:
     """Mono float speech and the clip's frame count ``ceil(duration × fps)``; clear errors for what cannot be
     used."""
@@ -411,7 +422,7 @@ def _check_audio(audio, sample_rate, fps: float) -> tuple[np.ndarray, int]:
     if not np.all(np.isfinite(raw)):
         raise ValueError("audio holds NaN or infinite samples: the file is corrupt; re-export it")
     check_speech(raw, int(sample_rate))
-    waveform = _mono_float(raw)
+    waveform = mono_float(raw)
     return waveform, max(1, math.ceil(len(waveform) * fps / sample_rate - 1e-9))
 
 

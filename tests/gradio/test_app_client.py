@@ -62,12 +62,32 @@ def test_generate_returns_a_playable_mp4_as_long_as_the_speech(client, media):
     assert "happy" in description and "denoise" in timings
 
 
+def test_generate_with_only_the_portrait_and_the_speech(client, media):
+    # every other input has a default in the API (the emotion: happy, intensity 2); the face by its number
+    video, description, _ = client.predict(
+        gradio_client.handle_file(str(example_portrait_path())),
+        audio=gradio_client.handle_file(str(media / "speech.wav")),
+        face="0",
+        api_name="/generate",
+    )
+    with av.open(video) as container:
+        assert container.streams.video and container.streams.audio
+    assert "happy" in description
+    with pytest.raises(gradio_client.exceptions.AppError, match="face must be 'largest', 'center'"):
+        client.predict(
+            gradio_client.handle_file(str(example_portrait_path())),
+            audio=gradio_client.handle_file(str(media / "speech.wav")),
+            face="the one on the left",
+            api_name="/generate",
+        )
+
+
 @pytest.mark.parametrize(
     ("portrait", "audio", "message"),
     [("grey.png", "speech.wav", "face"), (None, "long.wav", "too long"), (None, "notes.wav", "not a readable audio")],
 )
 def test_refused_inputs_come_back_as_readable_errors(client, media, portrait, audio, message):
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(gradio_client.exceptions.AppError, match=message):
         call(client, media / portrait if portrait else example_portrait_path(), media / audio)
 
 

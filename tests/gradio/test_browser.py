@@ -4,6 +4,7 @@ Playwright cannot download browsers here, so the system ``/usr/bin/chromium`` is
 lands in ``artifacts/gradio_browser.png`` (git-ignored) for a human to look at.
 """
 
+import re
 import shutil
 import tempfile
 import time
@@ -80,7 +81,7 @@ def test_upload_generate_and_play_in_chromium(app_url, browser, tmp_path):
 
     page.wait_for_timeout(500)  # let the uploads settle
     page.get_by_role("button", name="Generate").click()
-    video = page.locator("video[src]").first
+    video = page.locator("#result video[src]").first  # the examples show videos too
     video.wait_for(timeout=GENERATE_TIMEOUT_S * 1000)
     src = video.get_attribute("src")
     assert src
@@ -100,4 +101,26 @@ def test_upload_generate_and_play_in_chromium(app_url, browser, tmp_path):
     screenshot = ARTIFACTS / "gradio_browser.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.is_file() and screenshot.stat().st_size > 0
+    page.close()
+
+
+def test_clicking_the_portrait_fills_the_face_box(app_url, browser, tmp_path):
+    portrait = tmp_path / "portrait.png"
+    shutil.copy(example_portrait_path(), portrait)  # 512 x 512
+    page = browser.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    face = page.get_by_label(re.compile(r"^\s*Face\b"))  # the label holds the info line too
+    face.wait_for(timeout=30_000)
+    assert face.input_value() == "largest"
+
+    page.locator("input[type=file]").nth(0).set_input_files(str(portrait))
+    image = page.locator("img[src*='portrait']").first
+    image.wait_for(timeout=30_000)
+    box = image.bounding_box()
+    image.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})
+    deadline = time.monotonic() + 10
+    while face.input_value() == "largest" and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    x, y = (int(value) for value in face.input_value().split(","))
+    assert abs(x - 128) <= 3 and abs(y - 256) <= 3, face.input_value()  # pixels of the image, not of the page
     page.close()

@@ -191,6 +191,33 @@ def test_examples_animate_the_bundled_media_with_several_emotions():
     rows = example_rows()
     assert {row[4] for row in rows if row[3] == "label"} >= {"happy", "sad", "angry", "surprised"}
     assert any(row[3] == "text" and row[6] for row in rows)
-    for portrait, _video, speech, *_rest, steps, audio_guidance, text_guidance, _seed, _warp in rows:
-        assert (portrait, speech) == (str(example_portrait_path()), str(example_speech_path()))
+    for portrait, video, speech, *_rest, steps, audio_guidance, text_guidance, _seed, _warp, face in rows:
+        assert (portrait is None) != (video is None)  # a portrait, or a source video to dub
+        assert portrait in (None, str(example_portrait_path())) and speech == str(example_speech_path())
         assert steps is audio_guidance is text_guidance is None  # the model's own defaults
+        assert face == "largest"
+
+
+def test_a_bad_face_choice_is_refused_before_any_work(service, uploads):
+    with pytest.raises(ServiceError, match="face must be 'largest', 'center', a number"):
+        service.generate(uploads / "portrait.png", None, uploads / "speech.wav", face="the left one")
+    with pytest.raises(ServiceError, match="X1 > X0"):
+        service.generate(uploads / "portrait.png", None, uploads / "speech.wav", face="50,50,10,10")
+
+
+def test_the_face_choice_reaches_the_pipeline_and_a_missing_face_lists_the_faces(service, uploads, monkeypatch):
+    import eadnet.pipelines
+    from eadnet.face import FaceChoiceError
+
+    received = []
+
+    def write_talking_video(pipe, output, **kwargs):
+        received.append(kwargs["face"])
+        raise FaceChoiceError("face 3 was asked for but only 1 face(s) were found (0 = leftmost): face 0 at x 1-9")
+
+    monkeypatch.setattr(eadnet.pipelines, "write_talking_video", write_talking_video)
+    with pytest.raises(ServiceError, match=r"only 1 face\(s\) were found .*face 0 at x 1-9.*click it on the portrait"):
+        service.generate(uploads / "portrait.png", None, uploads / "speech.wav", face=" 3 ")
+    with pytest.raises(ServiceError):
+        service.generate(uploads / "portrait.png", None, uploads / "speech.wav", face="")
+    assert received == ["3", None]  # stripped; empty leaves the model's default

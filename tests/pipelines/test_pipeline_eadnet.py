@@ -31,7 +31,13 @@ def speech(seconds, rate=SAMPLE_RATE, seed=0):
 
 
 def run(pipe, portrait, seconds=0.5, **kwargs):
-    options = {"num_inference_steps": 2, "output_type": "np", "generator": torch.Generator().manual_seed(0)}
+    # the synthetic "speech" is no speech to a voice-activity detector: keep its frames denoised, not at rest
+    options = {
+        "num_inference_steps": 2,
+        "output_type": "np",
+        "generator": torch.Generator().manual_seed(0),
+        "close_mouth_in_silence": False,
+    }
     options.update(kwargs)
     return pipe(image=portrait, audio=speech(seconds), sample_rate=SAMPLE_RATE, **options)
 
@@ -197,6 +203,7 @@ def test_staged_calls_equal_the_fused_run(pipe, portrait):
                 generator=torch.Generator().manual_seed(5),
                 window_size=8,
                 window_overlap=2,
+                close_mouth_in_silence=False,
             )
         ]
     )
