@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from eadnet import emotion
 from eadnet.emotion import EMOTION_LABELS, EmotionSpec
+from eadnet.expression.emotions import describe_action_units
 from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner
 
 from .types import (
@@ -21,6 +22,8 @@ from .types import (
 )
 
 EMOTION_SOURCES = ("label", "text", "reference")
+#: ``vlm`` values that describe a reference by its measured facial action units instead of a vision-language model.
+MESH_DESCRIBERS = ("face mesh", "mesh")
 
 
 def emotion_labels() -> list[str]:
@@ -63,9 +66,10 @@ class EADNetAudioEncode:
                     {
                         "default": 25.0,
                         "min": 1.0,
-                        "max": 120.0,
-                        "step": 1.0,
-                        "tooltip": "Frame rate of the generated video (the model is trained at 25).",
+                        "max": 240.0,
+                        "step": 0.001,
+                        "tooltip": "Frame rate of the generated video: 25 for a portrait; to dub a video, connect "
+                        "its fps (Get Video Components → fps) so the output keeps the source's rate.",
                     },
                 ),
             }
@@ -75,6 +79,7 @@ class EADNetAudioEncode:
         waveform, sample_rate = audio_waveform(audio)
         with model.active("EAD-Net Audio Encode") as pipe:
             features, num_frames = pipe.prepare_audio(waveform.numpy(), sample_rate, float(fps))
+            silent = pipe.silent_frames(waveform.numpy(), sample_rate, num_frames, float(fps))
         return (
             EADNetAudio(
                 features=features.detach().cpu(),
@@ -82,6 +87,7 @@ class EADNetAudioEncode:
                 fps=float(fps),
                 waveform=waveform,
                 sample_rate=sample_rate,
+                silent=silent,
             ),
         )
 
@@ -138,8 +144,9 @@ class EADNetEmotion:
                     "STRING",
                     {
                         "default": "",
-                        "tooltip": "Vision-language model (Hub id or folder) describing the reference; "
-                        "empty = SmolVLM2 default.",
+                        "tooltip": "Who describes the reference: 'face mesh' measures its facial action units "
+                        "(offline, no model to download); a vision-language model's Hub id or folder; "
+                        "empty = SmolVLM2 (downloaded on first use).",
                     },
                 ),
             },
@@ -170,8 +177,11 @@ class EADNetEmotion:
                 )
             frames = image_to_uint8(reference)
             with model.active("EAD-Net Emotion") as pipe:
-                description = reference_captioner(model, vlm).caption(EmotionSpec(reference=list(frames)))
                 units = pipe.emotion_action_units(emotion_reference=list(frames))
+                if vlm.strip().lower() in MESH_DESCRIBERS:
+                    description = describe_action_units(units)  # the measured expression in words, offline
+                else:
+                    description = reference_captioner(model, vlm).caption(EmotionSpec(reference=list(frames)))
         else:
             raise ValueError(f"source must be one of {', '.join(EMOTION_SOURCES)}, got {source!r}")
         return (EmotionValue(description=description, source=source, action_units=units), description or "")

@@ -5,7 +5,9 @@ Widget order is public API: append new inputs at the end, never reorder or remov
 
 from __future__ import annotations
 
-from eadnet.face import NoFaceError
+import dataclasses
+
+from eadnet.face import FaceChoice, NoFaceError
 from eadnet.settings import NO_FACE_POLICIES
 
 from .types import (
@@ -20,12 +22,12 @@ from .types import (
 )
 
 
-def plan_faces(pipe, frames, num_frames: int, fps: float, video_fps: float, no_face: str):
+def plan_faces(pipe, frames, num_frames: int, fps: float, video_fps: float, no_face: str, face: str = "largest"):
     """``pipe.prepare_faces`` for a uint8 batch: one frame is a portrait, several are a source video."""
     portrait = frames[0] if len(frames) == 1 else None
     video = frames if len(frames) > 1 else None
     try:
-        return pipe.prepare_faces(portrait, video, num_frames, fps, video_fps or None, no_face)
+        return pipe.prepare_faces(portrait, video, num_frames, fps, video_fps or None, no_face, face=face)
     except NoFaceError as error:
         hint = (
             "use a portrait where one face is clearly visible"
@@ -75,14 +77,61 @@ class EADNetFaceCrop:
                         "0 = same as the output).",
                     },
                 ),
-            }
+            },
+            "optional": {
+                "face": (
+                    "STRING",
+                    {
+                        "default": "largest",
+                        "tooltip": "Which face talks in a group shot: largest, center, N (0 = leftmost), X,Y (the "
+                        "face under this pixel) or X0,Y0,X1,Y1 (a box); in a video it is chosen in the first frame "
+                        "and followed. The other faces are left untouched.",
+                    },
+                ),
+                "face_mask": (
+                    "MASK",
+                    {"tooltip": "Optional: paint over the face that should talk (overrides 'face')."},
+                ),
+            },
         }
 
-    def crop(self, model: EADNetModel, image, audio: EADNetAudio, no_face: str, video_fps: float):
+    def crop(
+        self,
+        model: EADNetModel,
+        image,
+        audio: EADNetAudio,
+        no_face: str,
+        video_fps: float,
+        face: str = "largest",
+        face_mask=None,
+    ):
         frames = image_to_uint8(image)
+        choice = face_choice(face, face_mask, frames.shape[1:3])
         with model.active("EAD-Net Face Crop") as pipe:
-            plan = plan_faces(pipe, frames, audio.num_frames, audio.fps, float(video_fps), no_face)
+            plan = plan_faces(pipe, frames, audio.num_frames, audio.fps, float(video_fps), no_face, str(choice))
+        if getattr(audio, "silent", None) is not None:
+            plan = dataclasses.replace(plan, silent=audio.silent)  # pauses of the speech: a resting mouth
         return (EADNetFace(plan=plan, fps=audio.fps), uint8_to_image(plan.crops))
+
+
+def face_choice(face: str, face_mask, frame_size) -> FaceChoice:
+    """The face to animate: the painted ``face_mask`` (ComfyUI ``MASK`` ``[B, H, W]`` or ``[H, W]``, the first
+    mask of a batch; scaled to the frames when its size differs) or else the ``face`` text."""
+    if face_mask is None:
+        try:
+            return FaceChoice.parse(face)
+        except ValueError as error:
+            raise ValueError(f"face: {error}") from error
+    mask = face_mask.detach().cpu().float().numpy() if hasattr(face_mask, "detach") else face_mask
+    while mask.ndim > 2:
+        mask = mask[0]
+    choice = FaceChoice.from_mask(mask)
+    height, width = frame_size
+    if mask.shape != (height, width):
+        sy, sx = height / mask.shape[0], width / mask.shape[1]
+        x0, y0, x1, y1 = choice.values
+        choice = FaceChoice("box", values=(x0 * sx, y0 * sy, x1 * sx, y1 * sy))
+    return choice
 
 
 class EADNetPasteBack:

@@ -132,6 +132,16 @@ class EADNetSampler:
                         "eadnet-mini.",
                     },
                 ),
+                "cache_interval": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 10,
+                        "tooltip": "DeepCache: run the whole U-Net every N steps and reuse its deep features between "
+                        "(faster, nearly the same frames); 1 = off, 0 = the model's default (3 for eadnet-mini).",
+                    },
+                ),
             },
         }
 
@@ -148,6 +158,7 @@ class EADNetSampler:
         window: int,
         overlap: int,
         emotion_warp: str = EMOTION_WARP_CHOICES[0],
+        cache_interval: int = 0,
     ):
         if emotion_warp not in EMOTION_WARP_CHOICES:
             raise ValueError(f"emotion_warp must be one of {', '.join(EMOTION_WARP_CHOICES)}, got {emotion_warp!r}")
@@ -176,6 +187,7 @@ class EADNetSampler:
                 fps=audio.fps,
                 window_size=int(window),
                 window_overlap=int(overlap),
+                cache_interval=int(cache_interval) or None,
                 decode=False,
                 callback_on_step_end=monitor,
             ):

@@ -78,6 +78,7 @@ class EADNetAudio:
     fps: float
     waveform: torch.Tensor  # (C, T) float, CPU
     sample_rate: int
+    silent: Any = None  # bool (F,): frames in a pause of the speech (a closed, resting mouth), or None
 
     @property
     def seconds(self) -> float:

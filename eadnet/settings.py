@@ -57,6 +57,11 @@ class SamplingDefaults:
             inpainting mask) the emotion's facial action units with the expression engine's warp before denoising
             (:mod:`eadnet.expression`), so that a model whose emotion-text modules are untrained (the
             LatentSync-initialised presets) still shows the emotion; off where a trained text path carries it.
+        cache_interval (`int`, *optional*): Feature caching across denoising steps (DeepCache,
+            :class:`~eadnet.models.feature_cache.DeepCache`): the whole U-Net runs every ``cache_interval`` steps, the
+            steps between reuse its deep features and run the shallow branch only; 1 runs every step in full.
+        cache_depth (`int`, *optional*): Encoder/decoder stages in the shallow branch that runs at every step
+            (1: the first and the last, as in DeepCache).
     """
 
     num_inference_steps: int | None = None
@@ -66,6 +71,8 @@ class SamplingDefaults:
     audio_offset: float | None = None
     null_audio_outliers: bool | None = None
     emotion_warp: bool | None = None
+    cache_interval: int | None = None
+    cache_depth: int | None = None
 
     def __post_init__(self):
         steps = self.num_inference_steps
@@ -80,6 +87,10 @@ class SamplingDefaults:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.audio_offset is not None and not _is_number(self.audio_offset):
             raise ValueError(f"audio_offset must be a finite number of frames, got {self.audio_offset!r}")
+        for name in ("cache_interval", "cache_depth"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         for name in ("null_audio_outliers", "emotion_warp"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, bool):
@@ -128,6 +139,8 @@ FALLBACK_SAMPLING = SamplingDefaults(
     audio_offset=0.0,
     null_audio_outliers=True,
     emotion_warp=False,
+    cache_interval=1,
+    cache_depth=1,
 )
 
 

@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model", default=None, help="engine, weights preset or model folder (default: $EADNET_MODEL or eadnet-mesh)"
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show third-party log lines and warnings (hidden by default)"
+    )
     return parser
 
 
@@ -52,6 +55,9 @@ def parse_args(argv: list[str] | None = None, environ: Mapping[str, str] | None 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    from eadnet.logs import quiet_third_party
+
+    quiet_third_party(verbose=args.verbose)
     if args.model:
         os.environ["EADNET_MODEL"] = args.model
 

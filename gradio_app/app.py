@@ -96,8 +96,8 @@ def _example_row(
     fields), seed 0, the model's emotion warp and the default face."""
     return [
         portrait,
-        video,
         speech,
+        video,
         emotion_mode,
         label,
         intensity,
@@ -144,8 +144,8 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
     @gpu_decorator(gpu_seconds)
     def generate(
         portrait=None,
-        video=None,
         audio="",  # not None: the speech stays a required API parameter
+        video=None,
         emotion_mode="label",
         label="happy",
         intensity=2,
@@ -280,10 +280,10 @@ def build_demo(service: GenerationService | None = None) -> gr.Blocks:
                     description = gr.Textbox(label="Emotion description used", interactive=False)
                     timings = gr.Textbox(label="Timings (s)", interactive=False)
 
-        inputs = [
+        inputs = [  # the API's positions: portrait and speech first, so `predict(portrait, speech)` is a call
             portrait,
-            video,
             audio,
+            video,
             emotion_mode,
             label,
             intensity,

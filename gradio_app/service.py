@@ -30,6 +30,7 @@ from eadnet.hub.local import resolve_model
 from eadnet.io.audio import AudioError, check_speech, load_audio
 from eadnet.io.image import ImageError, load_image
 from eadnet.io.video import VideoError, probe_video, read_video
+from eadnet.io.video_source import VideoSource
 from eadnet.pipelines.engines import DEFAULT_MODEL, is_mesh_model
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_AUDIO_SECONDS = 60.0
 DEFAULT_OUTPUT_MAX_AGE = 3600.0
 MAX_STEPS = 50
-FPS = 25.0
+#: Longest side of source-video frames in the app: larger videos are scaled down as they are read.
+MAX_VIDEO_SIDE = 1920
 #: The expression editor's slider groups, in the order the app shows them (see eadnet.expression.editor.AU_GROUPS).
 EXPRESSION_SLIDERS = ("brow_raise", "frown", "eye_open", "smile", "lip_corner_depress", "nose_wrinkle", "jaw")
 
@@ -212,6 +214,14 @@ class GenerationService:
         except (VideoError, OSError) as error:
             raise ServiceError(f"The {what} is not a readable video: {error}") from error
 
+    def _open_video(self, path: Path, what: str):
+        """The source video, streamed (frames decoded as the generation needs them; larger than 1080p is scaled
+        down to :data:`MAX_VIDEO_SIDE` on the way in); it keeps its own frame rate."""
+        try:
+            return VideoSource.open(path, max_side=MAX_VIDEO_SIDE)
+        except (VideoError, OSError) as error:
+            raise ServiceError(f"The {what} is not a readable video: {error}") from error
+
     def _read_audio(self, path: Path):
         try:
             waveform, sample_rate = load_audio(path, max_duration=self.max_audio_seconds)
@@ -326,11 +336,9 @@ class GenerationService:
 
         report(0.0, "reading inputs")
         waveform, sample_rate = self._read_audio(audio)
-        image = frames = video_fps = None
+        image = source = None
         if video is not None:
-            frames, video_fps = self._read_video(
-                video, "source video", max_frames=int(self.max_audio_seconds * 60) + 1
-            )
+            source = self._open_video(video, "source video")
         else:
             image = self._read_image(portrait, "portrait")
         emotion_reference = None
@@ -378,8 +386,7 @@ class GenerationService:
                     pipe,
                     output,
                     image=image,
-                    video=frames,
-                    video_fps=video_fps,
+                    video=source,
                     audio=waveform,
                     sample_rate=sample_rate,
                     emotion=emotion,
@@ -393,7 +400,6 @@ class GenerationService:
                     text_guidance_scale=None if text_guidance is None else float(text_guidance),
                     emotion_warp=_emotion_warp(emotion_warp),
                     face=face,
-                    fps=FPS,
                 )
             except GenerationCancelled as error:
                 raise GenerationCancelledError("Generation was cancelled.") from error

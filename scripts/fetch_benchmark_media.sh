@@ -2,7 +2,8 @@
 # Fetches the real faces and the real speech the eadnet-mesh benchmarks run on, from the Python package registry
 # (nothing here is committed to the repository; the files keep their packages' terms):
 #   - face_recognition 1.3.0 sdist, tests/test_images/: photos of two people (obama*.jpg, biden.jpg);
-#   - insightface 2.1 wheel, data/images/t1.jpg: a group photo; three faces are cut out of it (t1_face0..2.png);
+#   - insightface 2.1 wheel, data/images/t1.jpg: a group photo (kept whole as group_t1.jpg); three faces are cut
+#     out of it (t1_face0..2.png);
 #   - silero-vad sdist, tests/data/test.wav: 60 s of real human speech with pauses (16 kHz).
 # Usage: bash scripts/fetch_benchmark_media.sh [FOLDER]   (default: ./benchmark-media; needs the project's .venv)
 set -euo pipefail
@@ -32,6 +33,7 @@ tmp, faces = Path(sys.argv[1]), Path(sys.argv[2])
 wheel = next(tmp.glob("insightface-*.whl"))
 with zipfile.ZipFile(wheel) as archive:
     group = np.asarray(Image.open(archive.open("insightface/data/images/t1.jpg")).convert("RGB"))
+Image.fromarray(group).save(faces / "group_t1.jpg", quality=95)  # the whole photo: the face-choice benchmark
 # each face of the group photo, cut out with some room around it (the faces are ~100 px wide)
 with MediaPipeFaceDetector() as detector:
     boxes = sorted(detector._find_boxes(group), key=lambda item: item[0][0])

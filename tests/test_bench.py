@@ -47,6 +47,8 @@ def bench_result(tiny_model_dir, tmp_path_factory):
             "1",
             "--repeats",
             "1",
+            "--cache-interval",
+            "2",
             "--json",
             str(path),
         ]
@@ -69,7 +71,7 @@ def test_generate_bench_json_schema(bench_result):
     rows = report["rows"]
     assert [row["duration_s"] for row in rows] == list(DURATIONS)
     for row, duration in zip(rows, DURATIONS, strict=True):
-        assert row["resolution"] == 64 and row["steps"] == 1
+        assert row["resolution"] == 64 and row["steps"] == 1 and row["cache_interval"] == 2
         assert row["frames"] == math.ceil(duration * 25)
         assert set(row["stages_s"]) == set(STAGES)
         assert all(seconds >= 0 for seconds in row["stages_s"].values())

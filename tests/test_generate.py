@@ -9,6 +9,7 @@ from PIL import Image
 
 from eadnet.assets import example_portrait_path, example_speech_path
 from eadnet.cli import main
+from eadnet.io import load_image
 from eadnet.io.video import VideoWriter
 from eadnet.pipelines import EADNetPipeline, GenerationCancelled
 
@@ -382,3 +383,22 @@ def test_default_engine_end_to_end_keeps_the_portrait_size_and_the_speech_length
     captured = capsys.readouterr()
     assert "render" in captured.out and "denoise" not in captured.out and "sad" in captured.out
     assert "UNTRAINED" not in captured.err
+
+
+def test_dubbing_a_group_video_keeps_its_frame_rate_and_talks_with_the_chosen_face(short_speech, tmp_path, capsys):
+    """The default engine on a 30 fps source with two faces: the output stays at 30 fps, as long as the speech; the
+    face is chosen by its number, and a number past the faces found is refused with the list of faces."""
+    image = load_image(example_portrait_path())[::2, ::2]
+    group = np.concatenate([image, image[:, ::-1]], axis=1)  # two real faces side by side
+    source = tmp_path / "group.mp4"
+    with VideoWriter(source, 30) as writer:
+        writer.write(np.stack([np.roll(group, shift, axis=1) for shift in range(0, 12, 2)]))
+    out = tmp_path / "dub.mp4"
+    assert generate("--video", source, "--audio", short_speech, "--output", out, "--face", "1") == 0
+    info = probe(out)
+    assert info["fps"] == 30 and info["size"] == (512, 256)
+    assert abs(info["frames"] / 30 - 1.3) <= 1 / 30 and abs(info["audio_seconds"] - info["frames"] / 30) < 0.03
+    refused = tmp_path / "refused.mp4"
+    assert generate("--video", source, "--audio", short_speech, "--output", refused, "--face", "2") == 2
+    err = capsys.readouterr().err
+    assert "only 2 face(s) were found" in err and "face 1 at x" in err and not refused.exists()

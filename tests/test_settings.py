@@ -82,7 +82,7 @@ def test_model_folder_from_an_older_version_and_a_newer_one(tmp_path, caplog):
     assert (preset.sampling.num_inference_steps, preset.sampling.audio_offset) == (7, 0.5)
     assert preset.sampling.null_audio_outliers is False
     stored.pop("default_steps")
-    stored["sampling"] = {"num_inference_steps": 3, "cache_interval": 2}  # a setting of a later version
+    stored["sampling"] = {"num_inference_steps": 3, "cache_schedule": "adaptive"}  # a setting of a later version
     (folder / MODEL_FILE).write_text(json.dumps(stored))
     preset, _ = load_model_folder(folder)
-    assert preset.sampling.num_inference_steps == 3 and "cache_interval" in caplog.text
+    assert preset.sampling.num_inference_steps == 3 and "cache_schedule" in caplog.text

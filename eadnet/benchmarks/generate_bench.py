@@ -91,6 +91,7 @@ class GenerateBenchSettings:
         speech (`str`, *optional*): Speech file, repeated or cut to each duration; defaults to
             :func:`eadnet.assets.example_speech_path`.
         models_dir (`str`, *optional*): Folder holding downloaded weights (``<dir>/<preset>/<component>``).
+        cache_interval (`int`, *optional*): DeepCache interval (1 = off); defaults to each model's preset default.
     """
 
     device: str = "cpu"
@@ -107,6 +108,7 @@ class GenerateBenchSettings:
     portrait: str | None = None
     speech: str | None = None
     models_dir: str | None = None
+    cache_interval: int | None = None
 
     def check(self) -> None:
         """Raises `ValueError` for settings no run could use."""
@@ -119,7 +121,9 @@ class GenerateBenchSettings:
         # the generation settings check their own values (the same checks as every other front end)
         GenerationSettings(
             sampling=SamplingDefaults(
-                audio_guidance_scale=self.audio_guidance, text_guidance_scale=self.text_guidance
+                audio_guidance_scale=self.audio_guidance,
+                text_guidance_scale=self.text_guidance,
+                cache_interval=self.cache_interval,
             ),
             fps=self.fps,
         )
@@ -344,6 +348,7 @@ def measure_case(
         num_inference_steps=steps,
         audio_guidance_scale=settings.audio_guidance,
         text_guidance_scale=settings.text_guidance,
+        cache_interval=settings.cache_interval,
         fps=settings.fps,
         synchronize_timings=settings.device.startswith("cuda"),
     )
@@ -382,6 +387,7 @@ def measure_case(
         "denoise_steps": chosen["denoise_steps"],
         "audio_guidance": audio_guidance,
         "text_guidance": text_guidance,
+        "cache_interval": generation.sampling.cache_interval,
         "device": settings.device,
         "dtype": settings.dtype,
         "load_s": loaded.load_seconds,

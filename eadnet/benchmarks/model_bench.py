@@ -112,6 +112,74 @@ def unet_costs(
     return results
 
 
+@dataclass
+class CacheCost:
+    config: str
+    depth: int
+    full_tflops: float
+    cached_tflops: float
+    full_seconds: float | None
+    cached_seconds: float | None
+
+    def step_ratio(self, interval: int) -> float:
+        """Average cost of a step without caching over one with a full pass every ``interval`` steps (by time when
+        measured, else by FLOPs)."""
+        full, cached = (
+            (self.full_seconds, self.cached_seconds)
+            if self.full_seconds is not None
+            else (self.full_tflops, self.cached_tflops)
+        )
+        return interval * full / (full + (interval - 1) * cached)
+
+
+def deep_cache_costs(
+    config_names=("base", "small"),
+    frames: int = 16,
+    latent_size: int = 32,
+    depths=(1,),
+    measure_time: bool = True,
+    repeats: int = 1,
+    device: str = "cpu",
+) -> list[CacheCost]:
+    """FLOPs and time of a full U-Net step and of a DeepCache step (the shallow branch on a kept deep feature) for
+    each config and shallow depth (:class:`~eadnet.models.feature_cache.DeepCache`), EAD modules on."""
+    from eadnet.models.feature_cache import DeepCache
+
+    results = []
+    for name in config_names:
+        for depth in depths:
+            with torch.device("meta"):
+                model = EADUNet3DModel.from_named_config(name)
+                sample, audio, text = _unet_inputs(model, frames, latent_size, 77, "meta", torch.float32)
+            cache = DeepCache(interval=2, depth=depth)
+            counts = []
+            for step in (0, 1):
+                cache.step(step)
+                with FlopCounterMode(display=False) as counter:
+                    model(sample, 999, audio, text, deep_cache=cache)
+                counts.append(counter.get_total_flops() / 1e12)
+            seconds = [None, None]
+            if measure_time:
+                model = EADUNet3DModel.from_named_config(name).to(device).eval()
+                sample, audio, text = _unet_inputs(model, frames, latent_size, 77, device, torch.float32)
+                cache = DeepCache(interval=2, depth=depth)
+                with torch.no_grad():
+                    cache.step(0)
+                    model(sample, 999, audio, text, deep_cache=cache)  # warm-up, keeps the deep feature
+                    for index, step in enumerate((0, 1)):
+                        times = []
+                        for _ in range(repeats):
+                            cache.step(step)
+                            _synchronize(device)
+                            start = time.perf_counter()
+                            model(sample, 999, audio, text, deep_cache=cache)
+                            _synchronize(device)
+                            times.append(time.perf_counter() - start)
+                        seconds[index] = statistics.median(times)
+            results.append(CacheCost(name, depth, counts[0], counts[1], seconds[0], seconds[1]))
+    return results
+
+
 def _build_attention(kind: str, channels: int):
     torch.manual_seed(0)
     return StripAttention3D(channels) if kind == "stda" else FullSpatioTemporalAttention(channels)

@@ -26,6 +26,8 @@ GENERATE_EPILOG = """examples:
   eadnet bench generate --models offline-demo ./my-model --durations 2 4 8 --steps 4 20 --repeats 3
   eadnet bench generate --device cuda --dtype float16 --isolate --json gpu.json
   eadnet bench compare cpu.json gpu.json                       # B / A per common row
+  eadnet bench generate --cache-interval 1 --json off.json && eadnet bench generate --json on.json
+  eadnet bench compare off.json on.json                        # DeepCache on / off
 """
 
 
@@ -42,6 +44,13 @@ def register(subparsers) -> None:
     model.add_argument("--stda-channels", type=int, default=320, help="feature width for the attention comparison")
     model.add_argument("--stda-latent", type=int, default=32, help="latent height/width for the attention comparison")
     model.add_argument("--skip-attention", action="store_true", help="skip the STDA vs full attention part")
+    model.add_argument(
+        "--cache-depths", type=int, nargs="+", default=[1], help="DeepCache shallow depths to measure (default 1)"
+    )
+    model.add_argument(
+        "--cache-intervals", type=int, nargs="+", default=[2, 3, 5], help="DeepCache intervals for the step ratios"
+    )
+    model.add_argument("--skip-cache", action="store_true", help="skip the DeepCache part")
     model.add_argument("--device")  # default: cuda if available, else cpu (decided in run_model_bench)
     model.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     model.set_defaults(handler=run_model_bench)
@@ -89,6 +98,12 @@ def register(subparsers) -> None:
     )
     generate.add_argument("--guidance", type=float, help="audio guidance scale (default: the preset's)")
     generate.add_argument("--text-guidance", type=float, help="emotion-text guidance scale (default: the preset's)")
+    generate.add_argument(
+        "--cache-interval",
+        type=int,
+        help="DeepCache: a full U-Net pass every N steps, 1 = off (default: the preset's); run twice with --json and "
+        "`eadnet bench compare` the files for the ratios",
+    )
     generate.add_argument("--emotion", default="happy", help="emotion label spec (default: happy); 'none' for none")
     generate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
     generate.add_argument(
@@ -188,6 +203,30 @@ def run_model_bench(args: argparse.Namespace) -> int:
             f"memory x{full.peak_mib / max(stda.peak_mib, 1e-9):.1f}"
         )
         report["attention"] = as_rows(attention)
+    if not args.skip_cache:
+        from eadnet.benchmarks.model_bench import deep_cache_costs
+
+        print(
+            f"\n(c) DeepCache: a full U-Net step vs a cached step (shallow branch only), EAD modules on, "
+            f"{args.frames} frames, {args.resolution} px"
+        )
+        caches = deep_cache_costs(
+            args.configs, args.frames, latent, args.cache_depths, measure_time=not args.no_time, repeats=args.repeats,
+            device=device,
+        )  # fmt: skip
+        header = "".join(f"{f'x{n} steps':>11}" for n in args.cache_intervals)
+        print(f"{'config':<8}{'depth':>6}{'full GF':>10}{'cached GF':>11}{'full s':>9}{'cached s':>10}{header}")
+        for cost in caches:
+            full_s = "-" if cost.full_seconds is None else f"{cost.full_seconds:.3f}"
+            cached_s = "-" if cost.cached_seconds is None else f"{cost.cached_seconds:.3f}"
+            ratios = "".join(f"{cost.step_ratio(n):>11.2f}" for n in args.cache_intervals)
+            print(
+                f"{cost.config:<8}{cost.depth:>6}{cost.full_tflops * 1e3:>10.1f}{cost.cached_tflops * 1e3:>11.1f}"
+                f"{full_s:>9}"
+                f"{cached_s:>10}{ratios}"
+            )
+        print("x<N> steps: denoising speed-up with a full pass every N steps (by time when measured, else FLOPs)")
+        report["deep_cache"] = as_rows(caches)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
@@ -293,6 +332,7 @@ def run_generate_bench(args: argparse.Namespace) -> int:
         portrait=str(args.image) if args.image else None,
         speech=str(args.audio) if args.audio else None,
         models_dir=str(args.models_dir) if args.models_dir else None,
+        cache_interval=args.cache_interval,
     )
     settings.check()
     print(

@@ -94,6 +94,12 @@ def register(subparsers) -> None:
         help="condition each frame on the audio this many frames later (negative: earlier), to "
         "re-align a mouth that trails or leads the speech (default: the preset's)",
     )
+    parser.add_argument(
+        "--cache-interval",
+        type=int,
+        help="diffusion models: run the whole U-Net every N denoising steps and reuse its deep features between "
+        "(DeepCache; 1 = off; default: the model's, 3 for eadnet-mini)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument(
@@ -185,6 +191,7 @@ def run_generate(args: argparse.Namespace) -> int:
         fps=args.fps,
         no_face=args.no_face,
         face=args.face,
+        cache_interval=args.cache_interval,
         head_motion=args.head_motion,
         keep_expression=args.keep_expression,
         emotion_warp=None if args.emotion_warp is None else args.emotion_warp == "on",

@@ -158,6 +158,18 @@ class VideoSource(Sequence):
         gaps = np.diff(self.timestamps)
         return bool(np.abs(gaps - 1.0 / self.fps).max() > 0.1 / self.fps)
 
+    def until(self, seconds: float) -> VideoSource:
+        """The frames that start before ``seconds`` (at least one), as a source over the same file: a clip needs no
+        more of its source than the speech lasts (a long source is not tracked to its end for a short speech)."""
+        count = max(1, int(np.searchsorted(self.timestamps, float(seconds) - 1e-6, side="left")))
+        if count >= len(self):
+            return self
+        if self._frames is not None:
+            return VideoSource.from_frames(self._frames[:count], self.fps, self.timestamps[:count])
+        head = VideoSource(self.timestamps[:count], self.fps, self.frame_size)
+        head.path, head._max_side, head._pts, head._capacity = self.path, self._max_side, self._pts, self._capacity
+        return head
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
@@ -179,10 +191,14 @@ class VideoSource(Sequence):
         if self._frames is not None:
             yield from self._frames
             return
-        for count, frame in enumerate(self._decode_from(0), start=1):
+        count = 0
+        for count, frame in enumerate(self._decode_from(0), start=1):  # noqa: B007 (count is read after the loop)
             yield frame
             if count == len(self):
                 return
+        if 0 < count < len(self):  # packets that do not decode (a damaged or truncated end): the frames are fewer
+            logger.warning("video %s: only %d of %d frames decode; using those", self.path, count, len(self))
+            self.timestamps = self.timestamps[:count]
 
     def close(self) -> None:
         """Closes the decoder and drops the cached frames (the source can still be read again)."""

@@ -24,6 +24,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
+from eadnet.models.feature_cache import DeepCache
 from eadnet.models.frame_graph import TemporalFrameGraph
 from eadnet.models.unet_blocks import (
     BlockOptions,
@@ -329,6 +330,7 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
         text_embeds: torch.Tensor | None = None,
         text_attention_mask: torch.Tensor | None = None,
         return_dict: bool = True,
+        deep_cache: DeepCache | None = None,
     ) -> EADUNet3DOutput | tuple[torch.Tensor]:
         r"""Denoises a window of video latents.
 
@@ -342,6 +344,10 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
                 ``None`` (or ``use_text_attention=False``) skips the text attention.
             text_attention_mask (`torch.Tensor` of shape `(B, L)`, *optional*): True for tokens to attend to.
             return_dict (`bool`, *optional*, defaults to `True`): Return an :class:`EADUNet3DOutput`.
+            deep_cache (:class:`~eadnet.models.feature_cache.DeepCache`, *optional*): Feature caching across
+                denoising steps: a full pass keeps the input of the last ``depth`` decoder stages; a cached step
+                (``deep_cache.full`` false, a kept feature of this batch layout) runs only the first ``depth``
+                encoder stages and those decoder stages on it.
 
         Returns:
             :class:`EADUNet3DOutput` or a one-element tuple with the `(B, out_channels, F, H, W)` prediction.
@@ -370,15 +376,33 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
 
         hidden_states = self.conv_in(fold_frames(sample))
         skips = [hidden_states]
-        for block in self.down_blocks:
-            hidden_states, block_skips = block(hidden_states, emb, cond)
-            skips.extend(block_skips)
+        depth = 0 if deep_cache is None else min(deep_cache.depth, len(self.up_blocks) - 1)
+        if depth and deep_cache.usable(hidden_states.shape[0]):
+            # DeepCache step: the shallow branch only, on the deep feature of the last full pass
+            for block in self.down_blocks[:depth]:
+                hidden_states, block_skips = block(hidden_states, emb, cond)
+                skips.extend(block_skips)
+            del skips[sum(len(block.resnets) for block in self.up_blocks[-depth:]) :]  # the deep stages' skips
+            hidden_states = deep_cache.feature
+            deep_cache.cached_calls += 1
+            up_blocks = self.up_blocks[-depth:]
+        else:
+            for block in self.down_blocks:
+                hidden_states, block_skips = block(hidden_states, emb, cond)
+                skips.extend(block_skips)
 
-        hidden_states = self.mid_block(hidden_states, emb, cond)
-        if self.frame_graph_mid is not None:
-            hidden_states = fold_frames(self.frame_graph_mid(unfold_frames(hidden_states, num_frames)))
+            hidden_states = self.mid_block(hidden_states, emb, cond)
+            if self.frame_graph_mid is not None:
+                hidden_states = fold_frames(self.frame_graph_mid(unfold_frames(hidden_states, num_frames)))
+            up_blocks = self.up_blocks
+            if depth:
+                for block in self.up_blocks[:-depth]:
+                    block_skips = [skips.pop() for _ in range(len(block.resnets))][::-1]
+                    hidden_states = block(hidden_states, block_skips, emb, cond)
+                deep_cache.keep(hidden_states)
+                up_blocks = self.up_blocks[-depth:]
 
-        for block in self.up_blocks:
+        for block in up_blocks:
             block_skips = [skips.pop() for _ in range(len(block.resnets))][::-1]
             hidden_states = block(hidden_states, block_skips, emb, cond)
 

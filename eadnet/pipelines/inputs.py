@@ -66,6 +66,15 @@ def source_schedule(num_frames: int, fps: float, source_fps: float | None, num_s
 
 
 # ---------------------------------------------------------------------------------------------- source videos
+def stage_progress(iterable, total: int, desc: str, unit: str, config: dict | None = None):
+    """``iterable`` with a progress bar of its own for one stage (``desc``), shown as the pipeline's progress bar
+    configuration says (``disable``, ``leave``, ...; diffusers' ``set_progress_bar_config``)."""
+    from tqdm.auto import tqdm
+
+    options = {key: value for key, value in (config or {}).items() if key not in ("desc", "unit", "total")}
+    return tqdm(iterable, total=total, desc=desc, unit=unit, **options)
+
+
 def open_source(video, video_fps: float | None = None, max_side: int | None = None) -> VideoSource:
     """A source video as a :class:`~eadnet.io.video_source.VideoSource`: a file path is opened for streaming
     (frames decoded on demand, memory flat in the length), frames in memory (array, tensor or list of images) are

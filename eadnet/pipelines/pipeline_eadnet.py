@@ -38,6 +38,7 @@ from eadnet.hub.presets import Preset
 from eadnet.models.audio_encoder import WhisperAudioEncoder
 from eadnet.models.autoencoder import vae_decode, vae_encode
 from eadnet.models.emotion_captioner import EmotionCaptioner
+from eadnet.models.feature_cache import DeepCache
 from eadnet.models.text_encoder import EmotionTextEncoder
 from eadnet.models.unet_3d import EADUNet3DModel
 from eadnet.pipelines.inputs import (
@@ -48,6 +49,7 @@ from eadnet.pipelines.inputs import (
     open_source,
     output_fps,
     source_timeline,
+    stage_progress,
     to_uint8_rgb,
 )
 from eadnet.pipelines.pipeline_output import EADNetPipelineOutput, GenerationReport, WindowOutput
@@ -354,7 +356,10 @@ class EADNetPipeline(DiffusionPipeline):
             originals, crops, matrices = source.array[aligned.source_index], aligned.crops, aligned.matrices
             kept = aligned.source_index
         else:
-            matrices, kept, _ = processor.track_frames(iter(source), no_face=no_face, **chosen)
+            frames = stage_progress(
+                iter(source), len(source), "tracking the face", "frame", getattr(self, "_progress_bar_config", None)
+            )
+            matrices, kept, _ = processor.track_frames(frames, no_face=no_face, **chosen)
             originals = LazyFrames(source, kept)
             crops = LazyCrops(originals, matrices, processor.crop_size, processor.crop_frame)
         schedule = source_timeline(source, kept, num_frames, fps)
@@ -470,6 +475,8 @@ class EADNetPipeline(DiffusionPipeline):
                 if settings.close_mouth_in_silence:
                     silent = self.silent_frames(audio, sample_rate, num_frames, settings.fps)
             report.num_frames = num_frames
+            if source is not None:
+                source = source.until(num_frames / settings.fps)
             with self._timed("face"):
                 plan = self.prepare_faces(
                     image, source, num_frames, settings.fps, None, settings.no_face, face=settings.face
@@ -575,6 +582,9 @@ class EADNetPipeline(DiffusionPipeline):
 
         source_cache: dict[int, torch.Tensor] = {}
         rest_cache: dict[int, torch.Tensor] = {}
+        deep_cache = None
+        if sampling.cache_interval > 1:
+            deep_cache = DeepCache(interval=sampling.cache_interval, depth=sampling.cache_depth)
         previous: torch.Tensor | None = None  # clean latents of the previous window
         previous_start = previous_end = 0
         step_counter = 0
@@ -610,13 +620,17 @@ class EADNetPipeline(DiffusionPipeline):
                     [keep_mask_latent.expand(length, -1, -1, -1), masked_latents, ref_latents], dim=1
                 )
                 conditioning = conditioning.transpose(0, 1)[None]  # (1, 9, n, h, w)
+                if deep_cache is not None:
+                    deep_cache.reset()  # a new window: new latents, the first step runs in full
                 for step_index, timestep in enumerate(timesteps):
                     if self._interrupt:
                         raise GenerationCancelled("generation was cancelled")
                     with self._timed("denoise"):
                         model_input = self.scheduler.scale_model_input(latents, timestep)
+                        if deep_cache is not None:
+                            deep_cache.step(step_index)
                         noise_pred = self._guided_noise(
-                            model_input, conditioning, timestep, audio_embeds, text, sampling
+                            model_input, conditioning, timestep, audio_embeds, text, sampling, deep_cache
                         )
                         latents = self.scheduler.step(noise_pred, timestep, latents).prev_sample
                     if known is not None:
@@ -686,7 +700,9 @@ class EADNetPipeline(DiffusionPipeline):
             refs.append(encoded[1:2])
         return torch.cat(masked), torch.cat(refs)
 
-    def _guided_noise(self, model_input, conditioning, timestep, audio_embeds, text, sampling: SamplingDefaults):
+    def _guided_noise(
+        self, model_input, conditioning, timestep, audio_embeds, text, sampling: SamplingDefaults, deep_cache=None
+    ):
         """Noise prediction with separate audio and text classifier-free guidance:
         ``ε = ε(a, t) + (s_a − 1)(ε(a, t) − ε(∅, t)) + (s_t − 1)(ε(a, t) − ε(a, ∅))``; each extra branch runs only
         when its scale is above 1 (zero audio tokens are the null audio, the empty prompt the null text)."""
@@ -701,12 +717,14 @@ class EADNetPipeline(DiffusionPipeline):
         if use_text_cfg:
             branches.append((audio_embeds, uncond[0], uncond[1]))
         batch = len(branches)
+        cache = {} if deep_cache is None else {"deep_cache": deep_cache}  # all branches in one batch: one cache
         predictions = self.unet(
             unet_input.expand(batch, -1, -1, -1, -1),
             timestep,
             audio_embeds=torch.cat([b[0] for b in branches]),
             text_embeds=None if tokens is None else torch.cat([b[1] for b in branches]),
             text_attention_mask=None if tokens is None else torch.cat([b[2] for b in branches]),
+            **cache,
         ).sample.chunk(batch)
         noise = predictions[0]
         index = 1

@@ -46,7 +46,14 @@ from eadnet.face import NoFaceError
 from eadnet.face.choice import FaceChoice
 from eadnet.io.audio import check_speech
 from eadnet.pipelines.engines import MESH_MODEL_NAME
-from eadnet.pipelines.inputs import mono_float, open_source, output_fps, source_timeline, to_uint8_rgb
+from eadnet.pipelines.inputs import (
+    mono_float,
+    open_source,
+    output_fps,
+    source_timeline,
+    stage_progress,
+    to_uint8_rgb,
+)
 from eadnet.pipelines.pipeline_eadnet import GenerationCancelled
 from eadnet.pipelines.pipeline_output import EADNetPipelineOutput, GenerationReport, WindowOutput
 from eadnet.settings import GenerationSettings, SamplingDefaults
@@ -91,6 +98,8 @@ class EADNetMeshPipeline:
         self._reader: ActionUnitReader | None = None
         self._interrupt = False
         self._report: GenerationReport | None = None
+        self._progress_bar_config: dict = {}
+        self._render_bar = None
         self.preset = None
 
     # ------------------------------------------------------------------------------------------------ loading
@@ -165,8 +174,10 @@ class EADNetMeshPipeline:
         return GenerationSettings.from_options(settings, **options).resolved(self.sampling_defaults)
 
     def set_progress_bar_config(self, **kwargs) -> None:
-        """Accepted for parity with diffusers pipelines (the CLI sets it); the engine shows progress through the
-        step callback only."""
+        """The progress bars' options, as diffusers pipelines take them (``disable=True`` hides them): one bar per
+        stage that takes time (tracking a source video's face, rendering); ``desc`` and ``unit`` are the stage's
+        own."""
+        self._progress_bar_config = dict(kwargs)
 
     def _timed(self, stage: str):
         return contextlib.nullcontext() if self._report is None else self._report.timed(stage)
@@ -250,8 +261,16 @@ class EADNetMeshPipeline:
         finally:
             if self._report is report:
                 self._report = None
+                if self._render_bar is not None:
+                    self._render_bar.close()
+                    self._render_bar = None
 
     def _step(self, report, callback, step: int) -> None:
+        if self._render_bar is None:
+            self._render_bar = stage_progress(
+                None, report.total_steps, "rendering", "frame", self._progress_bar_config
+            )
+        self._render_bar.update()
         if callback is not None:
             callback(self, step, step, {})
         if self._interrupt:
@@ -276,6 +295,7 @@ class EADNetMeshPipeline:
             if image is not None:
                 yield from self._portrait(image, mouth, units, replace, settings, seed, report, callback)
             else:
+                source = source.until(num_frames / fps)  # no more of the source than the speech lasts
                 yield from self._video(source, mouth, units, replace, settings, report, callback)
 
     def _portrait(self, image, mouth, units, replace, settings, seed, report, callback) -> Iterator[WindowOutput]:
@@ -301,10 +321,11 @@ class EADNetMeshPipeline:
         num_frames = len(mouth)
         with self._timed("face"):
             choice = FaceChoice.parse(settings.face)
+            stream = stage_progress(iter(frames), len(frames), "tracking the face", "frame", self._progress_bar_config)
             if choice == FaceChoice():
-                detections = self.detector.detect_video(iter(frames))
+                detections = self.detector.detect_video(stream)
             else:
-                detections = self.detector.detect_video(iter(frames), choice=choice)
+                detections = self.detector.detect_video(stream, choice=choice)
             found = [index for index, detection in enumerate(detections) if detection is not None]
             missing = [index for index, detection in enumerate(detections) if detection is None]
             if missing and settings.no_face == "error":

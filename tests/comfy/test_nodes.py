@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,7 +67,7 @@ def test_widget_order_is_stable(pack):
         "EADNet_ModelLoader": ["model", "precision", "device", "offload"],
         "EADNet_AudioEncode": ["model", "audio", "fps"],
         "EADNet_Emotion": ["model", "source", "label", "intensity", "text", "reference", "vlm"],
-        "EADNet_FaceCrop": ["model", "image", "audio", "no_face", "video_fps"],
+        "EADNet_FaceCrop": ["model", "image", "audio", "no_face", "video_fps", "face", "face_mask"],
         "EADNet_Sampler": [
             "model",
             "face",
@@ -79,6 +80,7 @@ def test_widget_order_is_stable(pack):
             "window",
             "overlap",
             "emotion_warp",
+            "cache_interval",
         ],
         "EADNet_Decode": ["model", "latents", "face"],
         "EADNet_PasteBack": ["model", "face", "crops"],
@@ -229,6 +231,27 @@ def test_no_face_and_missing_reference_are_explained(pack, model, speech_audio):
         nodes["EADNet_FaceCrop"]().crop(model, blank, audio, "error", 25.0)
     with pytest.raises(ValueError, match="no reference IMAGE is connected"):
         nodes["EADNet_Emotion"]().describe(model, "reference", "neutral", 2, "")
+
+
+def test_face_crop_picks_the_face_by_its_widget_or_a_painted_mask(pack, model, portrait_image, speech_audio):
+    nodes = pack.NODE_CLASS_MAPPINGS
+    (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)
+    group = torch.cat([portrait_image, portrait_image.flip(2)], dim=2)  # two real faces side by side, 1024 px wide
+
+    def face_x(**choice):
+        (face, _) = nodes["EADNet_FaceCrop"]().crop(model, group, audio, "error", 25.0, **choice)
+        matrix = face.plan.matrices[0]
+        centre = np.linalg.solve(matrix[:, :2], np.full(2, face.plan.crop_size / 2) - matrix[:, 2])
+        return centre[0]  # the crop centre in the photo
+
+    assert face_x() < 512 and face_x(face="0") < 512 < face_x(face="1")
+    mask = torch.zeros(1, 256, 512)  # a MASK at half the image's size, painted over the right face
+    mask[0, 40:100, 360:440] = 1.0
+    assert face_x(face="0", face_mask=mask) > 512  # the mask wins over the widget
+    with pytest.raises(ValueError, match=r"only 2 face\(s\) were found"):
+        face_x(face="2")
+    with pytest.raises(ValueError, match="face: face must be"):
+        face_x(face="the left one")
 
 
 # --- the expression editor: no EAD-Net model, a batch in, a batch out ----------------------------------------------

@@ -272,6 +272,7 @@ def test_sampler_widget_order_is_the_public_one(nodes):
         "window",
         "overlap",
         "emotion_warp",
+        "cache_interval",
     ]
     values = dict(zip(names, sampler["widgets_values"], strict=True))
     assert values["control_after_generate"] == "fixed" and isinstance(values["seed"], int)

@@ -1,5 +1,5 @@
 """The app's API as `gradio_client` sees it, on a recording fake service: optional inputs have defaults, the face
-choice is the last input, old positional calls still work; and the example rows."""
+choice is the last input, `predict(portrait, speech)` is a whole call; and the example rows."""
 
 import socket
 from pathlib import Path
@@ -23,8 +23,8 @@ from gradio_app.app import DEFAULT_FACE, build_demo, example_rows  # noqa: E402
 
 GENERATE_PARAMETERS = (
     "portrait",
-    "video",
     "audio",
+    "video",
     "emotion_mode",
     "label",
     "intensity",
@@ -37,6 +37,8 @@ GENERATE_PARAMETERS = (
     "emotion_warp",
     "face",
 )
+# the order `GenerationService.generate` takes them in (what the recording service sees)
+SERVICE_PARAMETERS = ("portrait", "video", "audio", *GENERATE_PARAMETERS[3:])
 
 
 class RecordingService:
@@ -114,12 +116,12 @@ def test_api_info_marks_every_input_but_the_speech_and_photo_optional(client):
 def test_generate_with_only_the_portrait_and_the_speech(client, last_call):
     video, description, timings = client.predict(
         gradio_client.handle_file(str(example_portrait_path())),
-        audio=gradio_client.handle_file(str(example_speech_path())),
+        gradio_client.handle_file(str(example_speech_path())),
         api_name="/generate",
     )
     name, args = last_call()
     assert name == "generate" and len(args) == len(GENERATE_PARAMETERS)
-    sent = dict(zip(GENERATE_PARAMETERS, args, strict=True))
+    sent = dict(zip(SERVICE_PARAMETERS, args, strict=True))
     assert Path(sent["portrait"]).name == "portrait.png" and Path(sent["audio"]).name == "speech.flac"
     assert sent["video"] is sent["text"] is sent["reference"] is sent["steps"] is None
     assert (sent["emotion_mode"], sent["label"], sent["intensity"], sent["seed"]) == ("label", "happy", 2, 0)
@@ -129,14 +131,9 @@ def test_generate_with_only_the_portrait_and_the_speech(client, last_call):
     assert description == "happy (intensity 2)" and timings == "1 frames"
 
 
-def test_two_positional_files_name_the_missing_speech(client):
-    # the source video is the second input: a bare `predict(portrait, speech)` puts the speech there
+def test_the_speech_is_required(client):
     with pytest.raises(TypeError, match="audio"):
-        client.predict(
-            gradio_client.handle_file(str(example_portrait_path())),
-            gradio_client.handle_file(str(example_speech_path())),
-            api_name="/generate",
-        )
+        client.predict(gradio_client.handle_file(str(example_portrait_path())), api_name="/generate")
 
 
 def test_dubbing_and_the_face_by_keyword(client, last_call):
@@ -146,15 +143,15 @@ def test_dubbing_and_the_face_by_keyword(client, last_call):
         face="120,80",
         api_name="/generate",
     )
-    sent = dict(zip(GENERATE_PARAMETERS, last_call()[1], strict=True))
+    sent = dict(zip(SERVICE_PARAMETERS, last_call()[1], strict=True))
     assert sent["portrait"] is None and sent["video"] and sent["face"] == "120,80"
 
 
-def test_the_old_positional_call_gets_the_default_face(client, last_call):
+def test_a_positional_call_without_the_face_gets_the_default_face(client, last_call):
     client.predict(
         gradio_client.handle_file(str(example_portrait_path())),
-        None,
         gradio_client.handle_file(str(example_speech_path())),
+        None,
         "label",
         "sad",
         3,
@@ -167,7 +164,7 @@ def test_the_old_positional_call_gets_the_default_face(client, last_call):
         "off",
         api_name="/generate",
     )
-    sent = dict(zip(GENERATE_PARAMETERS, last_call()[1], strict=True))
+    sent = dict(zip(SERVICE_PARAMETERS, last_call()[1], strict=True))
     assert (sent["label"], sent["intensity"], sent["seed"], sent["emotion_warp"]) == ("sad", 3, 7, "off")
     assert sent["face"] == DEFAULT_FACE
 
@@ -198,11 +195,11 @@ def test_example_rows_fill_every_input_and_add_the_clips_only_when_shipped(demo,
     monkeypatch.setattr(app_module, "example_emotion_reference_path", missing)
     base = example_rows()
     assert len(base) == len(app_module.EXAMPLE_EMOTIONS)
-    assert all(len(row) == count and row[0] and row[1] is None and row[-1] == DEFAULT_FACE for row in base)
+    assert all(len(row) == count and row[0] and row[1] and row[2] is None and row[-1] == DEFAULT_FACE for row in base)
 
     monkeypatch.undo()
     dubbing, reference = example_rows()[len(base) :]
     assert len(dubbing) == len(reference) == count
-    assert dubbing[0] is None and dubbing[1] == str(example_source_video_path()) and dubbing[2] == base[0][2]
+    assert dubbing[0] is None and dubbing[2] == str(example_source_video_path()) and dubbing[1] == base[0][1]
     assert reference[0] == base[0][0] and reference[3] == "reference"
     assert reference[7] == str(example_emotion_reference_path())

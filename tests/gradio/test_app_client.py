@@ -34,8 +34,8 @@ def client(app_url):
 def call(client, portrait, audio, label="happy"):
     job = client.submit(
         gradio_client.handle_file(str(portrait)),
-        None,
         gradio_client.handle_file(str(audio)),
+        None,
         "label",
         label,
         2,
@@ -66,7 +66,7 @@ def test_generate_with_only_the_portrait_and_the_speech(client, media):
     # every other input has a default in the API (the emotion: happy, intensity 2); the face by its number
     video, description, _ = client.predict(
         gradio_client.handle_file(str(example_portrait_path())),
-        audio=gradio_client.handle_file(str(media / "speech.wav")),
+        gradio_client.handle_file(str(media / "speech.wav")),
         face="0",
         api_name="/generate",
     )

@@ -116,7 +116,15 @@ def test_clicking_the_portrait_fills_the_face_box(app_url, browser, tmp_path):
     page.locator("input[type=file]").nth(0).set_input_files(str(portrait))
     image = page.locator("img[src*='portrait']").first
     image.wait_for(timeout=30_000)
-    box = image.bounding_box()
+    # the image settles into its final size after it loads (on a busy machine well after it appears): wait for that
+    deadline, box = time.monotonic() + 20, None
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        loaded = image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+        current = image.bounding_box()
+        if loaded and current == box:
+            break
+        box = current
     image.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})
     deadline = time.monotonic() + 10
     while face.input_value() == "largest" and time.monotonic() < deadline:

@@ -191,7 +191,7 @@ def test_examples_animate_the_bundled_media_with_several_emotions():
     rows = example_rows()
     assert {row[4] for row in rows if row[3] == "label"} >= {"happy", "sad", "angry", "surprised"}
     assert any(row[3] == "text" and row[6] for row in rows)
-    for portrait, video, speech, *_rest, steps, audio_guidance, text_guidance, _seed, _warp, face in rows:
+    for portrait, speech, video, *_rest, steps, audio_guidance, text_guidance, _seed, _warp, face in rows:
         assert (portrait is None) != (video is None)  # a portrait, or a source video to dub
         assert portrait in (None, str(example_portrait_path())) and speech == str(example_speech_path())
         assert steps is audio_guidance is text_guidance is None  # the model's own defaults
