@@ -402,3 +402,14 @@ def test_dubbing_a_group_video_keeps_its_frame_rate_and_talks_with_the_chosen_fa
     assert generate("--video", source, "--audio", short_speech, "--output", refused, "--face", "2") == 2
     err = capsys.readouterr().err
     assert "only 2 face(s) were found" in err and "face 1 at x" in err and not refused.exists()
+
+
+def test_half_precision_on_a_cpu_is_explained_and_bfloat16_runs(model_dir, short_speech, tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = tmp_path / "half.mp4"
+    args = ("--model", model_dir, "--audio", short_speech, "--output", out, "--steps", "1", "--device", "cpu")
+    assert generate(*args, "--dtype", "float16") == 2
+    assert "--dtype float16 needs a GPU" in capsys.readouterr().err and not out.exists()
+    assert generate(*args, "--dtype", "bfloat16") == 0
+    assert abs(probe(out)["frames"] / 25 - 1.3) <= 1 / 25

@@ -103,6 +103,13 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument(
+        "--dtype",
+        choices=["float32", "float16", "bfloat16"],
+        default="float32",
+        help="diffusion models' U-Net, VAE and text encoder precision (Whisper and the sampler's arithmetic stay "
+        "float32); float16 needs a GPU (default float32; bfloat16 is slow on most CPUs)",
+    )
+    parser.add_argument(
         "--fps",
         type=float,
         default=None,
@@ -236,7 +243,10 @@ def run_generate(args: argparse.Namespace) -> int:
         )
 
     load_start = time.perf_counter()
-    pipe = load_pipeline(args.model, device=device, models_dir=args.models_dir)
+    if args.dtype == "float16" and device == "cpu":
+        raise ValueError("--dtype float16 needs a GPU (--device cuda); on a CPU use float32 (or bfloat16)")
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
+    pipe = load_pipeline(args.model, device=device, dtype=dtype, models_dir=args.models_dir)
     if args.emotion_video is not None and preset is not None:
         from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: see above
 

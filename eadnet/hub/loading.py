@@ -151,6 +151,10 @@ _LOADERS = {
 }
 
 
+#: Components kept in fp32 whatever the pipeline's dtype (see :func:`load_components`).
+FULL_PRECISION_COMPONENTS = ("audio_encoder",)
+
+
 def load_components(
     preset: str | Preset,
     *,
@@ -194,8 +198,11 @@ def load_components(
         component = _LOADERS[name](preset, paths[name])
         if isinstance(component, torch.nn.Module):
             parameter = next(component.parameters(), None)
-            if parameter is not None and parameter.dtype != dtype:
-                component = component.to(device=device, dtype=dtype)
+            # Whisper stays in fp32 in a half-precision pipeline: its features are computed once per clip, and
+            # its activations (the "massive" ones in pauses) overflow fp16
+            wanted = torch.float32 if name in FULL_PRECISION_COMPONENTS else dtype
+            if parameter is not None and parameter.dtype != wanted:
+                component = component.to(device=device, dtype=wanted)
             else:
                 component = component.to(device=device)
         loaded[name] = component

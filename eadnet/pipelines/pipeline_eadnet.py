@@ -556,16 +556,20 @@ class EADNetPipeline(DiffusionPipeline):
         sampling = settings.sampling
         callback_tensor_inputs = callback_tensor_inputs or ["latents"]
         device = self._execution_device
-        dtype = self.unet.dtype
+        # Latents and the scheduler's arithmetic stay in fp32 whatever the models' dtype (a half-precision U-Net
+        # and VAE get their inputs cast and give fp32 back: _guided_noise, _source_latents, _known_latents).
+        dtype = torch.float32
+        vae_dtype = self.vae.dtype
         fps, window_size = settings.fps, settings.window_size
 
         crop_size = plan.crop_size
         latent_size = crop_size // self.vae_scale_factor
         regen_mask = torch.from_numpy(np.ascontiguousarray(self._face_processor().mask(), dtype=np.float32))
-        keep_mask_pixels = (1.0 - regen_mask).to(device=device, dtype=dtype)[None, None]  # (1, 1, S, S)
+        keep_mask = (1.0 - regen_mask).to(device=device)[None, None]  # (1, 1, S, S), fp32
         keep_mask_latent = F.interpolate(
-            keep_mask_pixels, size=(latent_size, latent_size), mode="bilinear", align_corners=False
+            keep_mask, size=(latent_size, latent_size), mode="bilinear", align_corners=False
         )
+        keep_mask_pixels = keep_mask.to(dtype=vae_dtype)
 
         # One initial noise shared by every frame and window (LatentSync): consistent look, reproducible seams.
         base_noise = randn_tensor((1, 4, 1, latent_size, latent_size), generator=generator, device=device, dtype=dtype)
@@ -595,12 +599,12 @@ class EADNetPipeline(DiffusionPipeline):
                 sources = plan.schedule[start:end]
                 with self._timed("encode"):
                     masked_latents, ref_latents = self._source_latents(
-                        plan, sources, keep_mask_pixels, source_cache, device, dtype
+                        plan, sources, keep_mask_pixels, source_cache, device, vae_dtype
                     )
                 audio_embeds = self.audio_encoder.slice_frames(
                     features, length, start_frame=start, fps=fps, shift=shift
                 )
-                audio_embeds = audio_embeds.to(device=device, dtype=dtype)
+                audio_embeds = audio_embeds.to(device=device, dtype=self.unet.dtype)
 
                 if sampling.strength < 1.0:
                     latents = self._noised(ref_latents.transpose(0, 1)[None], base_noise, timesteps[0])
@@ -611,7 +615,7 @@ class EADNetPipeline(DiffusionPipeline):
                 # pinned (temporal "known region" conditioning, as in RePaint-style inpainting).
                 pinned = 0 if previous is None else min(max(previous_end - start, 0), length)
                 known, known_index = self._known_latents(
-                    plan, previous, start - previous_start, pinned, start, sources, rest_cache, device, dtype
+                    plan, previous, start - previous_start, pinned, start, sources, rest_cache, device, vae_dtype
                 )
                 if known is not None:
                     latents[:, :, known_index] = self._noised(known, base_noise, timesteps[0])
@@ -673,7 +677,7 @@ class EADNetPipeline(DiffusionPipeline):
                         rest_cache.clear()
                     with self._timed("rest"):
                         crop = torch.from_numpy(self.rest_crop(plan.crops[source])).to(device=device, dtype=dtype)
-                        rest_cache[source] = self._vae_encode(crop.permute(2, 0, 1)[None] / 127.5 - 1.0)
+                        rest_cache[source] = self._vae_encode(crop.permute(2, 0, 1)[None] / 127.5 - 1.0).float()
                 parts.append(rest_cache[source].transpose(0, 1)[None])  # (1, 4, 1, h, w)
                 positions.append(int(position))
         if not positions:
@@ -694,7 +698,7 @@ class EADNetPipeline(DiffusionPipeline):
                 crop = crop.permute(2, 0, 1)[None] / 127.5 - 1.0
                 if len(cache) > 64:  # a long source video: keep the cache bounded
                     cache.clear()
-                cache[source] = self._vae_encode(torch.cat([crop * keep_mask_pixels[0], crop]))
+                cache[source] = self._vae_encode(torch.cat([crop * keep_mask_pixels[0], crop])).float()
             encoded = cache[source]
             masked.append(encoded[0:1])
             refs.append(encoded[1:2])
@@ -718,14 +722,19 @@ class EADNetPipeline(DiffusionPipeline):
             branches.append((audio_embeds, uncond[0], uncond[1]))
         batch = len(branches)
         cache = {} if deep_cache is None else {"deep_cache": deep_cache}  # all branches in one batch: one cache
-        predictions = self.unet(
-            unet_input.expand(batch, -1, -1, -1, -1),
-            timestep,
-            audio_embeds=torch.cat([b[0] for b in branches]),
-            text_embeds=None if tokens is None else torch.cat([b[1] for b in branches]),
-            text_attention_mask=None if tokens is None else torch.cat([b[2] for b in branches]),
-            **cache,
-        ).sample.chunk(batch)
+        unet_dtype = self.unet.dtype
+        predictions = (
+            self.unet(
+                unet_input.to(unet_dtype).expand(batch, -1, -1, -1, -1),
+                timestep,
+                audio_embeds=torch.cat([b[0] for b in branches]).to(unet_dtype),
+                text_embeds=None if tokens is None else torch.cat([b[1] for b in branches]).to(unet_dtype),
+                text_attention_mask=None if tokens is None else torch.cat([b[2] for b in branches]),
+                **cache,
+            )
+            .sample.float()  # guidance and the scheduler step in fp32
+            .chunk(batch)
+        )
         noise = predictions[0]
         index = 1
         if use_audio_cfg:
