@@ -411,5 +411,7 @@ def test_half_precision_on_a_cpu_is_explained_and_bfloat16_runs(model_dir, short
     args = ("--model", model_dir, "--audio", short_speech, "--output", out, "--steps", "1", "--device", "cpu")
     assert generate(*args, "--dtype", "float16") == 2
     assert "--dtype float16 needs a GPU" in capsys.readouterr().err and not out.exists()
+    assert generate(*args, "--offload") == 2
+    assert "--offload moves models between the GPU and the CPU" in capsys.readouterr().err and not out.exists()
     assert generate(*args, "--dtype", "bfloat16") == 0
     assert abs(probe(out)["frames"] / 25 - 1.3) <= 1 / 25

@@ -96,6 +96,7 @@ def unet_costs(
     measure_time: bool = True,
     repeats: int = 1,
     device: str = "cpu",
+    dtype=torch.float32,
 ) -> list[UNetCost]:
     results = []
     for name in config_names:
@@ -104,7 +105,7 @@ def unet_costs(
         for ead in (False, True):
             params, flops = count_unet_flops(name, ead, frames, latent_size)
             seconds = (
-                time_unet_forward(name, ead, frames, latent_size, repeats=repeats, device=device)
+                time_unet_forward(name, ead, frames, latent_size, repeats=repeats, device=device, dtype=dtype)
                 if (measure_time)
                 else None
             )
@@ -140,6 +141,7 @@ def deep_cache_costs(
     measure_time: bool = True,
     repeats: int = 1,
     device: str = "cpu",
+    dtype=torch.float32,
 ) -> list[CacheCost]:
     """FLOPs and time of a full U-Net step and of a DeepCache step (the shallow branch on a kept deep feature) for
     each config and shallow depth (:class:`~eadnet.models.feature_cache.DeepCache`), EAD modules on."""
@@ -160,8 +162,8 @@ def deep_cache_costs(
                 counts.append(counter.get_total_flops() / 1e12)
             seconds = [None, None]
             if measure_time:
-                model = EADUNet3DModel.from_named_config(name).to(device).eval()
-                sample, audio, text = _unet_inputs(model, frames, latent_size, 77, device, torch.float32)
+                model = EADUNet3DModel.from_named_config(name).to(device=device, dtype=dtype).eval()
+                sample, audio, text = _unet_inputs(model, frames, latent_size, 77, device, dtype)
                 cache = DeepCache(interval=2, depth=depth)
                 with torch.no_grad():
                     cache.step(0)

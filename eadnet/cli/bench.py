@@ -52,6 +52,12 @@ def register(subparsers) -> None:
     )
     model.add_argument("--skip-cache", action="store_true", help="skip the DeepCache part")
     model.add_argument("--device")  # default: cuda if available, else cpu (decided in run_model_bench)
+    model.add_argument(
+        "--dtype",
+        choices=["float32", "float16", "bfloat16"],
+        default="float32",
+        help="weights and inputs of the timed forwards (FLOPs are counted in float32; float16 needs a GPU)",
+    )
     model.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     model.set_defaults(handler=run_model_bench)
 
@@ -149,15 +155,19 @@ def run_model_bench(args: argparse.Namespace) -> int:
     if args.resolution % 8:
         raise ValueError(f"--resolution must be a multiple of 8, got {args.resolution}")
     latent = args.resolution // 8
-    print(f"device={device} threads={torch.get_num_threads()} torch={torch.__version__}")
+    dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
+    if dtype == torch.float16 and device == "cpu":
+        raise ValueError("--dtype float16 needs a GPU; on a CPU time float32 (or bfloat16)")
+    print(f"device={device} dtype={args.dtype} threads={torch.get_num_threads()} torch={torch.__version__}")
     print(
         f"\n(a) U-Net forward, batch 1, {args.frames} frames, {args.resolution} px ({latent}x{latent} latent), "
         "77 text tokens"
     )
     print(f"{'config':<8}{'EAD':<5}{'params (M)':>12}{'TFLOPs':>10}{'seconds':>10}")
     costs = unet_costs(
-        args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats, device=device
-    )
+        args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats, device=device,
+        dtype=dtype,
+    )  # fmt: skip
     for cost in costs:
         seconds = "-" if cost.seconds is None else f"{cost.seconds:.3f}"
         print(
@@ -212,7 +222,7 @@ def run_model_bench(args: argparse.Namespace) -> int:
         )
         caches = deep_cache_costs(
             args.configs, args.frames, latent, args.cache_depths, measure_time=not args.no_time, repeats=args.repeats,
-            device=device,
+            device=device, dtype=dtype,
         )  # fmt: skip
         header = "".join(f"{f'x{n} steps':>11}" for n in args.cache_intervals)
         print(f"{'config':<8}{'depth':>6}{'full GF':>10}{'cached GF':>11}{'full s':>9}{'cached s':>10}{header}")

@@ -103,6 +103,12 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument(
+        "--offload",
+        action="store_true",
+        help="diffusion models on a GPU: keep only the component that is working on the GPU (text encoder, Whisper, "
+        "U-Net, VAE in turn; diffusers' model CPU offload): less GPU memory, a little slower",
+    )
+    parser.add_argument(
         "--dtype",
         choices=["float32", "float16", "bfloat16"],
         default="float32",
@@ -246,7 +252,11 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.dtype == "float16" and device == "cpu":
         raise ValueError("--dtype float16 needs a GPU (--device cuda); on a CPU use float32 (or bfloat16)")
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
-    pipe = load_pipeline(args.model, device=device, dtype=dtype, models_dir=args.models_dir)
+    if args.offload and not device.startswith("cuda"):
+        raise ValueError("--offload moves models between the GPU and the CPU: it needs --device cuda")
+    pipe = load_pipeline(args.model, device="cpu" if args.offload else device, dtype=dtype, models_dir=args.models_dir)
+    if args.offload and preset is not None:
+        pipe.enable_model_cpu_offload(device=device)
     if args.emotion_video is not None and preset is not None:
         from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: see above
 

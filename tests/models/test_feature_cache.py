@@ -114,6 +114,10 @@ def test_the_model_benchmark_counts_a_cached_step_cheaper_than_a_full_one(capsys
     assert main(["bench", "model", "--configs", "tiny", "--no-time", "--skip-attention", "--resolution", "64"]) == 0
     out = capsys.readouterr().out
     assert "(c) DeepCache" in out and re.search(r"tiny\s+1\s+[\d.]+\s+[\d.]+\s+-\s+-\s+[\d.]+", out)
+    half = ["bench", "model", "--configs", "tiny", "--skip-attention", "--resolution", "64", "--frames", "4"]
+    assert main([*half, "--dtype", "float16", "--device", "cpu"]) == 2  # fp16 needs a GPU: explained, not crashed
+    assert main([*half, "--dtype", "bfloat16", "--device", "cpu"]) == 0
+    assert "dtype=bfloat16" in capsys.readouterr().out
 
 
 def test_a_bfloat16_pipeline_runs_its_models_in_half_and_its_arithmetic_in_fp32(tiny_model_dir):
