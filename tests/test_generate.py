@@ -415,3 +415,13 @@ def test_half_precision_on_a_cpu_is_explained_and_bfloat16_runs(model_dir, short
     assert "--offload moves models between the GPU and the CPU" in capsys.readouterr().err and not out.exists()
     assert generate(*args, "--dtype", "bfloat16") == 0
     assert abs(probe(out)["frames"] / 25 - 1.3) <= 1 / 25
+
+
+@pytest.mark.slow
+def test_a_compiled_unet_gives_the_same_clip(model_dir, short_speech, tmp_path):
+    """`--compile` (torch.compile of the U-Net; about 90 s of compilation on a CPU for the tiny model)."""
+    plain, compiled = tmp_path / "plain.mp4", tmp_path / "compiled.mp4"
+    args = ("--model", model_dir, "--audio", short_speech, "--steps", "2", "--device", "cpu", "--cache-interval", "2")
+    assert generate(*args, "--output", plain) == 0
+    assert generate(*args, "--output", compiled, "--compile") == 0
+    assert probe(plain)["frames"] == probe(compiled)["frames"]

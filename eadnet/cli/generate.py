@@ -103,6 +103,12 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
     parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="diffusion models: torch.compile the U-Net (the first window waits for the compilation, minutes on a "
+        "CPU; pays off on long clips and on GPUs)",
+    )
+    parser.add_argument(
         "--offload",
         action="store_true",
         help="diffusion models on a GPU: keep only the component that is working on the GPU (text encoder, Whisper, "
@@ -257,6 +263,8 @@ def run_generate(args: argparse.Namespace) -> int:
     pipe = load_pipeline(args.model, device="cpu" if args.offload else device, dtype=dtype, models_dir=args.models_dir)
     if args.offload and preset is not None:
         pipe.enable_model_cpu_offload(device=device)
+    if args.compile and preset is not None:
+        pipe.unet = torch.compile(pipe.unet)  # DeepCache's full and cached steps compile to two graphs
     if args.emotion_video is not None and preset is not None:
         from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: see above
 
