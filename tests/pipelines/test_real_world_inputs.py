@@ -83,9 +83,12 @@ def test_a_streamed_source_gives_the_same_clip_as_the_same_frames_in_memory(diff
     np.testing.assert_array_equal(streamed.frames, in_memory.frames)
 
 
-def test_memory_does_not_grow_with_the_length_of_a_streamed_source(mesh, example_portrait, tmp_path):
+@pytest.mark.parametrize("engine", ["mesh", "diffusion"])
+def test_memory_does_not_grow_with_the_length_of_a_streamed_source(engine, request, example_portrait, tmp_path):
+    pipe = request.getfixturevalue(engine)
     image = np.ascontiguousarray(example_portrait[::2, ::2])  # 256 x 256: 196 KB a frame
     frame_bytes = image.nbytes
+    options = {"num_inference_steps": 1} if engine == "diffusion" else {}
 
     def peak(count: int) -> int:
         path = write_clip(tmp_path / f"source{count}.mp4", moving_frames(image, count), 25)
@@ -93,8 +96,8 @@ def test_memory_does_not_grow_with_the_length_of_a_streamed_source(mesh, example
         tracemalloc.start()
         try:
             report = write_talking_video(
-                mesh, tmp_path / f"out{count}.mp4", audio=tone(count / 25), sample_rate=SR, video=source,
-                overwrite=True, window_size=8,
+                pipe, tmp_path / f"out{count}.mp4", audio=tone(count / 25), sample_rate=SR, video=source,
+                overwrite=True, window_size=8, **options,
             )  # fmt: skip
             return tracemalloc.get_traced_memory()[1]
         finally:
