@@ -14,12 +14,14 @@ from eadnet.hub import list_presets
 from eadnet.hub.local import resolve_model
 from eadnet.pipelines.engines import MESH_MODEL_NAME, list_models
 
-from .runtime import local_model_names, local_model_path, models_dir, torch_device
+from .runtime import comfy_unet_dtype, local_model_names, local_model_path, models_dir, torch_device
 from .types import EADNET_MODEL, OFFLOAD_CHOICES, EADNetModel
 
 logger = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+#: The precision choices: the dtypes, then "auto" (ComfyUI's own choice for a diffusion model on the device).
+PRECISION_CHOICES = (*PRECISIONS, "auto")
 DEVICES = ("auto", "cpu", "cuda")
 #: The loader's default: the face-geometry engine, which animates any face with no download and no GPU.
 DEFAULT_MODEL = MESH_MODEL_NAME
@@ -62,8 +64,13 @@ class EADNetModelLoader:
                     },
                 ),
                 "precision": (
-                    list(PRECISIONS),
-                    {"default": "fp32", "tooltip": "Weights dtype: fp16/bf16 halve GPU memory; use fp32 on CPU."},
+                    list(PRECISION_CHOICES),
+                    {
+                        "default": "fp32",
+                        "tooltip": "Weights dtype of the U-Net, VAE and text encoder (Whisper and the sampler's "
+                        "arithmetic stay fp32): fp16/bf16 halve GPU memory; fp32 on CPU; auto = ComfyUI's choice for "
+                        "the device (its --fp16-unet / --bf16-unet flags included).",
+                    },
                 ),
                 "device": (
                     list(DEVICES),
@@ -85,8 +92,8 @@ class EADNetModelLoader:
         from eadnet.pipelines import EADNetPipeline
         from eadnet.pipelines.engines import load_pipeline
 
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, got {precision!r}")
         if offload not in OFFLOAD_CHOICES:
             raise ValueError(f"offload must be one of {OFFLOAD_CHOICES}, got {offload!r}")
         target = torch_device(device)
@@ -105,8 +112,9 @@ class EADNetModelLoader:
                 model,
                 DEFAULT_MODEL,
             )
+        dtype = comfy_unet_dtype(target) if precision == "auto" else PRECISIONS[precision]
         pipe = EADNetPipeline.from_preset(
-            preset, device="cpu", dtype=PRECISIONS[precision], local_paths=local_paths, models_dir=models_dir()
+            preset, device="cpu", dtype=dtype, local_paths=local_paths, models_dir=models_dir()
         )
         pipe.set_progress_bar_config(disable=True)  # ComfyUI's own bar is driven per step instead
         wrapped = EADNetModel(
@@ -114,7 +122,7 @@ class EADNetModelLoader:
             preset=preset,
             name=model,
             device=target,
-            dtype=PRECISIONS[precision],
+            dtype=dtype,
             offload=offload == OFFLOAD_CHOICES[0],
         )
         if not wrapped.offload:

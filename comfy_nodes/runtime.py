@@ -95,6 +95,18 @@ def torch_device(choice: str) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def comfy_unet_dtype(device: torch.device) -> torch.dtype:
+    """ComfyUI's dtype for a diffusion model on ``device`` (``comfy.model_management.unet_dtype``, which honours its
+    ``--fp16-unet`` / ``--bf16-unet`` / ``--fp32-unet`` flags and what the GPU supports); outside ComfyUI fp16 on CUDA,
+    fp32 elsewhere."""
+    model_management = _optional("comfy.model_management")
+    if model_management is not None and hasattr(model_management, "unet_dtype"):
+        return model_management.unet_dtype(
+            device=device, supported_dtypes=[torch.float16, torch.bfloat16, torch.float32]
+        )
+    return torch.float16 if device.type == "cuda" else torch.float32
+
+
 def offload_device() -> torch.device:
     model_management = _optional("comfy.model_management")
     if model_management is not None and hasattr(model_management, "unet_offload_device"):

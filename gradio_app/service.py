@@ -76,6 +76,10 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"{name}={value!r} is not a number") from error
 
 
+#: The diffusion models' precisions the app can load (``$EADNET_DTYPE``).
+DTYPES = ("float32", "float16", "bfloat16")
+
+
 class GenerationService:
     """Owns the pipeline (loaded on first use, guarded by a lock) and turns app inputs into an mp4.
 
@@ -87,6 +91,8 @@ class GenerationService:
         max_audio_seconds: longest accepted speech (default: ``$EADNET_MAX_AUDIO_SECONDS`` or 60).
         output_max_age: outputs older than this many seconds are deleted on each request.
         device: torch device (default: cuda when available).
+        dtype: the diffusion models' precision, ``float32``, ``float16`` or ``bfloat16`` (default: ``$EADNET_DTYPE``,
+            else float16 on a GPU and float32 on a CPU); Whisper and the sampler's arithmetic stay float32.
     """
 
     def __init__(
@@ -98,8 +104,12 @@ class GenerationService:
         max_audio_seconds: float | None = None,
         output_max_age: float = DEFAULT_OUTPUT_MAX_AGE,
         device: str | None = None,
+        dtype: str | None = None,
     ) -> None:
         self.model = str(model or os.environ.get("EADNET_MODEL") or DEFAULT_MODEL)
+        self.dtype = dtype or os.environ.get("EADNET_DTYPE") or None
+        if self.dtype not in (None, *DTYPES):
+            raise ValueError(f"dtype (EADNET_DTYPE) must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         self.allowed_dirs = [Path(d).resolve() for d in allowed_dirs]
         self.max_upload_bytes = int(max_upload_bytes)
         self.max_audio_seconds = (
@@ -132,9 +142,10 @@ class GenerationService:
                 except (ValueError, FileNotFoundError) as error:
                     raise ServiceError(f"model {self.model!r}: {error}") from error
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            logger.info("loading EAD-Net %s on %s", self.model, device)
+            dtype = self.dtype or ("float16" if device.startswith("cuda") else "float32")
+            logger.info("loading EAD-Net %s on %s (%s)", self.model, device, dtype)
             try:
-                self._pipe = load_pipeline(self.model, device=device)
+                self._pipe = load_pipeline(self.model, device=device, dtype=getattr(torch, dtype))
             except FileNotFoundError as error:
                 raise ServiceError(f"model {self.model!r}: {error}") from error
             self._pipe.set_progress_bar_config(disable=True)

@@ -233,6 +233,23 @@ def test_no_face_and_missing_reference_are_explained(pack, model, speech_audio):
         nodes["EADNet_Emotion"]().describe(model, "reference", "neutral", 2, "")
 
 
+def test_auto_precision_is_comfyui_s_choice_and_whisper_stays_fp32(pack, comfy, monkeypatch):
+    loader = pack.NODE_CLASS_MAPPINGS["EADNet_ModelLoader"]()
+    assert "auto" in loader.INPUT_TYPES()["required"]["precision"][0]
+    (cpu,) = loader.load(TINY_MODEL, "auto", "cpu", "offload after run")
+    assert cpu.dtype == torch.float32  # the stub has no unet_dtype: fp32 on a CPU
+    asked = {}
+
+    def unet_dtype(device=None, supported_dtypes=()):
+        asked.update(device=device, supported=list(supported_dtypes))
+        return torch.bfloat16  # as ComfyUI started with --bf16-unet
+
+    monkeypatch.setattr(comfy.modules["comfy.model_management"], "unet_dtype", unet_dtype, raising=False)
+    (half,) = loader.load(TINY_MODEL, "auto", "cpu", "offload after run")
+    assert half.dtype == half.pipeline.unet.dtype == torch.bfloat16 and asked["device"] == torch.device("cpu")
+    assert half.pipeline.audio_encoder.dtype == torch.float32 and torch.bfloat16 in asked["supported"]
+
+
 def test_face_crop_picks_the_face_by_its_widget_or_a_painted_mask(pack, model, portrait_image, speech_audio):
     nodes = pack.NODE_CLASS_MAPPINGS
     (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)

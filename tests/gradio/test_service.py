@@ -8,6 +8,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from PIL import Image
 
 pytest.importorskip("mediapipe")
@@ -221,3 +222,13 @@ def test_the_face_choice_reaches_the_pipeline_and_a_missing_face_lists_the_faces
     with pytest.raises(ServiceError):
         service.generate(uploads / "portrait.png", None, uploads / "speech.wav", face="")
     assert received == ["3", None]  # stripped; empty leaves the model's default
+
+
+def test_the_precision_comes_from_eadnet_dtype(model_dir, uploads, monkeypatch):
+    monkeypatch.setenv("EADNET_DTYPE", "bfloat16")
+    service = GenerationService(model=model_dir, allowed_dirs=[uploads], device="cpu")
+    pipe = service._pipeline()
+    assert pipe.unet.dtype == torch.bfloat16 and pipe.audio_encoder.dtype == torch.float32
+    monkeypatch.setenv("EADNET_DTYPE", "float64")
+    with pytest.raises(ValueError, match="EADNET_DTYPE"):
+        GenerationService(model=model_dir, allowed_dirs=[uploads])
