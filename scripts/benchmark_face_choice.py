@@ -7,8 +7,8 @@ check with tools we did not build: ``crops/faceN.png`` (the face in the photo) a
 of the clip), listed in ``pairs.txt`` for ``scripts/measure_faces.py video --pairs`` (dlib's recogniser, in its own
 venv).
 
-    python scripts/benchmark_face_choice.py --photo group.jpg --speech speech.wav --out /tmp/group
-    /work/measure-venv/bin/python scripts/measure_faces.py video --pairs /tmp/group/pairs.txt --every 4
+    python scripts/benchmark_face_choice.py --photo group.jpg --speech speech.wav --out group-bench
+    measure-venv/bin/python scripts/measure_faces.py video --pairs group-bench/pairs.txt --every 4
 
 The group photo of `scripts/fetch_benchmark_media.sh` (insightface's ``t1.jpg``) is the one used in
 docs/benchmarks.md. Numbers, not a test.

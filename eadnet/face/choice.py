@@ -100,6 +100,11 @@ class FaceChoice:
             raise ValueError("the face mask is empty: paint over the face that should talk")
         return cls("box", values=(float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)))
 
+    @property
+    def is_default(self) -> bool:
+        """Whether this is the default choice (the largest face)."""
+        return self.kind == "largest"
+
     def __str__(self) -> str:
         if self.kind == "index":
             return str(self.index)
@@ -145,7 +150,7 @@ class FaceChoice:
             if distances[nearest] <= np.max(boxes[nearest, 2:] - boxes[nearest, :2]):
                 return nearest
             raise FaceChoiceError(f"no face at the point {self}: {describe_faces(boxes)}")
-        overlap = _iou(boxes, np.array(self.values))
+        overlap = box_iou(boxes, np.array(self.values))
         best = int(np.argmax(overlap))
         if overlap[best] <= 0.0:
             raise FaceChoiceError(f"no face overlaps the box {self}: {describe_faces(boxes)}")
@@ -171,7 +176,7 @@ def follow_face(boxes: Sequence[np.ndarray] | np.ndarray, previous: np.ndarray) 
     if len(boxes) == 0:
         return None
     previous = np.asarray(previous, dtype=np.float64)
-    overlap = _iou(boxes, previous)
+    overlap = box_iou(boxes, previous)
     best = int(np.argmax(overlap))
     if overlap[best] > 0.2:
         return best
@@ -181,7 +186,10 @@ def follow_face(boxes: Sequence[np.ndarray] | np.ndarray, previous: np.ndarray) 
     return nearest if distances[nearest] <= np.max(previous[2:] - previous[:2]) else None
 
 
-def _iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+def box_iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Intersection over union of each box ``(n, 4)`` with ``box`` ``(4,)`` (all ``(x0, y0, x1, y1)``) → ``(n,)``."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    box = np.asarray(box, dtype=np.float64)
     low = np.maximum(boxes[:, :2], box[:2])
     high = np.minimum(boxes[:, 2:], box[2:])
     inter = np.prod(np.maximum(high - low, 0), axis=1)
@@ -189,4 +197,4 @@ def _iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
     return inter / np.maximum(union, 1e-9)
 
 
-__all__ = ["FACE_CHOICE_NAMES", "FaceChoice", "FaceChoiceError", "describe_faces", "follow_face"]
+__all__ = ["FACE_CHOICE_NAMES", "FaceChoice", "FaceChoiceError", "box_iou", "describe_faces", "follow_face"]

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from eadnet.face.alignment import invert_affine, transform_points, warp_to_crop
-from eadnet.face.choice import FaceChoice, follow_face
+from eadnet.face.choice import FaceChoice, box_iou, follow_face
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class MediaPipeFaceDetector:
                 )
                 if box[2] - box[0] < 1 or box[3] - box[1] < 1:
                     continue
-                if any(_box_iou(box, other) > 0.4 for other, _ in found):
+                if found and box_iou([other for other, _ in found], box).max() > 0.4:
                     continue  # the same face from the other model
                 found.append((box, float(detection.score[0])))
             if found and not every_model:
@@ -289,13 +289,17 @@ class MediaPipeFaceDetector:
         points = min(faces, key=lambda p: float(np.linalg.norm(p.mean(axis=0) - (size - 1) / 2)))
         return transform_points(points, invert_affine(matrix))
 
-    def _choose(self, boxes, image_shape, choice: FaceChoice, previous: np.ndarray | None):
-        """The chosen box ``(box, score)`` among ``boxes`` (original pixels): by ``choice``, or the one continuing
-        ``previous`` (a video's chosen face in the last frame that had it); `None` when the face is gone."""
+    def _chosen_box(self, image, small, factor, choice: FaceChoice, previous: np.ndarray | None):
+        """The chosen face's BlazeFace ``(box, score)`` in original pixels: by ``choice``, or the one continuing
+        ``previous`` (a video's chosen face in the last frame that had it); `None` when there is no face or the
+        followed face is gone."""
+        boxes = [(box * factor, score) for box, score in self._find_boxes(small, every_model=not choice.is_default)]
+        if not boxes:
+            return None
         if previous is not None:
             index = follow_face([box for box, _ in boxes], previous)
             return None if index is None else boxes[index]
-        return boxes[choice.select([box for box, _ in boxes], image_shape[:2])]
+        return boxes[choice.select([box for box, _ in boxes], image.shape[:2])]
 
     def _detect_locked(
         self,
@@ -305,10 +309,7 @@ class MediaPipeFaceDetector:
         choice: FaceChoice = _LARGEST,
         previous: np.ndarray | None = None,
     ) -> FaceDetection | None:
-        boxes = [(box * factor, score) for box, score in self._find_boxes(small, every_model=choice != _LARGEST)]
-        if not boxes:
-            return None
-        chosen = self._choose(boxes, image.shape, choice, previous)
+        chosen = self._chosen_box(image, small, factor, choice, previous)
         if chosen is None:
             return None
         box, score = chosen
@@ -402,10 +403,7 @@ class MediaPipeFaceDetector:
     def _track_locked(self, tracker, image, small, factor, choice, previous) -> FaceDetection | None:
         # the tracker sees every frame, so that its state follows the clip
         tracked = [(p + 0.5) * factor - 0.5 for p in self._mesh_faces(tracker, small)]
-        boxes = [(box * factor, score) for box, score in self._find_boxes(small, every_model=choice != _LARGEST)]
-        if not boxes:
-            return None
-        chosen = self._choose(boxes, image.shape, choice, previous)
+        chosen = self._chosen_box(image, small, factor, choice, previous)
         if chosen is None:
             return None
         box, score = chosen
@@ -415,7 +413,14 @@ class MediaPipeFaceDetector:
         return None if landmarks is None else FaceDetection(box, landmarks, score)
 
 
-def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    inter = np.prod(np.maximum(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0))
-    union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter
-    return float(inter / max(union, 1e-9))
+def detect_face(detector: FaceDetector, image: np.ndarray, face: FaceChoice | str | None = None):
+    """``detector.detect(image)`` for the chosen face; the choice is passed (as ``choice=``) only when it is not the
+    default, so detectors that cannot choose keep working for the largest face."""
+    choice = FaceChoice.parse(face)
+    return detector.detect(image) if choice.is_default else detector.detect(image, choice=choice)
+
+
+def detect_face_in_video(detector: FaceDetector, frames: Iterable[np.ndarray], face: FaceChoice | str | None = None):
+    """``detector.detect_video(frames)`` for the chosen face, passed as in :func:`detect_face`."""
+    choice = FaceChoice.parse(face)
+    return detector.detect_video(frames) if choice.is_default else detector.detect_video(frames, choice=choice)

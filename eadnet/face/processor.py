@@ -33,7 +33,15 @@ from eadnet.face.alignment import (
     warp_to_crop,
 )
 from eadnet.face.choice import FaceChoice
-from eadnet.face.detection import FaceDetection, FaceDetector, MediaPipeFaceDetector, NoFaceError, check_rgb_uint8
+from eadnet.face.detection import (
+    FaceDetection,
+    FaceDetector,
+    MediaPipeFaceDetector,
+    NoFaceError,
+    check_rgb_uint8,
+    detect_face,
+    detect_face_in_video,
+)
 from eadnet.face.mask import MASK_MODES, mouth_mask
 
 logger = logging.getLogger(__name__)
@@ -179,17 +187,11 @@ class FaceProcessor:
     def detect(self, image: np.ndarray, face: FaceChoice | str | None = None) -> FaceDetection | None:
         """The chosen face of one image (``choice`` is given to the detector only when it is not the largest, so
         detectors that cannot choose keep working)."""
-        choice = FaceChoice.parse(face)
-        if choice == FaceChoice():
-            return self.detector.detect(image)
-        return self.detector.detect(image, choice=choice)
+        return detect_face(self.detector, image, face)
 
     def detect_video(self, frames: Iterable[np.ndarray], face: FaceChoice | str | None = None) -> list:
         """The chosen face in every frame (see :meth:`MediaPipeFaceDetector.detect_video`)."""
-        choice = FaceChoice.parse(face)
-        if choice == FaceChoice():
-            return self.detector.detect_video(frames)
-        return self.detector.detect_video(frames, choice=choice)
+        return detect_face_in_video(self.detector, frames, face)
 
     def align_frames(
         self,

@@ -345,7 +345,8 @@ class EADNetPipeline(DiffusionPipeline):
         processor = self._face_processor()
         # the choice goes to the processor only when it is not the default (face processors written before
         # face choice existed keep working)
-        chosen = {} if FaceChoice.parse(face) == FaceChoice() else {"face": str(FaceChoice.parse(face))}
+        choice = FaceChoice.parse(face)
+        chosen = {} if choice.is_default else {"face": str(choice)}
         if image is not None:
             portrait = to_uint8_rgb(image, "image")
             aligned = processor.align_portrait(portrait, **chosen)

@@ -43,7 +43,7 @@ from eadnet.expression.interior import rgb_uint8
 from eadnet.expression.requested import ActionUnitReader
 from eadnet.expression.rig import FaceRig
 from eadnet.face import NoFaceError
-from eadnet.face.choice import FaceChoice
+from eadnet.face.detection import detect_face, detect_face_in_video
 from eadnet.io.audio import check_speech
 from eadnet.pipelines.engines import MESH_MODEL_NAME
 from eadnet.pipelines.inputs import (
@@ -211,11 +211,7 @@ class EADNetMeshPipeline:
 
     def _face_rig(self, image: np.ndarray, landmarks=None, face: str | None = None) -> FaceRig:
         if landmarks is None:
-            choice = FaceChoice.parse(face)
-            rgb = rgb_uint8(image)
-            detection = (
-                self.detector.detect(rgb) if choice == FaceChoice() else self.detector.detect(rgb, choice=choice)
-            )
+            detection = detect_face(self.detector, rgb_uint8(image), face)
             if detection is None:
                 raise NoFaceError()
             landmarks = detection.landmarks
@@ -320,12 +316,8 @@ class EADNetMeshPipeline:
         read again on demand, so memory stays flat in the length)."""
         num_frames = len(mouth)
         with self._timed("face"):
-            choice = FaceChoice.parse(settings.face)
             stream = stage_progress(iter(frames), len(frames), "tracking the face", "frame", self._progress_bar_config)
-            if choice == FaceChoice():
-                detections = self.detector.detect_video(stream)
-            else:
-                detections = self.detector.detect_video(stream, choice=choice)
+            detections = detect_face_in_video(self.detector, stream, settings.face)
             found = [index for index, detection in enumerate(detections) if detection is not None]
             missing = [index for index, detection in enumerate(detections) if detection is None]
             if missing and settings.no_face == "error":
