@@ -243,7 +243,7 @@ def run_summary(args: argparse.Namespace) -> None:
         )
     print(
         "\nExpression CNN (fer): share of frames whose top label is the intended emotion — edited still / "
-        "eadnet-mesh clip / ground-truth synthetic clip:\n"
+        "editor on every frame of the neutral talking clip / eadnet-mesh clip / ground-truth synthetic clip:\n"
     )
     print("| face | " + " | ".join(EMOTIONS) + " |")
     print("| --- |" + " ---: |" * len(EMOTIONS))
@@ -257,8 +257,8 @@ def run_summary(args: argparse.Namespace) -> None:
     if geometry_path.is_file():
         per_face = json.loads(geometry_path.read_text())["per_face"]
         print(
-            "\nGeometry rule: share of frames read as the intended emotion — edited still / eadnet-mesh clip / "
-            "ground-truth synthetic clip:\n"
+            "\nGeometry rule: share of frames read as the intended emotion — edited still / editor on the talking "
+            "clip / eadnet-mesh clip / ground-truth synthetic clip:\n"
         )
         print("| face | " + " | ".join(EMOTIONS) + " |")
         print("| --- |" + " ---: |" * len(EMOTIONS))

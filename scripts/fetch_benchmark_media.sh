@@ -4,7 +4,8 @@
 #   - face_recognition 1.3.0 sdist, tests/test_images/: photos of two people (obama*.jpg, biden.jpg);
 #   - insightface 2.1 wheel, data/images/t1.jpg: a group photo (kept whole as group_t1.jpg); three faces are cut
 #     out of it (t1_face0..2.png);
-#   - silero-vad sdist, tests/data/test.wav: 60 s of real human speech with pauses (16 kHz).
+#   - silero-vad sdist, tests/data/test.wav: 60 s of real human speech with pauses (16 kHz);
+#   - and the example portrait (skimage's public-domain astronaut, shipped in eadnet/assets) as astronaut.png.
 # Usage: bash scripts/fetch_benchmark_media.sh [FOLDER]   (default: ./benchmark-media; needs the project's .venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +48,5 @@ for index, (box, _) in enumerate(boxes):
 PY
 tar xzf "$tmp"/silero_vad-6.2.3.tar.gz -C "$tmp"
 cp "$tmp"/silero_vad-6.2.3/tests/data/test.wav "$out/speech/silero_test.wav"
+cp eadnet/assets/portrait.png "$out/faces/astronaut.png"
 ls -l "$out"/faces "$out"/speech

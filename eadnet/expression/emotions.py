@@ -4,10 +4,11 @@ The prototypes are the EMFACS ones (Friesen & Ekman 1983, as tabulated in the FA
 happiness 6+12, sadness 1+4+15, surprise 1+2+5B+26, fear 1+2+4+5+7+20+26, anger 4+5+7+23, disgust 9+15+16,
 contempt R12A+R14A. Adaptations for the mesh, each an EMFACS variant or a frequent companion of the prototype:
 disgust's AU16 (lower lip depressor) is not animated, so AU10 and AU17 (the upper lip raised, the lower lip pushed up,
-the variant 10+17) stand for it; anger also presses the lips (AU24, the variant 4+5+7+24); a strong smile parts the
-lips (6+12+25, a little 26); sadness raises the chin (1+4+15+17). A warp moves the skin but adds no wrinkles, so the
-smile's parted lips and the sad chin carry what a photo's texture would (measured with an expression CNN on six real
-faces, docs/benchmarks.md). The captioner's label descriptions
+the variant 10+17) stand for it; anger also presses the lips (AU24, the variant 4+5+7+24); a strong smile opens
+the lips over the teeth (6+12+25+26, the broad smile); sadness raises the chin (1+4+15+17). A warp moves the skin but
+adds no wrinkles, so the smile's visible teeth and the sad chin carry what a photo's texture would (measured with an
+expression CNN on six real faces, docs/benchmarks.md: with the lips only slightly parted, a thin-lipped face's smile
+read as neutral). The captioner's label descriptions
 (:func:`describe_emotion`) are written from this table, so what the text says and what the warp shows agree.
 """
 
@@ -25,7 +26,7 @@ from eadnet.expression.action_units import ACTION_UNITS, normalize_action_units
 EMOTION_ACTION_UNITS: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {
         "neutral": {},
-        "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.4, "AU26": 0.2},
+        "happy": {"AU6": 0.8, "AU12": 1.0, "AU25": 0.8, "AU26": 0.4},
         "sad": {"AU1": 1.0, "AU4": 0.5, "AU15": 1.0, "AU17": 0.7},
         "surprised": {"AU1": 1.0, "AU2": 1.0, "AU5": 0.8, "AU26": 0.8},
         "fear": {"AU1": 0.9, "AU2": 0.6, "AU4": 0.5, "AU5": 0.9, "AU7": 0.3, "AU20": 0.8, "AU26": 0.4},
@@ -72,7 +73,7 @@ def emotion_action_units(emotion: str, intensity: float = 2) -> dict[str, float]
 
     ```py
     >>> emotion_action_units("happy", 3)
-    {'AU6': 0.8, 'AU12': 1.0, 'AU25': 0.4, 'AU26': 0.2}
+    {'AU6': 0.8, 'AU12': 1.0, 'AU25': 0.8, 'AU26': 0.4}
     ```
     """
     label = normalize_label(emotion)
@@ -111,7 +112,7 @@ def describe_emotion(emotion: str, intensity: int = 2) -> str:
 
     ```py
     >>> describe_emotion("happy", 3)
-    'a strongly happy speaker: the lip corners are pulled up and back into a smile strongly, ...'
+    'a strongly happy speaker: the lip corners are strongly pulled up and back into a smile, the lips are parted, ...'
     ```
     """
     label = normalize_label(emotion)

@@ -132,11 +132,15 @@ class MouthPainter:
         lip_hue = lip / max(float(lip.max()), 1.0)
         self.cavity = np.array([50.0, 16.0, 20.0]) * light * 0.6 + 40.0 * lip_hue * light * 0.4
         self.tongue = np.array([150.0, 66.0, 68.0]) * light * 0.6 + 150.0 * lip_hue * light * 0.4
-        # teeth in a photo are an off-white a little brighter than the skin around the mouth, never paper white
-        # (brighter than the skin by ~25 % in portraits under even light), and warm
-        level = 236.0 * float(np.clip(1.3 * skin_level / 236.0, 0.45, 1.0))
+        # teeth in a photo are an off-white, never paper white, and warm. Their brightest part is about as bright as
+        # the face's highlights (the 98th percentile of the face's brightness; on the two benchmark portraits that
+        # show their own teeth, the teeth's upper quartile is 0.96 and 1.02 of it). The lip's shade and the arch's
+        # sides leave the brightest drawn teeth ~0.83 of the base colour, hence 1.2 × the highlight; never below ~1.3 ×
+        # the skin around the mouth. (Skin level alone made teeth grey under dim or warm light: 130 of 255 on a ruddy
+        # face, read as a grimace by an expression CNN.)
+        level = float(np.clip(max(1.3 * skin_level, 1.2 * face_highlight(source, lm)), 0.45 * 236.0, 245.0))
         skin_hue = np.median(skin, axis=0) / max(float(np.median(skin, axis=0).max()), 1.0)
-        self.teeth = level * (0.7 * np.array([1.0, 0.94, 0.8]) + 0.3 * skin_hue)
+        self.teeth = level * (0.85 * np.array([1.0, 0.94, 0.8]) + 0.15 * skin_hue)
         self.teeth_mouth = None
         gap = float(max(0.0, (lm[14] - lm[13]) @ _down(lm)))
         if reuse_teeth and gap >= 0.06 * self.iod:
@@ -235,6 +239,22 @@ class MouthPainter:
             alpha = alpha[..., None].astype(np.float32)
             patch = patch * (1.0 - alpha) + colour * alpha
         canvas.write(y0, y1, x0, x1, patch)
+
+
+def face_highlight(image: np.ndarray, landmarks: np.ndarray, percentile: float = 98.0) -> float:
+    """The brightness (channel mean, 0–255) of the face's highlights: a high percentile inside the mesh's hull."""
+    height, width = image.shape[:2]
+    hull = cv2.convexHull(np.round(landmarks[:, :2]).astype(np.int32))
+    x, y, w, h = cv2.boundingRect(hull)
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [hull - np.array([x0, y0], np.int32)], 1)
+    pixels = image[y0:y1, x0:x1][mask > 0]
+    if len(pixels) == 0:
+        return 0.0
+    return float(np.percentile(pixels.reshape(len(pixels), -1).astype(np.float64).mean(axis=1), percentile))
 
 
 def _down(landmarks: np.ndarray) -> np.ndarray:
