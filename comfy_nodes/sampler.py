@@ -139,7 +139,7 @@ class EADNetSampler:
                         "min": 0,
                         "max": 10,
                         "tooltip": "DeepCache: run the whole U-Net every N steps and reuse its deep features between "
-                        "(faster, nearly the same frames); 1 = off, 0 = the model's default (3 for eadnet-mini).",
+                        "(faster, nearly the same frames); 1 = off, 0 = the model's default (4 for eadnet-mini).",
                     },
                 ),
             },

@@ -62,6 +62,9 @@ class SamplingDefaults:
             steps between reuse its deep features and run the shallow branch only; 1 runs every step in full.
         cache_depth (`int`, *optional*): Encoder/decoder stages in the shallow branch that runs at every step
             (1: the first and the last, as in DeepCache).
+        cache_text_guidance (`bool`, *optional*): With caching on, the steps between full passes also skip the
+            emotion-text guidance branch and reuse its guidance term from the last full pass (FasterCache's guidance
+            reuse); the audio guidance branch always runs.
     """
 
     num_inference_steps: int | None = None
@@ -73,6 +76,7 @@ class SamplingDefaults:
     emotion_warp: bool | None = None
     cache_interval: int | None = None
     cache_depth: int | None = None
+    cache_text_guidance: bool | None = None
 
     def __post_init__(self):
         steps = self.num_inference_steps
@@ -91,7 +95,7 @@ class SamplingDefaults:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        for name in ("null_audio_outliers", "emotion_warp"):
+        for name in ("null_audio_outliers", "emotion_warp", "cache_text_guidance"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, bool):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -141,6 +145,7 @@ FALLBACK_SAMPLING = SamplingDefaults(
     emotion_warp=False,
     cache_interval=1,
     cache_depth=1,
+    cache_text_guidance=False,
 )
 
 

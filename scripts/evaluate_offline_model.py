@@ -57,6 +57,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="audio offset in video frames (default: the model's; see EADNetPipeline.__call__)",
     )
+    parser.add_argument(
+        "--cache-interval", type=int, default=None, help="DeepCache interval, 1 = off (default: the model's)"
+    )
+    parser.add_argument(
+        "--cache-text-guidance",
+        choices=["on", "off"],
+        default=None,
+        help="reuse the text-guidance term on cached steps (default: the model's)",
+    )
     parser.add_argument("--gt-from", default=None, help="an earlier OUT whose ground-truth reports are reused")
     parser.add_argument("--no-long", action="store_true", help="skip the 30 s clip")
     return parser.parse_args(argv)
@@ -249,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
         text_guidance_scale=args.text_guidance,
         strength=args.strength,
         audio_offset=args.audio_offset,
+        cache_interval=args.cache_interval,
+        cache_text_guidance=None if args.cache_text_guidance is None else args.cache_text_guidance == "on",
         fps=25.0,
     )
     sampling = settings.sampling
@@ -302,6 +313,8 @@ def main(argv: list[str] | None = None) -> None:
         "audio_guidance": sampling.audio_guidance_scale,
         "text_guidance": sampling.text_guidance_scale,
         "audio_offset": sampling.audio_offset,
+        "cache_interval": sampling.cache_interval,
+        "cache_text_guidance": sampling.cache_text_guidance,
         "split": args.split,
         **aggregate(gen, gt, labels),
     }

@@ -49,6 +49,8 @@ def bench_result(tiny_model_dir, tmp_path_factory):
             "1",
             "--cache-interval",
             "2",
+            "--cache-text-guidance",
+            "on",
             "--json",
             str(path),
         ]
@@ -72,6 +74,7 @@ def test_generate_bench_json_schema(bench_result):
     assert [row["duration_s"] for row in rows] == list(DURATIONS)
     for row, duration in zip(rows, DURATIONS, strict=True):
         assert row["resolution"] == 64 and row["steps"] == 1 and row["cache_interval"] == 2
+        assert row["cache_text_guidance"] is True
         assert row["frames"] == math.ceil(duration * 25)
         assert set(row["stages_s"]) == set(STAGES)
         assert all(seconds >= 0 for seconds in row["stages_s"].values())
@@ -164,3 +167,20 @@ def test_tile_speech_and_linear_fit():
     assert fit["intercept_s"] == pytest.approx(0.5) and fit["seconds_per_frame"] == pytest.approx(0.1)
     assert fit["r2"] == pytest.approx(1.0)
     assert linear_fit([13, 13], [1.0, 1.1]) is None
+
+
+def test_model_bench_measures_the_vae_decode_per_chunk(tmp_path):
+    """Section (d): the Stable Diffusion VAE's decode, one fresh process per chunk size (tiny latents here)."""
+    path = tmp_path / "model.json"
+    argv = ["bench", "model", "--configs", "tiny", "--no-time", "--skip-attention", "--skip-cache"]
+    code, stdout, stderr = _run_cli([*argv, "--resolution", "16", "--vae-chunks", "1", "2", "--json", str(path)])
+    assert code == 0, stderr
+    assert "(d) VAE decode" in stdout and "MiB/frame" in stdout
+    rows = json.loads(path.read_text())["vae_decode"]
+    assert [(row["chunk"], row["resolution"], row["dtype"]) for row in rows] == [
+        (1, 16, "float32"),
+        (2, 16, "float32"),
+    ]
+    assert all(row["seconds_per_frame"] > 0 and row["peak_mib"] >= 0 for row in rows)
+    code, _, stderr = _run_cli([*argv, "--resolution", "16", "--vae-chunks", "0"])
+    assert code == 2 and "--vae-chunks must be positive" in stderr

@@ -417,6 +417,35 @@ def test_half_precision_on_a_cpu_is_explained_and_bfloat16_runs(model_dir, short
     assert abs(probe(out)["frames"] / 25 - 1.3) <= 1 / 25
 
 
+def test_speed_and_memory_options_reach_the_pipeline(model_dir, short_speech, tmp_path, capsys, monkeypatch):
+    """--cache-interval/--cache-text-guidance build the step cache, --decode-chunk-size sets the VAE's chunk."""
+    from eadnet.pipelines import pipeline_eadnet
+
+    seen = {"chunks": set()}
+    decode = pipeline_eadnet.vae_decode
+
+    def recording_decode(vae, latents, chunk=None, **kwargs):
+        seen["chunks"].add(chunk)
+        return decode(vae, latents, chunk, **kwargs)
+
+    class RecordingCache(pipeline_eadnet.DeepCache):
+        def __post_init__(self):
+            super().__post_init__()
+            seen["cache"] = (self.interval, self.reuse_text_guidance)
+
+    monkeypatch.setattr(pipeline_eadnet, "vae_decode", recording_decode)
+    monkeypatch.setattr(pipeline_eadnet, "DeepCache", RecordingCache)
+    out = tmp_path / "fast.mp4"
+    args = ("--model", model_dir, "--audio", short_speech, "--steps", "3", "--device", "cpu")
+    assert generate(*args, "--output", out, "--cache-interval", "2", "--cache-text-guidance", "on",
+                    "--decode-chunk-size", "3") == 0  # fmt: skip
+    assert seen["cache"] == (2, True) and seen["chunks"] == {3}
+    assert abs(probe(out)["frames"] / 25 - 1.3) <= 1 / 25
+    refused = tmp_path / "refused.mp4"
+    assert generate(*args, "--output", refused, "--decode-chunk-size", "0") == 2
+    assert "decode_chunk_size must be a positive int" in capsys.readouterr().err and not refused.exists()
+
+
 @pytest.mark.slow
 def test_a_compiled_unet_gives_the_same_clip(model_dir, short_speech, tmp_path):
     """`--compile` (torch.compile of the U-Net; about 90 s of compilation on a CPU for the tiny model)."""

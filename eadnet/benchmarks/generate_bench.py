@@ -92,6 +92,8 @@ class GenerateBenchSettings:
             :func:`eadnet.assets.example_speech_path`.
         models_dir (`str`, *optional*): Folder holding downloaded weights (``<dir>/<preset>/<component>``).
         cache_interval (`int`, *optional*): DeepCache interval (1 = off); defaults to each model's preset default.
+        cache_text_guidance (`bool`, *optional*): Reuse of the text-guidance term on cached steps; defaults to the
+            model's.
     """
 
     device: str = "cpu"
@@ -109,6 +111,7 @@ class GenerateBenchSettings:
     speech: str | None = None
     models_dir: str | None = None
     cache_interval: int | None = None
+    cache_text_guidance: bool | None = None
 
     def check(self) -> None:
         """Raises `ValueError` for settings no run could use."""
@@ -124,6 +127,7 @@ class GenerateBenchSettings:
                 audio_guidance_scale=self.audio_guidance,
                 text_guidance_scale=self.text_guidance,
                 cache_interval=self.cache_interval,
+                cache_text_guidance=self.cache_text_guidance,
             ),
             fps=self.fps,
         )
@@ -349,6 +353,7 @@ def measure_case(
         audio_guidance_scale=settings.audio_guidance,
         text_guidance_scale=settings.text_guidance,
         cache_interval=settings.cache_interval,
+        cache_text_guidance=settings.cache_text_guidance,
         fps=settings.fps,
         synchronize_timings=settings.device.startswith("cuda"),
     )
@@ -388,6 +393,7 @@ def measure_case(
         "audio_guidance": audio_guidance,
         "text_guidance": text_guidance,
         "cache_interval": generation.sampling.cache_interval,
+        "cache_text_guidance": generation.sampling.cache_text_guidance,
         "device": settings.device,
         "dtype": settings.dtype,
         "load_s": loaded.load_seconds,

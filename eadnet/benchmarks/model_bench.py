@@ -1,4 +1,4 @@
-"""Cost of the EAD-Net denoiser and of STDA against full spatio-temporal attention.
+"""Cost of the EAD-Net denoiser, of STDA against full spatio-temporal attention, and of the VAE decode per chunk.
 
 FLOPs are counted with ``torch.utils.flop_counter`` on the meta device (no memory, no time), wall time on a
 real forward. Peak memory: ``torch.cuda.max_memory_allocated`` on CUDA; on CPU each case runs in a fresh
@@ -31,6 +31,19 @@ class UNetCost:
     params_m: float
     tflops: float
     seconds: float | None
+
+
+@dataclass
+class VAEDecodeCost:
+    resolution: int
+    chunk: int
+    dtype: str
+    seconds_per_frame: float
+    peak_mib: float  # above the resident/allocated size with the VAE loaded
+
+    @property
+    def peak_mib_per_frame(self) -> float:
+        return self.peak_mib / self.chunk
 
 
 @dataclass
@@ -196,12 +209,7 @@ def _attention_case(kind: str, channels: int, frames: int, latent_size: int, rep
     x = torch.randn(1, channels, frames, latent_size, latent_size, device=device)
     times = []
     with torch.no_grad():
-        if device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats()
-            baseline = torch.cuda.memory_allocated()
-        else:
-            _reset_peak_rss()
-            baseline = _current_rss_bytes()
+        baseline = _start_peak(device)
         # The first call is a warm-up (allocator, thread pool, kernel selection); a case whose first call takes
         # longer than SLOW_CASE_SECONDS is reported from that call alone to keep the benchmark short.
         for index in range(repeats + 1):
@@ -214,10 +222,7 @@ def _attention_case(kind: str, channels: int, frames: int, latent_size: int, rep
                 break
         if len(times) > 1:
             times = times[1:]
-        if device.startswith("cuda"):
-            peak = torch.cuda.max_memory_allocated() - baseline
-        else:
-            peak = _max_rss_bytes() - baseline
+        peak = _peak_since(device, baseline)
     return {
         "gflops": counter.get_total_flops() / 1e9,
         "seconds": statistics.median(times),
@@ -225,9 +230,21 @@ def _attention_case(kind: str, channels: int, frames: int, latent_size: int, rep
     }
 
 
-def _attention_case_in_child(queue, *args):
-    torch.set_num_threads(torch.get_num_threads())
-    queue.put(_attention_case(*args))
+def _case_in_child(queue, case, args):
+    queue.put(case(*args))
+
+
+def _run_case(case, args: tuple, device: str) -> dict:
+    """``case(*args)``: on CPU in a fresh process (so that its resident-set high-water mark is its own), else here."""
+    if device != "cpu":
+        return case(*args)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_case_in_child, args=(queue, case, args))
+    process.start()
+    measured = queue.get()
+    process.join()
+    return measured
 
 
 def attention_costs(
@@ -242,18 +259,24 @@ def attention_costs(
     results = []
     for kind in kinds:
         for num_frames in frames:
-            args = (kind, channels, num_frames, latent_size, repeats, device)
-            if device == "cpu":
-                context = multiprocessing.get_context("spawn")
-                queue = context.Queue()
-                process = context.Process(target=_attention_case_in_child, args=(queue, *args))
-                process.start()
-                measured = queue.get()
-                process.join()
-            else:
-                measured = _attention_case(*args)
+            measured = _run_case(_attention_case, (kind, channels, num_frames, latent_size, repeats, device), device)
             results.append(AttentionCost(kind=kind, frames=num_frames, **measured))
     return results
+
+
+def _start_peak(device: str) -> int:
+    """Resets the peak-memory mark and returns the memory in use now (CUDA allocated, or CPU resident)."""
+    if str(device).startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        return torch.cuda.memory_allocated()
+    _reset_peak_rss()
+    return _current_rss_bytes()
+
+
+def _peak_since(device: str, baseline: int) -> int:
+    """Bytes of the peak above ``baseline`` since :func:`_start_peak`."""
+    peak = torch.cuda.max_memory_allocated() if str(device).startswith("cuda") else _max_rss_bytes()
+    return peak - baseline
 
 
 def _synchronize(device: str) -> None:
@@ -290,6 +313,42 @@ def _max_rss_bytes() -> int:
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def _vae_decode_case(resolution: int, chunk: int, device: str, dtype_name: str) -> dict:
+    from diffusers import AutoencoderKL
+
+    from eadnet.models.autoencoder import SD_VAE_ARCHITECTURE, vae_decode
+
+    dtype = getattr(torch, dtype_name)
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**SD_VAE_ARCHITECTURE).to(device=device).eval()
+    if dtype != torch.float32:
+        vae.to(dtype=dtype)
+    vae.to(memory_format=torch.channels_last)
+    latents = torch.randn(chunk, 4, resolution // 8, resolution // 8, device=device, dtype=dtype)
+    with torch.no_grad():
+        baseline = _start_peak(device)
+        _synchronize(device)
+        start = time.perf_counter()
+        vae_decode(vae, latents, chunk)
+        _synchronize(device)
+        seconds = time.perf_counter() - start
+        peak = _peak_since(device, baseline)
+    return {"seconds_per_frame": seconds / chunk, "peak_mib": max(peak, 0) / 2**20}
+
+
+def vae_decode_costs(
+    resolution: int = 512, chunks=(1, 2, 4, 8), device: str = "cpu", dtype: str = "float32"
+) -> list[VAEDecodeCost]:
+    """Peak memory and time of decoding ``chunk`` frames at once with the Stable Diffusion VAE at ``resolution``
+    (the pipeline's ``decode_chunk_size``), each case in a fresh process on CPU (its resident-set high-water mark)
+    or from ``torch.cuda.max_memory_allocated`` on CUDA; one decode per case, no warm-up."""
+    results = []
+    for chunk in chunks:
+        measured = _run_case(_vae_decode_case, (resolution, int(chunk), device, dtype), device)
+        results.append(VAEDecodeCost(resolution=resolution, chunk=int(chunk), dtype=dtype, **measured))
+    return results
 
 
 def as_rows(results) -> list[dict]:

@@ -51,6 +51,15 @@ def register(subparsers) -> None:
         "--cache-intervals", type=int, nargs="+", default=[2, 3, 5], help="DeepCache intervals for the step ratios"
     )
     model.add_argument("--skip-cache", action="store_true", help="skip the DeepCache part")
+    model.add_argument(
+        "--vae-chunks",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="also measure the Stable Diffusion VAE decoding N frames at once (decode_chunk_size) at --resolution: "
+        "peak memory and time per frame (slow on a CPU at 512 px)",
+    )
     model.add_argument("--device")  # default: cuda if available, else cpu (decided in run_model_bench)
     model.add_argument(
         "--dtype",
@@ -109,6 +118,12 @@ def register(subparsers) -> None:
         type=int,
         help="DeepCache: a full U-Net pass every N steps, 1 = off (default: the preset's); run twice with --json and "
         "`eadnet bench compare` the files for the ratios",
+    )
+    generate.add_argument(
+        "--cache-text-guidance",
+        choices=["on", "off"],
+        help="with caching: skip the emotion-text guidance branch on cached steps, reusing its term (default: the "
+        "preset's)",
     )
     generate.add_argument("--emotion", default="happy", help="emotion label spec (default: happy); 'none' for none")
     generate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
@@ -237,6 +252,22 @@ def run_model_bench(args: argparse.Namespace) -> int:
             )
         print("x<N> steps: denoising speed-up with a full pass every N steps (by time when measured, else FLOPs)")
         report["deep_cache"] = as_rows(caches)
+    if args.vae_chunks:
+        from eadnet.benchmarks.model_bench import vae_decode_costs
+
+        if min(args.vae_chunks) < 1:
+            raise ValueError(f"--vae-chunks must be positive, got {args.vae_chunks}")
+        print(
+            f"\n(d) VAE decode (Stable Diffusion VAE, the LatentSync presets'), {args.resolution} px, {args.dtype}: "
+            "peak memory above the loaded VAE"
+        )
+        print(f"{'chunk':>6}{'s/frame':>10}{'peak MiB':>10}{'MiB/frame':>11}")
+        decodes = vae_decode_costs(args.resolution, args.vae_chunks, device=device, dtype=args.dtype)
+        for cost in decodes:
+            print(
+                f"{cost.chunk:>6}{cost.seconds_per_frame:>10.3f}{cost.peak_mib:>10.0f}{cost.peak_mib_per_frame:>11.0f}"
+            )
+        report["vae_decode"] = as_rows(decodes)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
@@ -343,6 +374,7 @@ def run_generate_bench(args: argparse.Namespace) -> int:
         speech=str(args.audio) if args.audio else None,
         models_dir=str(args.models_dir) if args.models_dir else None,
         cache_interval=args.cache_interval,
+        cache_text_guidance=None if args.cache_text_guidance is None else args.cache_text_guidance == "on",
     )
     settings.check()
     print(

@@ -98,7 +98,14 @@ def register(subparsers) -> None:
         "--cache-interval",
         type=int,
         help="diffusion models: run the whole U-Net every N denoising steps and reuse its deep features between "
-        "(DeepCache; 1 = off; default: the model's, 3 for eadnet-mini)",
+        "(DeepCache; 1 = off; default: the model's, 4 for eadnet-mini)",
+    )
+    parser.add_argument(
+        "--cache-text-guidance",
+        choices=["on", "off"],
+        help="diffusion models with --cache-interval above 1: on the steps between full passes, skip the "
+        "emotion-text guidance branch and reuse its term from the last full pass (default: the model's, on for "
+        "eadnet-mini)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same video)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: cuda if available)")
@@ -113,6 +120,12 @@ def register(subparsers) -> None:
         action="store_true",
         help="diffusion models on a GPU: keep only the component that is working on the GPU (text encoder, Whisper, "
         "U-Net, VAE in turn; diffusers' model CPU offload): less GPU memory, a little slower",
+    )
+    parser.add_argument(
+        "--decode-chunk-size",
+        type=int,
+        help="diffusion models: frames the VAE decodes at once (default 8); fewer need less memory at 512 px "
+        "(`eadnet bench model --vae-chunks` measures it)",
     )
     parser.add_argument(
         "--dtype",
@@ -211,6 +224,8 @@ def run_generate(args: argparse.Namespace) -> int:
         no_face=args.no_face,
         face=args.face,
         cache_interval=args.cache_interval,
+        cache_text_guidance=None if args.cache_text_guidance is None else args.cache_text_guidance == "on",
+        decode_chunk_size=args.decode_chunk_size,
         head_motion=args.head_motion,
         keep_expression=args.keep_expression,
         emotion_warp=None if args.emotion_warp is None else args.emotion_warp == "on",

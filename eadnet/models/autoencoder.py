@@ -3,9 +3,25 @@ pipeline and the trainers so that training and inference see exactly the same la
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import torch
 
-__all__ = ["vae_decode", "vae_encode"]
+__all__ = ["SD_VAE_ARCHITECTURE", "vae_decode", "vae_encode"]
+
+#: The Stable Diffusion VAE's architecture (the LatentSync presets' ``stabilityai/sd-vae-ft-mse``, its public
+#: config): what memory and compute estimates build with random weights when the real weights are not at hand.
+SD_VAE_ARCHITECTURE: Mapping = MappingProxyType(
+    {
+        "block_out_channels": (128, 256, 512, 512),
+        "down_block_types": ("DownEncoderBlock2D",) * 4,
+        "up_block_types": ("UpDecoderBlock2D",) * 4,
+        "layers_per_block": 2,
+        "latent_channels": 4,
+        "norm_num_groups": 32,
+    }
+)
 
 
 def _shift(vae) -> float:

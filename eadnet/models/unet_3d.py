@@ -347,7 +347,8 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
             deep_cache (:class:`~eadnet.models.feature_cache.DeepCache`, *optional*): Feature caching across
                 denoising steps: a full pass keeps the input of the last ``depth`` decoder stages; a cached step
                 (``deep_cache.full`` false, a kept feature of this batch layout) runs only the first ``depth``
-                encoder stages and those decoder stages on it.
+                encoder stages and those decoder stages on it (a smaller batch than the full pass's on its leading
+                samples).
 
         Returns:
             :class:`EADUNet3DOutput` or a one-element tuple with the `(B, out_channels, F, H, W)` prediction.
@@ -377,14 +378,13 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
         hidden_states = self.conv_in(fold_frames(sample))
         skips = [hidden_states]
         depth = 0 if deep_cache is None else min(deep_cache.depth, len(self.up_blocks) - 1)
-        if depth and deep_cache.usable(hidden_states.shape[0]):
+        if depth and deep_cache.usable(batch, num_frames):
             # DeepCache step: the shallow branch only, on the deep feature of the last full pass
             for block in self.down_blocks[:depth]:
                 hidden_states, block_skips = block(hidden_states, emb, cond)
                 skips.extend(block_skips)
             del skips[sum(len(block.resnets) for block in self.up_blocks[-depth:]) :]  # the deep stages' skips
-            hidden_states = deep_cache.feature
-            deep_cache.cached_calls += 1
+            hidden_states = deep_cache.cached_feature(batch, num_frames)
             up_blocks = self.up_blocks[-depth:]
         else:
             for block in self.down_blocks:
@@ -399,7 +399,7 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
                 for block in self.up_blocks[:-depth]:
                     block_skips = [skips.pop() for _ in range(len(block.resnets))][::-1]
                     hidden_states = block(hidden_states, block_skips, emb, cond)
-                deep_cache.keep(hidden_states)
+                deep_cache.keep(hidden_states, batch)
                 up_blocks = self.up_blocks[-depth:]
 
         for block in up_blocks:

@@ -589,7 +589,11 @@ class EADNetPipeline(DiffusionPipeline):
         rest_cache: dict[int, torch.Tensor] = {}
         deep_cache = None
         if sampling.cache_interval > 1:
-            deep_cache = DeepCache(interval=sampling.cache_interval, depth=sampling.cache_depth)
+            deep_cache = DeepCache(
+                interval=sampling.cache_interval,
+                depth=sampling.cache_depth,
+                reuse_text_guidance=sampling.cache_text_guidance,
+            )
         previous: torch.Tensor | None = None  # clean latents of the previous window
         previous_start = previous_end = 0
         step_counter = 0
@@ -721,8 +725,17 @@ class EADNetPipeline(DiffusionPipeline):
             branches.append((torch.zeros_like(audio_embeds), tokens, mask))
         if use_text_cfg:
             branches.append((audio_embeds, uncond[0], uncond[1]))
+        num_frames = model_input.shape[2]
+        # a cached step may skip the text branch (the last) and reuse its guidance term from the last full pass:
+        # the emotion changes slowly across steps; the audio branch, which moves the mouth, always runs
+        reuse_text = (
+            use_text_cfg and deep_cache is not None and deep_cache.text_guidance_usable(len(branches) - 1, num_frames)
+        )
+        if reuse_text:
+            branches.pop()
         batch = len(branches)
         cache = {} if deep_cache is None else {"deep_cache": deep_cache}  # all branches in one batch: one cache
+        full_calls = 0 if deep_cache is None else deep_cache.full_calls
         unet_dtype = self.unet.dtype
         predictions = (
             self.unet(
@@ -737,12 +750,15 @@ class EADNetPipeline(DiffusionPipeline):
             .chunk(batch)
         )
         noise = predictions[0]
-        index = 1
         if use_audio_cfg:
-            noise = noise + (audio_scale - 1.0) * (predictions[0] - predictions[index])
-            index += 1
-        if use_text_cfg:
-            noise = noise + (text_scale - 1.0) * (predictions[0] - predictions[index])
+            noise = noise + (audio_scale - 1.0) * (predictions[0] - predictions[1])
+        if reuse_text:
+            noise = noise + deep_cache.text_guidance
+        elif use_text_cfg:
+            term = (text_scale - 1.0) * (predictions[0] - predictions[-1])
+            noise = noise + term
+            if deep_cache is not None and deep_cache.reuse_text_guidance and deep_cache.full_calls > full_calls:
+                deep_cache.text_guidance = term  # kept from a full pass only
         return noise
 
     def decode_crops(self, latents: torch.Tensor, plan: FacePlan, start: int = 0, chunk: int = 8) -> np.ndarray:

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from eadnet.models.autoencoder import SD_VAE_ARCHITECTURE
 from eadnet.training.config import UNetTrainConfig
 
 __all__ = ["GPU_PEAK_TFLOPS", "estimate_recipe", "format_estimate"]
@@ -40,14 +41,6 @@ DEFAULT_MFU = 0.35
 _GIB = 2**30
 
 # Architectures of the frozen networks of the LatentSync presets (public configs of the Hub repos).
-_SD_VAE = {
-    "block_out_channels": (128, 256, 512, 512),
-    "down_block_types": ("DownEncoderBlock2D",) * 4,
-    "up_block_types": ("UpDecoderBlock2D",) * 4,
-    "layers_per_block": 2,
-    "latent_channels": 4,
-    "norm_num_groups": 32,
-}
 _CLIP_L_TEXT = {
     "hidden_size": 768,
     "intermediate_size": 3072,
@@ -102,7 +95,9 @@ def _component_configs(config: UNetTrainConfig) -> dict:
     preset = get_preset(model)
     vae_source = preset.component("vae")
     vae = (
-        dict(vae_source.config) if vae_source.format == "random-init" else {"_class_name": "AutoencoderKL", **_SD_VAE}
+        dict(vae_source.config)
+        if vae_source.format == "random-init"
+        else {"_class_name": "AutoencoderKL", **SD_VAE_ARCHITECTURE}
     )
     text = (
         ("bert", _MINILM) if "MiniLM" in (preset.component("text_encoder").repo_id or "") else ("clip", _CLIP_L_TEXT)

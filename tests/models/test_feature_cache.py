@@ -1,5 +1,6 @@
 """DeepCache in the U-Net and the pipeline: a cached step on the same input equals the full pass, the cache is
-refused for another batch layout and reset at every window, and a cached run stays close to the uncached one."""
+refused for another batch layout and reset at every window, and a cached run stays close to the uncached one; with
+guidance reuse a cached step runs the conditional branch alone and adds the guidance term of the last full pass."""
 
 import re
 
@@ -55,12 +56,13 @@ def test_the_cache_is_refused_for_another_batch_layout_and_forgotten_on_reset(un
         unet(sample, 10, audio, deep_cache=cache)
         cache.step(1)
         sample, audio = inputs(unet, batch=3)  # a third guidance branch: the kept feature does not fit
-        assert not cache.usable(3 * 4)
+        assert not cache.usable(3, 4)
+        assert not cache.usable(1, 8) and not cache.usable(2, 2)  # another window length
         torch.testing.assert_close(unet(sample, 10, audio, deep_cache=cache).sample, unet(sample, 10, audio).sample)
         assert (cache.full_calls, cache.cached_calls) == (2, 0)
         cache.reset()
         cache.step(1)
-        assert cache.feature is None and not cache.usable(3 * 4)
+        assert cache.feature is None and not cache.usable(3, 4)
     with pytest.raises(ValueError, match="interval"):
         DeepCache(interval=0)
     with pytest.raises(ValueError, match="cache_interval"):
@@ -78,9 +80,10 @@ def run(pipe, **options):
     times = np.arange(int(1.0 * SR)) / SR
     audio = (0.3 * np.sin(2 * np.pi * 180 * times)).astype(np.float32)
     portrait = np.random.default_rng(0).integers(0, 255, (60, 70, 3), dtype=np.uint8)
+    options.setdefault("audio_guidance_scale", 2.0)
     return pipe(image=portrait, audio=audio, sample_rate=SR, num_inference_steps=6, output_type="np",
                 generator=torch.manual_seed(0), close_mouth_in_silence=False, window_size=8, window_overlap=2,
-                audio_guidance_scale=2.0, **options)  # fmt: skip
+                **options)  # fmt: skip
 
 
 def test_a_cached_run_stays_close_to_the_uncached_one_and_resets_at_every_window(pipe, monkeypatch):
@@ -91,7 +94,7 @@ def test_a_cached_run_stays_close_to_the_uncached_one_and_resets_at_every_window
 
     def counting(*args, deep_cache=None, **kwargs):
         if deep_cache is not None:
-            calls.append(deep_cache.usable(args[0].shape[0] * args[0].shape[2]))
+            calls.append(deep_cache.usable(args[0].shape[0], args[0].shape[2]))
         return forward(*args, deep_cache=deep_cache, **kwargs)
 
     monkeypatch.setattr(pipe.unet, "forward", counting)
@@ -102,6 +105,71 @@ def test_a_cached_run_stays_close_to_the_uncached_one_and_resets_at_every_window
     assert not np.array_equal(cached, uncached)
     psnr = 10 * np.log10(1.0 / np.mean((cached - uncached) ** 2))
     assert psnr > 25, psnr
+
+
+def test_a_smaller_batch_reuses_the_leading_samples_of_the_kept_feature(unet):
+    """The conditional branch alone (batch 1) on a feature kept by a batch of three branches: the same as a cached
+    step of the whole batch, first sample."""
+    sample, audio = inputs(unet, batch=3)
+    cache = DeepCache(interval=3)
+    with torch.no_grad():
+        cache.step(0)
+        unet(sample, 40, audio, deep_cache=cache)
+        cache.step(1)
+        moved = sample + 0.1
+        whole = unet(moved, 40, audio, deep_cache=cache).sample
+        assert cache.usable(1, 4) and cache.usable(2, 4)
+        first = unet(moved[:1], 40, audio[:1], deep_cache=cache).sample
+    assert (cache.full_calls, cache.cached_calls) == (1, 2)
+    torch.testing.assert_close(first, whole[:1], rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def text_pipe():
+    """A tiny pipeline whose emotion-text attention is not zero (as if trained), so text guidance changes frames."""
+    components = tiny_components(seed=0, face_processor=BoxFaceProcessor())
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in components["unet"].named_parameters():
+            if "attn_text.to_out" in name:
+                parameter.copy_(0.5 * torch.randn(parameter.shape, generator=generator))
+    pipeline = EADNetPipeline(**components)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def test_text_guidance_reuse_skips_the_text_branch_on_cached_steps(text_pipe, monkeypatch):
+    """Audio and text guidance on: three branches in the full passes; with the text-guidance reuse the cached steps
+    run the conditional and null-audio branches (on the kept feature's leading rows) and add the kept text term."""
+    pipe = text_pipe
+    guided = {"emotion": "happy", "text_guidance_scale": 2.0}
+    uncached = run(pipe, **guided).frames
+    plain = run(pipe, cache_interval=3, **guided).frames
+    batches = []
+    forward = pipe.unet.forward
+
+    def recording(*args, deep_cache=None, **kwargs):
+        batch, frames = args[0].shape[0], args[0].shape[2]
+        batches.append((batch, deep_cache is not None and deep_cache.usable(batch, frames)))
+        return forward(*args, deep_cache=deep_cache, **kwargs)
+
+    monkeypatch.setattr(pipe.unet, "forward", recording)
+    reused = run(pipe, cache_interval=3, cache_text_guidance=True, **guided).frames
+    monkeypatch.undo()
+    # 4 windows x 6 steps: full at steps 0 and 3 (3 branches), the audio branches alone between (2)
+    assert batches == [(3, False), (2, True), (2, True)] * 8
+    assert not np.array_equal(reused, plain)  # the text term really is the kept one
+    psnr = 10 * np.log10(1.0 / np.mean((reused - uncached) ** 2))
+    assert psnr > 25, psnr
+    # without text guidance there is nothing to reuse: the same frames as plain caching
+    no_text = {"cache_interval": 3, "emotion": "happy", "text_guidance_scale": 1.0}
+    np.testing.assert_array_equal(
+        run(pipe, cache_text_guidance=True, **no_text).frames, run(pipe, cache_text_guidance=False, **no_text).frames
+    )
+    with pytest.raises(ValueError, match="cache_text_guidance"):
+        GenerationSettings.from_options(cache_text_guidance="yes")
+    with pytest.raises(ValueError, match="reuse_text_guidance"):
+        DeepCache(reuse_text_guidance=1)
 
 
 def test_the_model_benchmark_counts_a_cached_step_cheaper_than_a_full_one(capsys):
