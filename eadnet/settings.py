@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 NO_FACE_POLICIES = ("error", "skip", "hold")
 
 
+def on_off(choice: str | None) -> bool | None:
+    """A command-line switch (``"on"`` / ``"off"``, `None` when not given) as a setting: True, False or unset."""
+    return None if choice is None else choice == "on"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

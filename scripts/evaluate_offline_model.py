@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     from eadnet.data.synthetic.corpus import neutral_still
     from eadnet.hub.local import resolve_model
     from eadnet.pipelines import EADNetPipeline
+    from eadnet.settings import on_off
 
     corpus, out = Path(args.corpus).expanduser(), Path(args.out).expanduser()
     gt_from = Path(args.gt_from).expanduser() if args.gt_from else None
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         strength=args.strength,
         audio_offset=args.audio_offset,
         cache_interval=args.cache_interval,
-        cache_text_guidance=None if args.cache_text_guidance is None else args.cache_text_guidance == "on",
+        cache_text_guidance=on_off(args.cache_text_guidance),
         fps=25.0,
     )
     sampling = settings.sampling

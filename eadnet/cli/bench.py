@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from eadnet.io import atomic_output, check_output_path
+from eadnet.settings import on_off
 
 # Targets from the model-core issue: what the printed numbers are compared against.
 MAX_EAD_FLOP_OVERHEAD = 0.10
@@ -374,7 +375,7 @@ def run_generate_bench(args: argparse.Namespace) -> int:
         speech=str(args.audio) if args.audio else None,
         models_dir=str(args.models_dir) if args.models_dir else None,
         cache_interval=args.cache_interval,
-        cache_text_guidance=None if args.cache_text_guidance is None else args.cache_text_guidance == "on",
+        cache_text_guidance=on_off(args.cache_text_guidance),
     )
     settings.check()
     print(

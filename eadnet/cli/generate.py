@@ -17,7 +17,7 @@ from eadnet.io.image import load_image
 from eadnet.io.video import probe_video, read_video
 from eadnet.io.video_source import VideoSource
 from eadnet.pipelines.engines import DEFAULT_MODEL, MESH_MODEL_NAME, is_mesh_model
-from eadnet.settings import GenerationSettings
+from eadnet.settings import GenerationSettings, on_off
 
 EPILOG = """examples:
   eadnet generate                                  # the shipped portrait and speech, eadnet-mesh engine
@@ -224,11 +224,11 @@ def run_generate(args: argparse.Namespace) -> int:
         no_face=args.no_face,
         face=args.face,
         cache_interval=args.cache_interval,
-        cache_text_guidance=None if args.cache_text_guidance is None else args.cache_text_guidance == "on",
+        cache_text_guidance=on_off(args.cache_text_guidance),
         decode_chunk_size=args.decode_chunk_size,
         head_motion=args.head_motion,
         keep_expression=args.keep_expression,
-        emotion_warp=None if args.emotion_warp is None else args.emotion_warp == "on",
+        emotion_warp=on_off(args.emotion_warp),
     )
     preset = None if is_mesh_model(args.model) else resolve_model(args.model)[0]
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
