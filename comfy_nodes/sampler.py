@@ -31,7 +31,14 @@ MAX_SEED = 0xFFFFFFFFFFFFFFFF
 
 #: The sampler's emotion-warp switch: the model's setting (on for presets whose emotion-text path is untrained), or
 #: forced on or off.
-EMOTION_WARP_CHOICES = ("model default", "on", "off")
+#: An optional on/off setting whose first choice leaves it to the model's preset.
+SWITCH_CHOICES = ("model default", "on", "off")
+EMOTION_WARP_CHOICES = SWITCH_CHOICES
+
+
+def _switch(choice: str) -> bool | None:
+    """A :data:`SWITCH_CHOICES` widget value as a setting: `None` (the model's default), True or False."""
+    return None if choice == SWITCH_CHOICES[0] else choice == "on"
 
 
 def make_generator(seed: int) -> torch.Generator:
@@ -142,6 +149,15 @@ class EADNetSampler:
                         "(faster, nearly the same frames); 1 = off, 0 = the model's default (4 for eadnet-mini).",
                     },
                 ),
+                "cache_text_guidance": (
+                    list(SWITCH_CHOICES),
+                    {
+                        "default": SWITCH_CHOICES[0],
+                        "tooltip": "With caching: the cached steps skip the emotion-text guidance branch and reuse "
+                        "its term from the last full pass (faster again; the audio branch always runs). "
+                        "'model default': on for eadnet-mini.",
+                    },
+                ),
             },
         }
 
@@ -159,9 +175,11 @@ class EADNetSampler:
         overlap: int,
         emotion_warp: str = EMOTION_WARP_CHOICES[0],
         cache_interval: int = 0,
+        cache_text_guidance: str = SWITCH_CHOICES[0],
     ):
-        if emotion_warp not in EMOTION_WARP_CHOICES:
-            raise ValueError(f"emotion_warp must be one of {', '.join(EMOTION_WARP_CHOICES)}, got {emotion_warp!r}")
+        for name, value in (("emotion_warp", emotion_warp), ("cache_text_guidance", cache_text_guidance)):
+            if value not in SWITCH_CHOICES:
+                raise ValueError(f"{name} must be one of {', '.join(SWITCH_CHOICES)}, got {value!r}")
         if face.num_frames != audio.num_frames:
             raise ValueError(
                 f"the face plan has {face.num_frames} frames but the audio {audio.num_frames}: connect "
@@ -171,7 +189,7 @@ class EADNetSampler:
         parts = []
         with model.active("EAD-Net Sampler") as pipe:
             text = pipe.encode_emotion(emotion.description, float(text_guidance))
-            warp = {"on": True, "off": False}.get(emotion_warp)
+            warp = _switch(emotion_warp)
             plan = face.plan
             if pipe.resolve_settings(emotion_warp=warp).sampling.emotion_warp:
                 plan = pipe.warp_emotion(plan, emotion.action_units)
@@ -188,6 +206,7 @@ class EADNetSampler:
                 window_size=int(window),
                 window_overlap=int(overlap),
                 cache_interval=int(cache_interval) or None,
+                cache_text_guidance=_switch(cache_text_guidance),
                 decode=False,
                 callback_on_step_end=monitor,
             ):

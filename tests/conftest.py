@@ -14,13 +14,12 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("EADNET_RUN_SLOW") == "1":
-        return
-    skip_slow = pytest.mark.skip(reason="slow test: set EADNET_RUN_SLOW=1 to run it")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip_slow)
-    if not torch.cuda.is_available():
+    if os.environ.get("EADNET_RUN_SLOW") != "1":
+        skip_slow = pytest.mark.skip(reason="slow test: set EADNET_RUN_SLOW=1 to run it")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip_slow)
+    if not torch.cuda.is_available():  # with or without the slow tests
         skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
         for item in items:
             if "gpu" in item.keywords:

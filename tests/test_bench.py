@@ -184,3 +184,111 @@ def test_model_bench_measures_the_vae_decode_per_chunk(tmp_path):
     assert all(row["seconds_per_frame"] > 0 and row["peak_mib"] >= 0 for row in rows)
     code, _, stderr = _run_cli([*argv, "--resolution", "16", "--vae-chunks", "0"])
     assert code == 2 and "--vae-chunks must be positive" in stderr
+
+
+def test_variants_run_in_one_benchmark_with_the_reference_figure_beside_each(tiny_model_dir, tmp_path):
+    """Both engines in one table, the diffusion model under two variants: the uncached path (today's figure) and the
+    cache with the text-guidance reuse; the speed-ups are against the first variant, figure beside figure."""
+    path = tmp_path / "variants.json"
+    code, stdout, stderr = _run_cli(
+        ["bench", "generate", "--models", "eadnet-mesh", str(tiny_model_dir), "--durations", "0.5", "--steps", "2",
+         "--threads", "1", "--warmup", "0", "--emotion", "happy:2", "--text-guidance", "2",
+         "--variants", "uncached", "cache=2,text=on", "--json", str(path)]
+    )  # fmt: skip
+    assert code == 0, stderr
+    report = json.loads(path.read_text())
+    mesh, uncached, cached = report["rows"]
+    assert (mesh["model_name"], mesh["engine"], mesh["variant"]) == ("eadnet-mesh", "mesh", "preset")
+    assert mesh["steps"] == mesh["denoise_steps"] == 0 and mesh["stages_s"]["render"] > 0
+    assert mesh["stages_s"]["denoise"] == 0 and mesh["resolution"] == 512  # the example portrait's own size
+    assert any("uncached, cache=2,text=on not run (diffusion options only)" in note for note in report["notes"])
+    assert [row["variant"] for row in (uncached, cached)] == ["uncached", "cache=2,text=on"]
+    assert (uncached["cache_interval"], cached["cache_interval"], cached["cache_text_guidance"]) == (1, 2, True)
+    for row in report["rows"]:
+        assert row["seconds_per_output_second"] == pytest.approx(row["total_s"] * 25 / row["frames"])
+    (ratio,) = report["ratios"]
+    assert (ratio["reference"], ratio["variant"]) == ("uncached", "cache=2,text=on")
+    assert ratio["total_s"] == [uncached["total_s"], cached["total_s"]]
+    assert ratio["speedup"] == pytest.approx(uncached["total_s"] / cached["total_s"])
+    assert ratio["denoise_speedup"] == pytest.approx(uncached["stages_s"]["denoise"] / cached["stages_s"]["denoise"])
+    assert "against 'uncached'" in stdout
+    line = next(line for line in stdout.splitlines() if line.split()[1:2] == ["cache=2,text=on"] and " / " in line)
+    assert f"{ratio['speedup']:.2f}" in line
+    assert report["settings"]["variants"][0]["name"] == "uncached"
+
+
+def test_variant_specs_and_what_a_device_can_run():
+    from eadnet.benchmarks.generate_bench import Variant, check_variants
+
+    assert Variant.parse("preset") == Variant(name="preset") and Variant.parse("preset").defaults_only
+    assert Variant.parse("uncached") == Variant(name="uncached", cache_interval=1)
+    spec = "cache=4,text=off,dtype=bfloat16,compile=on,offload=off"
+    assert Variant.parse(spec) == Variant(spec, 4, False, "bfloat16", True, False)
+    assert Variant.parse("compile=on").load_key("float32") == ("float32", True, False)
+    assert Variant.parse("cache=3").load_key("float32") == Variant().load_key("float32")  # one pipeline serves both
+    for bad, message in [("cache=0", "cache must be"), ("speed=2", "is not key=value"), ("cache", "is not key=value"),
+                         ("dtype=half", "dtype must be"), ("text=maybe", "on or off"), ("cache=2,cache=3", "twice")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            Variant.parse(bad)
+    with pytest.raises(ValueError, match="float16 needs a GPU"):
+        check_variants([Variant.parse("dtype=float16")], "cpu")
+    with pytest.raises(ValueError, match="needs CUDA"):
+        check_variants([Variant.parse("offload=on")], "cpu")
+    with pytest.raises(ValueError, match="must differ"):
+        check_variants([Variant.parse("cache=2"), Variant.parse("cache=2")], "cpu")
+    code, stdout, stderr = _run_cli(["bench", "generate", "--variants", "preset", "dtype=float16", "--device", "cpu"])
+    assert code == 2 and "float16 needs a GPU" in stderr and stdout == ""  # refused before the table
+
+
+def test_a_compile_variant_compiles_the_unet_as_eadnet_generate_does(tiny_model_dir, monkeypatch):
+    """The compile variant wraps the U-Net in torch.compile (inductor itself is the slow test of `--compile`)."""
+    from eadnet.benchmarks.generate_bench import GenerateBenchSettings, Variant, _load_model
+
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda module, **kwargs: compiled.append(module) or module)
+    settings = GenerateBenchSettings()
+    plain = _load_model(str(tiny_model_dir), settings, Variant.parse("cache=2"))
+    assert compiled == []
+    loaded = _load_model(str(tiny_model_dir), settings, Variant.parse("compile=on"))
+    assert compiled == [loaded.pipe.unet] and loaded.pipe.unet is not plain.pipe.unet
+
+
+def test_the_model_benchmark_times_compiled_unets(monkeypatch, tmp_path):
+    """`bench model --compile` (the GPU script's compiled step time): every timed U-Net goes through torch.compile,
+    the cached step included (dynamo with its eager backend here: inductor's compilation takes minutes on a CPU)."""
+    real_compile = torch.compile
+    compiled = []
+
+    def dynamo_only(model, **kwargs):
+        compiled.append(type(model).__name__)
+        return real_compile(model, backend="eager")
+
+    monkeypatch.setattr(torch, "compile", dynamo_only)
+    path = tmp_path / "model.json"
+    argv = ["bench", "model", "--configs", "tiny", "--skip-attention", "--resolution", "64", "--frames", "4"]
+    code, stdout, stderr = _run_cli([*argv, "--cache-intervals", "2", "--compile", "--json", str(path)])
+    assert code == 0, stderr
+    assert compiled == ["EADUNet3DModel"] * 3  # EAD modules off and on, then the DeepCache steps
+    report = json.loads(path.read_text())
+    assert report["settings"]["compile"] is True and "compile=on" in stdout
+    (cache,) = report["deep_cache"]
+    assert cache["full_seconds"] > 0 and cache["cached_seconds"] > 0
+    torch._dynamo.reset()
+
+
+def test_speed_ups_pair_the_rounds_of_alternating_runs():
+    """A machine that slows down in round 2 slows both variants: the median of the rounds' ratios stays 2, where the
+    ratio of the medians would not; isolated runs (not alternated) fall back to the ratio of the medians."""
+    from eadnet.benchmarks.generate_bench import variant_ratios
+
+    def row(variant, totals, isolated=False):
+        return {"model_name": "m", "resolution": 64, "duration_s": 4.0, "steps": 10, "variant": variant,
+                "total_s": sorted(totals)[1], "total_s_all": totals, "denoise_s_all": [t - 1 for t in totals],
+                "stages_s": {"denoise": sorted(totals)[1] - 1}, "seconds_per_output_second": 1.0,
+                "cuda_peak_mib": None, "peak_rss_mib": 100.0, "isolated": isolated}  # fmt: skip
+
+    (paired,) = variant_ratios([row("uncached", [21, 61, 25]), row("preset", [11, 31, 9])], "uncached")
+    assert paired["rounds_paired"] and paired["speedup"] == pytest.approx(61 / 31)  # rounds: 1.91, 1.97, 2.78
+    assert paired["speedup"] != pytest.approx(25 / 11)
+    (medians,) = variant_ratios([row("uncached", [21, 61, 25], True), row("preset", [11, 31, 9], True)], "uncached")
+    assert not medians["rounds_paired"] and medians["speedup"] == pytest.approx(25 / 11)

@@ -10,7 +10,7 @@ from PIL import Image
 from eadnet.assets import example_portrait_path, example_speech_path
 from eadnet.cli import main
 from eadnet.io import load_image
-from eadnet.io.video import VideoWriter
+from eadnet.io.video import VideoWriter, read_video
 from eadnet.pipelines import EADNetPipeline, GenerationCancelled
 
 pytest.importorskip("mediapipe")
@@ -453,4 +453,8 @@ def test_a_compiled_unet_gives_the_same_clip(model_dir, short_speech, tmp_path):
     args = ("--model", model_dir, "--audio", short_speech, "--steps", "2", "--device", "cpu", "--cache-interval", "2")
     assert generate(*args, "--output", plain) == 0
     assert generate(*args, "--output", compiled, "--compile") == 0
-    assert probe(plain)["frames"] == probe(compiled)["frames"]
+    plain_frames, _ = read_video(plain)
+    compiled_frames, _ = read_video(compiled)
+    assert plain_frames.shape == compiled_frames.shape
+    # inductor's kernels round differently from eager's: the same clip up to a level of the 8-bit frames
+    assert np.abs(plain_frames.astype(np.int16) - compiled_frames).mean() < 0.5

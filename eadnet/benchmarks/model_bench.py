@@ -82,12 +82,16 @@ def time_unet_forward(
     repeats: int = 1,
     device: str = "cpu",
     dtype=torch.float32,
+    compile: bool = False,
 ) -> float:
-    """Median wall time in seconds of ``repeats`` forwards, after one warm-up forward."""
+    """Median wall time in seconds of ``repeats`` forwards, after one warm-up forward (which compiles the U-Net
+    with ``compile``, as ``eadnet generate --compile`` does)."""
     model = EADUNet3DModel.from_named_config(config_name, **dict.fromkeys(EAD_SWITCHES, ead))
     model = model.to(device).eval()
     if dtype != torch.float32:
         model = model.to(dtype)
+    if compile:
+        model = torch.compile(model)
     sample, audio, text = _unet_inputs(model, frames, latent_size, text_tokens, device, dtype)
     text = text if ead else None
     times = []
@@ -110,6 +114,7 @@ def unet_costs(
     repeats: int = 1,
     device: str = "cpu",
     dtype=torch.float32,
+    compile: bool = False,
 ) -> list[UNetCost]:
     results = []
     for name in config_names:
@@ -118,8 +123,10 @@ def unet_costs(
         for ead in (False, True):
             params, flops = count_unet_flops(name, ead, frames, latent_size)
             seconds = (
-                time_unet_forward(name, ead, frames, latent_size, repeats=repeats, device=device, dtype=dtype)
-                if (measure_time)
+                time_unet_forward(
+                    name, ead, frames, latent_size, repeats=repeats, device=device, dtype=dtype, compile=compile
+                )
+                if measure_time
                 else None
             )
             results.append(UNetCost(name, ead, params, flops / 1e12, seconds))
@@ -155,9 +162,11 @@ def deep_cache_costs(
     repeats: int = 1,
     device: str = "cpu",
     dtype=torch.float32,
+    compile: bool = False,
 ) -> list[CacheCost]:
     """FLOPs and time of a full U-Net step and of a DeepCache step (the shallow branch on a kept deep feature) for
-    each config and shallow depth (:class:`~eadnet.models.feature_cache.DeepCache`), EAD modules on."""
+    each config and shallow depth (:class:`~eadnet.models.feature_cache.DeepCache`), EAD modules on; with
+    ``compile`` the timed U-Net is ``torch.compile``-d (both kinds of step compiled in the warm-up)."""
     from eadnet.models.feature_cache import DeepCache
 
     results = []
@@ -177,10 +186,13 @@ def deep_cache_costs(
             if measure_time:
                 model = EADUNet3DModel.from_named_config(name).to(device=device, dtype=dtype).eval()
                 sample, audio, text = _unet_inputs(model, frames, latent_size, 77, device, dtype)
+                if compile:
+                    model = torch.compile(model)
                 cache = DeepCache(interval=2, depth=depth)
                 with torch.no_grad():
-                    cache.step(0)
-                    model(sample, 999, audio, text, deep_cache=cache)  # warm-up, keeps the deep feature
+                    for step in (1, 0):  # warm-up of both kinds of step; the full one keeps the deep feature
+                        cache.step(step)
+                        model(sample, 999, audio, text, deep_cache=cache)
                     for index, step in enumerate((0, 1)):
                         times = []
                         for _ in range(repeats):

@@ -27,8 +27,16 @@ GENERATE_EPILOG = """examples:
   eadnet bench generate --models offline-demo ./my-model --durations 2 4 8 --steps 4 20 --repeats 3
   eadnet bench generate --device cuda --dtype float16 --isolate --json gpu.json
   eadnet bench compare cpu.json gpu.json                       # B / A per common row
-  eadnet bench generate --cache-interval 1 --json off.json && eadnet bench generate --json on.json
-  eadnet bench compare off.json on.json                        # DeepCache on / off
+  eadnet bench generate --models eadnet-mesh eadnet-mini --durations 4    # both engines in one table
+  eadnet bench generate --variants uncached preset cache=4,text=off --repeats 3     # today's figure beside the cache's
+  eadnet bench generate --device cuda --variants dtype=float32 dtype=float16 compile=on,dtype=float16 offload=on
+
+Variants (--variants): 'preset' (the model's defaults), 'uncached' (cache=1: before feature caching), or
+comma-separated key=value: cache=N, text=on|off (reuse the text-guidance term on cached steps),
+dtype=float32|float16|bfloat16, compile=on|off (torch.compile the U-Net; compiled in the warm-up),
+offload=on|off (CUDA). Each model runs every variant in turn per round; the first is the reference of the
+speed-ups printed after the table. Memory ratios are meaningful with --isolate (in one process every loaded
+variant's weights count in every peak).
 """
 
 
@@ -68,6 +76,11 @@ def register(subparsers) -> None:
         default="float32",
         help="weights and inputs of the timed forwards (FLOPs are counted in float32; float16 needs a GPU)",
     )
+    model.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the timed U-Nets (as `eadnet generate --compile`; the warm-up forward compiles)",
+    )
     model.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     model.set_defaults(handler=run_model_bench)
 
@@ -86,8 +99,9 @@ def register(subparsers) -> None:
         nargs="+",
         default=["eadnet-mini"],
         metavar="MODEL",
-        help="diffusion weights presets and/or model folders (default: eadnet-mini, the bundled diffusion model; "
-        "the eadnet-mesh engine has its own benchmark, scripts/benchmark_mesh_engine.py)",
+        help="eadnet-mesh (the geometry engine), diffusion weights presets and/or model folders (default: "
+        "eadnet-mini, the bundled diffusion model; the mesh engine's quality figures are in "
+        "scripts/benchmark_mesh_engine.py)",
     )
     generate.add_argument(
         "--resolutions",
@@ -117,14 +131,21 @@ def register(subparsers) -> None:
     generate.add_argument(
         "--cache-interval",
         type=int,
-        help="DeepCache: a full U-Net pass every N steps, 1 = off (default: the preset's); run twice with --json and "
-        "`eadnet bench compare` the files for the ratios",
+        help="DeepCache: a full U-Net pass every N steps, 1 = off (default: the preset's); --variants measures "
+        "several in one run",
     )
     generate.add_argument(
         "--cache-text-guidance",
         choices=["on", "off"],
         help="with caching: skip the emotion-text guidance branch on cached steps, reusing its term (default: the "
         "preset's)",
+    )
+    generate.add_argument(
+        "--variants",
+        nargs="+",
+        metavar="SPEC",
+        help="ways of running each diffusion model, measured in alternating rounds, the first the reference of the "
+        "speed-ups: preset, uncached, or key=value[,key=value] with cache, text, dtype, compile, offload (see below)",
     )
     generate.add_argument("--emotion", default="happy", help="emotion label spec (default: happy); 'none' for none")
     generate.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda if available)")
@@ -174,7 +195,10 @@ def run_model_bench(args: argparse.Namespace) -> int:
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
     if dtype == torch.float16 and device == "cpu":
         raise ValueError("--dtype float16 needs a GPU; on a CPU time float32 (or bfloat16)")
-    print(f"device={device} dtype={args.dtype} threads={torch.get_num_threads()} torch={torch.__version__}")
+    print(
+        f"device={device} dtype={args.dtype} threads={torch.get_num_threads()} torch={torch.__version__}"
+        f"{' compile=on' if args.compile else ''}"
+    )
     print(
         f"\n(a) U-Net forward, batch 1, {args.frames} frames, {args.resolution} px ({latent}x{latent} latent), "
         "77 text tokens"
@@ -182,7 +206,7 @@ def run_model_bench(args: argparse.Namespace) -> int:
     print(f"{'config':<8}{'EAD':<5}{'params (M)':>12}{'TFLOPs':>10}{'seconds':>10}")
     costs = unet_costs(
         args.configs, args.frames, latent, measure_time=not args.no_time, repeats=args.repeats, device=device,
-        dtype=dtype,
+        dtype=dtype, compile=args.compile,
     )  # fmt: skip
     for cost in costs:
         seconds = "-" if cost.seconds is None else f"{cost.seconds:.3f}"
@@ -200,7 +224,17 @@ def run_model_bench(args: argparse.Namespace) -> int:
             line += f", time ratio on/off {on.seconds / off.seconds:.3f}"
         print(line)
 
-    report = {"unet": as_rows(costs)}
+    report = {
+        "settings": {
+            "device": device,
+            "dtype": args.dtype,
+            "compile": args.compile,
+            "frames": args.frames,
+            "resolution": args.resolution,
+            "torch": torch.__version__,
+        },  # fmt: skip
+        "unet": as_rows(costs),
+    }
     if not args.skip_attention:
         print(
             f"\n(b) STDA vs full spatio-temporal attention, width {args.stda_channels}, "
@@ -238,7 +272,7 @@ def run_model_bench(args: argparse.Namespace) -> int:
         )
         caches = deep_cache_costs(
             args.configs, args.frames, latent, args.cache_depths, measure_time=not args.no_time, repeats=args.repeats,
-            device=device, dtype=dtype,
+            device=device, dtype=dtype, compile=args.compile,
         )  # fmt: skip
         header = "".join(f"{f'x{n} steps':>11}" for n in args.cache_intervals)
         print(f"{'config':<8}{'depth':>6}{'full GF':>10}{'cached GF':>11}{'full s':>9}{'cached s':>10}{header}")
@@ -292,11 +326,15 @@ def _machine_line(machine: dict, settings: dict) -> str:
 
 
 def _short(value: float) -> str:
+    """At most 7 characters, so that table cells stay apart."""
+    if 0 < value < 0.001:
+        return "<0.001"
     return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
 
 
 _TABLE_COLUMNS = (
     "model",
+    "variant",
     "px",
     "speech",
     "frames",
@@ -308,18 +346,24 @@ _TABLE_COLUMNS = (
     "denoise",
     "s/step",
     "decode",
+    "render",
     "paste",
     "mux",
     "other",
     "total",
     "s/frame",
+    "s/out-s",
     "fps",
     "peak MiB",
 )
 
 
 def _table_header() -> str:
-    return f"{'model':<16}" + "".join(f"{name:>8}" for name in _TABLE_COLUMNS[1:-1]) + f"{_TABLE_COLUMNS[-1]:>10}"
+    return (
+        f"{'model':<16}{'variant':<18}"
+        + "".join(f"{name:>8}" for name in _TABLE_COLUMNS[2:-1])
+        + f"{_TABLE_COLUMNS[-1]:>10}"
+    )
 
 
 def _table_row(row: dict) -> str:
@@ -331,21 +375,51 @@ def _table_row(row: dict) -> str:
         row["steps"],
         *(_short(stages[name]) for name in ("face", "audio", "text", "encode", "denoise")),
         _short(row["denoise_per_step_s"]),
-        *(_short(stages[name]) for name in ("decode", "paste", "mux")),
+        *(_short(stages[name]) for name in ("decode", "render", "paste", "mux")),
         _short(row["other_s"]),
         _short(row["total_s"]),
         _short(row["seconds_per_frame"]),
+        _short(row["seconds_per_output_second"]),
         _short(row["fps"]),
         f"{(row['cuda_peak_mib'] if row['cuda_peak_mib'] is not None else row['peak_rss_mib']):.0f}",
     ]
-    return f"{row['model_name'][:15]:<16}" + "".join(f"{cell:>8}" for cell in cells[:-1]) + f"{cells[-1]:>10}"
+    return (
+        f"{row['model_name'][:15]:<16}{row['variant'][:17]:<18}"
+        + "".join(f"{cell:>8}" for cell in cells[:-1])
+        + f"{cells[-1]:>10}"
+    )
+
+
+def _print_ratios(ratios: list[dict]) -> None:
+    if not ratios:
+        return
+    print(
+        f"against {ratios[0]['reference']!r} (the reference's median beside the variant's; x = reference time / "
+        "variant time, the median of the rounds' ratios; above 1 is faster):"
+    )
+    print(
+        f"{'model':<16}{'variant':<18}{'speech':>7}{'total':>16}{'x':>7}{'denoise':>16}{'x':>7}{'s/out-s':>14}"
+        f"{'peak MiB':>14}{'x':>7}"
+    )
+    for ratio in ratios:
+        (total_a, total_b), (denoise_a, denoise_b) = ratio["total_s"], ratio["denoise_s"]
+        (rt_a, rt_b), (peak_a, peak_b) = ratio["seconds_per_output_second"], ratio["peak_mib"]
+        denoise_x = "-" if ratio["denoise_speedup"] is None else f"{ratio['denoise_speedup']:.2f}"
+        print(
+            f"{ratio['model_name'][:15]:<16}{ratio['variant'][:17]:<18}{ratio['duration_s']:>7g}"
+            f"{_short(total_a) + ' / ' + _short(total_b):>16}{ratio['speedup']:>7.2f}"
+            f"{_short(denoise_a) + ' / ' + _short(denoise_b):>16}{denoise_x:>7}"
+            f"{_short(rt_a) + ' / ' + _short(rt_b):>14}{f'{peak_a:.0f} / {peak_b:.0f}':>14}{ratio['peak_ratio']:>7.2f}"
+        )
 
 
 def run_generate_bench(args: argparse.Namespace) -> int:
     # lazy: keeps `eadnet --help` from importing torch and the U-Net (diffusers)
     from eadnet.benchmarks.generate_bench import (
         GenerateBenchSettings,
+        Variant,
         check_model,
+        check_variants,
         plan_resolutions,
         resolve_device,
         resolve_dtype,
@@ -355,6 +429,8 @@ def run_generate_bench(args: argparse.Namespace) -> int:
     if args.json is not None:
         check_output_path(args.json, overwrite=True)  # a missing folder fails now, not after the measurements
     device = resolve_device(args.device)
+    variants = [Variant.parse(spec) for spec in args.variants or ["preset"]]
+    check_variants(variants, device)
     # Unknown models fail here, before the header and minutes of measurements.
     notes = [note for model in args.models for note in plan_resolutions(check_model(model)[0], args.resolutions)[1]]
     for note in notes:
@@ -392,6 +468,7 @@ def run_generate_bench(args: argparse.Namespace) -> int:
         steps=args.steps,
         resolutions=args.resolutions,
         on_row=lambda row: print(_table_row(row), flush=True),
+        variants=variants,
     )
     print(f"machine: {_machine_line(report['machine'], report['settings'])}")
     for fit in report["fits"]:
@@ -400,6 +477,7 @@ def run_generate_bench(args: argparse.Namespace) -> int:
             f"{fit['intercept_s']:.3g} + {fit['seconds_per_frame']:.3g} x frames (R2 {fit['r2']:.3f}, "
             f"{fit['points']} clip lengths)"
         )
+    _print_ratios(report["ratios"])
     _print_targets(report["rows"])
     if args.json is not None:
         with atomic_output(args.json, overwrite=True) as tmp:
@@ -413,16 +491,16 @@ def _print_targets(rows: list[dict]) -> None:
         if row["duration_s"] == 4.0:
             wall = row["total_s"]
             print(
-                f"{row['model_name']}, {row['steps']} steps, 4 s clip: {wall:.1f} s (target <= "
+                f"{row['model_name']} [{row['variant']}], {row['steps']} steps, 4 s clip: {wall:.1f} s (target <= "
                 f"{MAX_SECONDS_4S_CLIP:.0f} s: {'met' if wall <= MAX_SECONDS_4S_CLIP else 'NOT met'})"
             )
-    by_key = {(row["model_name"], row["steps"], row["duration_s"]): row for row in rows}
-    for (name, steps, duration), row in by_key.items():
-        short = by_key.get((name, steps, 10.0))
+    by_key = {(row["model_name"], row["variant"], row["steps"], row["duration_s"]): row for row in rows}
+    for (name, variant, steps, duration), row in by_key.items():
+        short = by_key.get((name, variant, steps, 10.0))
         if duration == 60.0 and short is not None:
             ratio = row["peak_rss_mib"] / short["peak_rss_mib"]
             print(
-                f"{name}, {steps} steps, peak memory 60 s / 10 s: x{ratio:.3f} (target <= "
+                f"{name} [{variant}], {steps} steps, peak memory 60 s / 10 s: x{ratio:.3f} (target <= "
                 f"{MAX_MEMORY_RATIO_60_TO_10}: {'met' if ratio <= MAX_MEMORY_RATIO_60_TO_10 else 'NOT met'})"
             )
 
@@ -436,19 +514,19 @@ def run_compare(args: argparse.Namespace) -> int:
     if not result["rows"]:
         raise ValueError(
             f"{args.first} and {args.second} have no rows with the same (model, resolution, duration, "
-            "steps); run both with the same --models, --durations and --steps"
+            "steps, variant); run both with the same --models, --durations, --steps and --variants"
         )
     print(f"A: {args.first}: {_machine_line(first['machine'], first['settings'])}")
     print(f"B: {args.second}: {_machine_line(second['machine'], second['settings'])}")
     print(
-        f"{'model':<16}{'px':>6}{'speech':>8}{'steps':>6}{'total A':>10}{'total B':>10}{'B/A':>8}"
+        f"{'model':<16}{'variant':<18}{'px':>6}{'speech':>8}{'steps':>6}{'total A':>10}{'total B':>10}{'B/A':>8}"
         f"{'fps A':>9}{'fps B':>9}{'B/A':>8}{'step B/A':>10}"
     )
     for row in result["rows"]:
-        name, resolution, duration, steps = row["key"]
+        name, resolution, duration, steps, variant = row["key"]
         step_ratio = row["denoise_per_step_ratio"]
         print(
-            f"{name[:15]:<16}{resolution:>6}{duration:>8g}{steps:>6}{row['total_s'][0]:>10.3g}"
+            f"{name[:15]:<16}{variant[:17]:<18}{resolution:>6}{duration:>8g}{steps:>6}{row['total_s'][0]:>10.3g}"
             f"{row['total_s'][1]:>10.3g}{row['total_ratio']:>8.3f}{row['fps'][0]:>9.3g}{row['fps'][1]:>9.3g}"
             f"{row['fps_ratio']:>8.3f}{'-' if step_ratio is None else f'{step_ratio:.3f}':>10}"
         )
@@ -458,5 +536,5 @@ def run_compare(args: argparse.Namespace) -> int:
     )
     for label, keys in (("only in A", result["only_first"]), ("only in B", result["only_second"])):
         if keys:
-            print(f"{label}: " + "; ".join(f"{k[0]} {k[1]} px {k[2]:g} s {k[3]} steps" for k in keys))
+            print(f"{label}: " + "; ".join(f"{k[0]} [{k[4]}] {k[1]} px {k[2]:g} s {k[3]} steps" for k in keys))
     return 0

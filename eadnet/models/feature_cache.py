@@ -51,6 +51,8 @@ class DeepCache:
     feature: torch.Tensor | None = field(default=None, repr=False)
     batch: int = 0  # the batch size of the call that kept the feature
     text_guidance: torch.Tensor | None = field(default=None, repr=False)
+    # calls counted outside torch.compile only: a compiled U-Net that read and bumped a Python int would be
+    # specialised on its value and recompiled for every new count
     full_calls: int = 0
     cached_calls: int = 0
 
@@ -76,12 +78,14 @@ class DeepCache:
 
     def cached_feature(self, batch: int, num_frames: int) -> torch.Tensor:
         """The kept feature's rows for the first ``batch`` samples (check :meth:`usable` first)."""
-        self.cached_calls += 1
+        if not torch.compiler.is_compiling():
+            self.cached_calls += 1
         return self.feature if batch == self.batch else self.feature[: batch * num_frames]
 
     def keep(self, feature: torch.Tensor, batch: int) -> None:
         self.feature, self.batch = feature, int(batch)
-        self.full_calls += 1
+        if not torch.compiler.is_compiling():
+            self.full_calls += 1
 
     def text_guidance_usable(self, batch: int, num_frames: int) -> bool:
         """Whether the next step may run its first ``batch`` branches alone and add the kept text-guidance term."""

@@ -317,7 +317,8 @@ class EADUNet3DModel(ModelMixin, ConfigMixin):
                         f"text_attention_mask must be {tuple(text_embeds.shape[:2])}, "
                         f"got {tuple(text_attention_mask.shape)}"
                     )
-                if not bool(text_attention_mask.to(torch.bool).any(dim=1).all()):
+                # a value check reads the mask back from the device: torch.compile would break the graph here
+                if not torch.compiler.is_compiling() and not bool(text_attention_mask.to(torch.bool).any(dim=1).all()):
                     raise ValueError("text_attention_mask has a row with no token to attend to")
         elif text_attention_mask is not None:
             raise ValueError("text_attention_mask was given without text_embeds")

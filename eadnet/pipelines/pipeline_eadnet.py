@@ -735,7 +735,9 @@ class EADNetPipeline(DiffusionPipeline):
             branches.pop()
         batch = len(branches)
         cache = {} if deep_cache is None else {"deep_cache": deep_cache}  # all branches in one batch: one cache
-        full_calls = 0 if deep_cache is None else deep_cache.full_calls
+        # decided here, as the U-Net decides it, rather than counted in the U-Net (whose counters a compiled U-Net
+        # leaves alone)
+        full_pass = deep_cache is not None and not deep_cache.usable(batch, num_frames)
         unet_dtype = self.unet.dtype
         predictions = (
             self.unet(
@@ -757,7 +759,7 @@ class EADNetPipeline(DiffusionPipeline):
         elif use_text_cfg:
             term = (text_scale - 1.0) * (predictions[0] - predictions[-1])
             noise = noise + term
-            if deep_cache is not None and deep_cache.reuse_text_guidance and deep_cache.full_calls > full_calls:
+            if full_pass and deep_cache.reuse_text_guidance:
                 deep_cache.text_guidance = term  # kept from a full pass only
         return noise
 

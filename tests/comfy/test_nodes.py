@@ -81,6 +81,7 @@ def test_widget_order_is_stable(pack):
             "overlap",
             "emotion_warp",
             "cache_interval",
+            "cache_text_guidance",
         ],
         "EADNet_Decode": ["model", "latents", "face"],
         "EADNet_PasteBack": ["model", "face", "crops"],
@@ -193,6 +194,30 @@ def test_staged_sampler_progress_spans_windows_and_stops_between_steps(
         nodes["EADNet_Sampler"]().sample(model, face, audio, emotion, 2, 1.0, 1.0, 0, 4, 0)
     (bar,) = comfy.progress_bars
     assert bar.total == 4 and bar.current == 2 and comfy.interrupt_checks == 3  # 2 windows × 2 steps in one bar
+
+
+def test_the_sampler_cache_widgets_reach_the_pipeline(pack, model, portrait_image, speech_audio, monkeypatch):
+    """cache_interval 0 and 'model default' leave the choice to the preset (None); set ones are passed on."""
+    nodes = pack.NODE_CLASS_MAPPINGS
+    (audio,) = nodes["EADNet_AudioEncode"]().encode(model, speech_audio, 25.0)
+    face, _ = nodes["EADNet_FaceCrop"]().crop(model, portrait_image, audio, "error", 25.0)
+    emotion, _ = nodes["EADNet_Emotion"]().describe(model, "label", "happy", 2, "", None, "")
+    seen = []
+    denoise_windows = type(model.pipeline).denoise_windows
+
+    def recording(pipe, *args, **options):
+        seen.append((options["cache_interval"], options["cache_text_guidance"]))
+        return denoise_windows(pipe, *args, **options)
+
+    monkeypatch.setattr(type(model.pipeline), "denoise_windows", recording)
+    sampler = nodes["EADNet_Sampler"]()
+    (plain,) = sampler.sample(model, face, audio, emotion, 2, 1.0, 1.0, 0, 8, 0)
+    (cached,) = sampler.sample(model, face, audio, emotion, 2, 1.0, 2.0, 0, 8, 0, "model default", 2, "on")
+    sampler.sample(model, face, audio, emotion, 2, 1.0, 2.0, 0, 8, 0, "off", 1, "off")
+    assert seen == [(None, None), (2, True), (1, False)]
+    assert cached.latents.shape == plain.latents.shape
+    with pytest.raises(ValueError, match="cache_text_guidance must be one of"):
+        sampler.sample(model, face, audio, emotion, 2, 1.0, 1.0, 0, 8, 0, "model default", 0, "yes")
 
 
 def test_batch_of_portraits_to_all_in_one_says_what_to_do(pack, model, portrait_image, speech_audio):

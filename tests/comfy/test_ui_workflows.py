@@ -273,6 +273,7 @@ def test_sampler_widget_order_is_the_public_one(nodes):
         "overlap",
         "emotion_warp",
         "cache_interval",
+        "cache_text_guidance",
     ]
     values = dict(zip(names, sampler["widgets_values"], strict=True))
     assert values["control_after_generate"] == "fixed" and isinstance(values["seed"], int)

@@ -172,6 +172,43 @@ def test_text_guidance_reuse_skips_the_text_branch_on_cached_steps(text_pipe, mo
         DeepCache(reuse_text_guidance=1)
 
 
+@pytest.mark.parametrize(
+    ("pipe_name", "options", "graphs"),
+    [
+        ("pipe", {"cache_interval": 1}, 1),
+        ("pipe", {"cache_interval": 3}, 2),
+        (
+            "text_pipe",
+            {"cache_interval": 3, "cache_text_guidance": True, "emotion": "happy", "text_guidance_scale": 2.0},
+            2,
+        ),
+    ],
+)
+def test_a_compiled_unet_traces_one_graph_per_kind_of_step_and_gives_the_same_frames(
+    pipe_name, options, graphs, request
+):
+    """torch.compile (`--compile`): dynamo traces the whole U-Net as one graph (no break: the text mask's value check
+    is eager-only) for the full step and for the cached step once each, whatever the step, the window or the cache's
+    counts (a Python int the U-Net bumped would be a guard, and a recompilation per call).
+    Dynamo alone (a counting backend that runs the traced graph eagerly) keeps this fast; inductor is the slow test
+    in tests/test_generate.py."""
+    from torch._dynamo.testing import CompileCounter
+
+    pipeline = request.getfixturevalue(pipe_name)
+    eager = run(pipeline, **options).frames
+    unet = pipeline.unet
+    counter = CompileCounter()
+    torch._dynamo.reset()
+    pipeline.unet = torch.compile(unet, backend=counter, fullgraph=True)  # no graph break
+    try:
+        compiled = run(pipeline, **options).frames
+    finally:
+        pipeline.unet = unet
+        torch._dynamo.reset()
+    assert counter.frame_count == graphs  # 4 windows x 6 steps, one trace per kind of step
+    np.testing.assert_array_equal(compiled, eager)
+
+
 def test_the_model_benchmark_counts_a_cached_step_cheaper_than_a_full_one(capsys):
     from eadnet.benchmarks.model_bench import deep_cache_costs
     from eadnet.cli import main
