@@ -149,13 +149,21 @@ def test_isolated_run_reports_a_row(tiny_model_dir, tmp_path):
             "--threads",
             "1",
             "--isolate",
+            "--variants",
+            "uncached",
+            "cache=2",
             "--json",
             str(path),
         ]
     )
     assert code == 0, stderr
-    (row,) = json.loads(path.read_text())["rows"]
-    assert row["isolated"] and row["frames"] == 13 and row["total_s"] > 0 and row["peak_rss_mib"] > 0
+    report = json.loads(path.read_text())
+    uncached, cached = report["rows"]  # each variant in its own child process
+    assert (uncached["cache_interval"], cached["cache_interval"]) == (1, 2)
+    for row in (uncached, cached):
+        assert row["isolated"] and row["frames"] == 13 and row["total_s"] > 0 and row["peak_rss_mib"] > 0
+    (ratio,) = report["ratios"]
+    assert not ratio["rounds_paired"] and ratio["speedup"] == pytest.approx(uncached["total_s"] / cached["total_s"])
 
 
 def test_tile_speech_and_linear_fit():
