@@ -340,27 +340,20 @@ def _load_inputs(settings: GenerateBenchSettings) -> _Inputs:
 # -------------------------------------------------------------------------------------------------- measurement
 def _load_model(model: str, settings: GenerateBenchSettings, variant: Variant | None = None) -> _LoadedModel:
     # lazy: `eadnet bench --help` and the report commands must not import diffusers and transformers
-    from eadnet.pipelines import EADNetPipeline
     from eadnet.pipelines.engines import load_pipeline
 
     variant = variant or Variant()
-    preset, local_paths = check_model(model)
+    preset, _ = check_model(model)  # a missing folder: the clear error
     start = time.perf_counter()
-    if preset is None:
-        pipe = load_pipeline(model, device=settings.device)
-    else:
-        # the same steps as `eadnet generate --offload / --compile`
-        pipe = EADNetPipeline.from_preset(
-            preset,
-            device="cpu" if variant.offload else settings.device,
-            dtype=DTYPES[variant.dtype or settings.dtype],
-            local_paths=local_paths,
-            models_dir=settings.models_dir,
-        )
-        if variant.offload:
-            pipe.enable_model_cpu_offload(device=settings.device)
-        if variant.compile:
-            pipe.unet = torch.compile(pipe.unet)
+    # the loading of `eadnet generate` (--dtype, --offload, --compile)
+    pipe = load_pipeline(
+        os.path.expanduser(model),
+        device=settings.device,
+        dtype=DTYPES[variant.dtype or settings.dtype],
+        models_dir=settings.models_dir,
+        offload=variant.offload,
+        compile=variant.compile,
+    )
     pipe.set_progress_bar_config(disable=True)
     return _LoadedModel(pipe, preset, time.perf_counter() - start)
 

@@ -275,11 +275,9 @@ def run_generate(args: argparse.Namespace) -> int:
     dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[args.dtype]
     if args.offload and not device.startswith("cuda"):
         raise ValueError("--offload moves models between the GPU and the CPU: it needs --device cuda")
-    pipe = load_pipeline(args.model, device="cpu" if args.offload else device, dtype=dtype, models_dir=args.models_dir)
-    if args.offload and preset is not None:
-        pipe.enable_model_cpu_offload(device=device)
-    if args.compile and preset is not None:
-        pipe.unet = torch.compile(pipe.unet)  # DeepCache's full and cached steps compile to two graphs
+    pipe = load_pipeline(
+        args.model, device=device, dtype=dtype, models_dir=args.models_dir, offload=args.offload, compile=args.compile
+    )
     if args.emotion_video is not None and preset is not None:
         from eadnet.models.emotion_captioner import DEFAULT_VLM_ID, EmotionCaptioner  # lazy: see above
 

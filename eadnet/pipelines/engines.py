@@ -40,15 +40,20 @@ def load_pipeline(
     dtype=None,
     models_dir: str | os.PathLike | None = None,
     face_processor=None,
+    offload: bool = False,
+    compile: bool = False,
 ):
     """The pipeline of ``model``: :class:`~eadnet.pipelines.pipeline_mesh.EADNetMeshPipeline` for ``eadnet-mesh``,
     else :class:`~eadnet.pipelines.EADNetPipeline` built from the preset or model folder (see
     :meth:`EADNetPipeline.from_preset <eadnet.pipelines.EADNetPipeline.from_preset>`). Both offer the same
     generation seam; ``pipe.preset`` is the diffusion preset (`None` for the mesh engine).
 
+    For the diffusion engine, ``offload`` keeps only the working model on the CUDA ``device`` (diffusers' model CPU
+    offload) and ``compile`` wraps the U-Net in ``torch.compile``; the mesh engine has neither and ignores them.
+
     Raises:
-        `ValueError`: an unknown name (the message lists the known ones). `eadnet.hub.MissingWeightsError`: weights
-        missing with no network.
+        `ValueError`: an unknown name (the message lists the known ones), ``offload`` without a CUDA device.
+        `eadnet.hub.MissingWeightsError`: weights missing with no network.
     """
     # lazy: torch, diffusers and transformers load in seconds; listing the models must not pay for them
     import torch
@@ -63,11 +68,18 @@ def load_pipeline(
         preset, local_paths = resolve_model(model)
     except ValueError as error:
         raise ValueError(f"{error}; or {MESH_MODEL_NAME} (face geometry, any face, no download)") from None
-    return EADNetPipeline.from_preset(
+    if offload and not str(device).startswith("cuda"):
+        raise ValueError("offload moves models between the GPU and the CPU: it needs a CUDA device")
+    pipe = EADNetPipeline.from_preset(
         preset,
-        device=device,
+        device="cpu" if offload else device,
         dtype=dtype if dtype is not None else torch.float32,
         local_paths=local_paths,
         models_dir=models_dir,
         face_processor=face_processor,
     )
+    if offload:
+        pipe.enable_model_cpu_offload(device=device)
+    if compile:
+        pipe.unet = torch.compile(pipe.unet)  # DeepCache's full and cached steps compile to one graph each
+    return pipe
